@@ -1,0 +1,61 @@
+"""Pure helpers for passwords and random keys: no I/O, unit-tested."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash("pictorium-dummy-password")
+
+TOKEN_PREFIX = "pct_"
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def new_key(prefix: str = TOKEN_PREFIX) -> str:
+    """A key with 256 random bits from the OS CSPRNG."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def key_hash(key: str, secret: str) -> str:
+    """Keys are random, so a keyed fast hash is enough to store them; the secret means a
+    leaked database alone cannot be used to test guesses offline."""
+    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    return key[: len(TOKEN_PREFIX) + 6]
+
+
+def generate_password(length: int = 16) -> str:
+    alphabet = string.ascii_letters + string.digits + "-_.!"
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        if any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw):
+            return pw
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > 1024:
+        return "Use at most 1024 characters."
+    return None

@@ -1,0 +1,82 @@
+"""create_app(settings) -> Litestar: wiring only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.static_files import create_static_files_router
+
+from webapp.imaging_guard import guard_libvips
+from webapp.routes.admin import admin_router
+from webapp.routes.api import api_router
+from webapp.routes.auth import login_page, login_submit, logout
+from webapp.routes.dashboard import rq_dashboard
+from webapp.routes.error_pages import handle_exception
+from webapp.routes.health import healthz
+from webapp.routes.pages import pages_router
+from webapp.settings import Settings, get_settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+async def _start_db() -> None:
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    if engine is not None and engine.engine_type == "postgres":
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def _stop_db() -> None:
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    if engine is not None and engine.engine_type == "postgres":
+        await engine.close_connection_pool()
+
+
+async def _security_headers(response: Response) -> Response:
+    # Pages are never framed (share-link embeds opt out explicitly when they arrive).
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    guard_libvips()
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="pictorium_csrf",
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+        exclude=["/api/", "/healthz"],
+    )
+    return Litestar(
+        route_handlers=[
+            login_page,
+            login_submit,
+            logout,
+            healthz,
+            pages_router,
+            admin_router,
+            api_router,
+            rq_dashboard,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+        ],
+        csrf_config=csrf,
+        exception_handlers={Exception: handle_exception},
+        on_startup=[_start_db],
+        on_shutdown=[_stop_db],
+        after_request=_security_headers,
+        debug=False,
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for uvicorn --factory."""
+    return create_app()

@@ -1,0 +1,42 @@
+"""Reachability of what every process depends on: database, Redis, central storage."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from piccolo.engine import engine_finder
+
+from webapp.fs.store import open_central
+from webapp.kv import get_redis
+from webapp.settings import get_settings
+
+
+async def _database() -> None:
+    engine = engine_finder()
+    assert engine is not None
+    await engine.run_ddl("SELECT 1")
+
+
+def _redis() -> None:
+    get_redis().ping()
+
+
+def _storage() -> None:
+    open_central(get_settings()).ping()
+
+
+async def check_all() -> tuple[bool, dict[str, Any]]:
+    results: dict[str, Any] = {}
+    checks: list[tuple[str, Any]] = [
+        ("database", _database()),
+        ("redis", asyncio.to_thread(_redis)),
+        ("storage", asyncio.to_thread(_storage)),
+    ]
+    for name, check in checks:
+        try:
+            await asyncio.wait_for(check, timeout=5)
+            results[name] = {"ok": True}
+        except Exception as exc:  # report every failure, never raise from a health check
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return all(r["ok"] for r in results.values()), results

@@ -1,0 +1,83 @@
+"""The only module that talks to RQ. Every job goes through `enqueue`, which sets the job id
+(for de-duplication), the queue, timeout, retry and the JSON serializer; workers and the
+cron scheduler use the same serializer so any process can run any job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.cron import CronScheduler
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from webapp.kv import get_redis
+
+QUEUES = ("default", "ingest", "sync", "maintenance")
+
+
+def queue(name: str = "default", connection: Redis | None = None) -> Queue:
+    return Queue(name, connection=connection or get_redis(), serializer=JSONSerializer)
+
+
+def enqueue(
+    func: Callable[..., Any],
+    *args: Any,
+    queue_name: str = "default",
+    job_id: str | None = None,
+    timeout: int = 600,
+    retries: int = 3,
+    connection: Redis | None = None,
+) -> Job:
+    """Enqueue `func(*args)`. With a job_id, a job of that id still queued or running is
+    returned instead of a second one (at-least-once, never twice at the same time)."""
+    q = queue(queue_name, connection)
+    if job_id:
+        existing = q.fetch_job(job_id)
+        if existing is not None and existing.get_status(refresh=True) in {
+            "queued",
+            "started",
+            "deferred",
+            "scheduled",
+        }:
+            return existing
+    return q.enqueue(
+        func,
+        args=args,
+        job_id=job_id,
+        job_timeout=timeout,
+        retry=Retry(max=retries, interval=[10, 60, 300][:retries]) if retries else None,
+        failure_ttl=7 * 86400,
+    )
+
+
+def make_scheduler(connection: Redis | None = None) -> CronScheduler:
+    """RQ's cron scheduler, with every schedule of schedule.py registered.
+
+    RQ's CronJob builds its Queue with the default (pickle) serializer; in the scheduler
+    process that name is pointed at a JSON queue so the same workers run cron jobs."""
+    import functools
+
+    import rq.cron
+
+    from webapp.jobs.schedule import register_all
+
+    rq.cron.Queue = functools.partial(Queue, serializer=JSONSerializer)  # type: ignore[misc]
+    scheduler = CronScheduler(connection=connection or get_redis())
+    register_all(scheduler)
+    return scheduler
+
+
+def run_worker(
+    queues: tuple[str, ...] = QUEUES, *, burst: bool = False, connection: Redis | None = None
+) -> bool:
+    from rq import Worker
+
+    worker = Worker(
+        [queue(q, connection) for q in queues],
+        connection=connection or get_redis(),
+        serializer=JSONSerializer,
+    )
+    return worker.work(burst=burst, with_scheduler=True)

@@ -1,0 +1,11 @@
+"""What the cron scheduler runs, and how often. Later capabilities add their schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.jobs.account import purge_sessions
+
+
+def register_all(scheduler: Any) -> None:
+    scheduler.register(purge_sessions, "maintenance", cron="17 3 * * *", name="purge_sessions")

@@ -1,0 +1,16 @@
+"""The one Piccolo app: every table of every domain, so foreign keys never cycle between apps."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from webapp.account.tables import ApiToken, LoginSession, User
+from webapp.system.tables import SystemSetting
+
+APP_CONFIG = AppConfig(
+    app_name="webapp",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[User, LoginSession, ApiToken, SystemSetting],
+    migration_dependencies=[],
+    commands=[],
+)

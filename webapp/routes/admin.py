@@ -1,0 +1,226 @@
+"""Admin area: users, their permission flags, API tokens and system settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.di import Provide
+from litestar.response import Redirect
+
+from webapp.account import service as accounts
+from webapp.actor import Actor, Perm, Role
+from webapp.errors import AppError
+from webapp.routes._htmx import redirect, render
+from webapp.routes.auth import page_actor
+from webapp.system import service as system
+
+
+async def admin_actor(request: Request) -> Actor:
+    actor = await page_actor(request)
+    actor.require_admin()
+    return actor
+
+
+def _perms_from_form(form: Any) -> frozenset[Perm]:
+    return frozenset(p for p in Perm if form.get(f"perm_{p}"))
+
+
+@get("/", name="admin_home")
+async def admin_home() -> Redirect:
+    return Redirect("/admin/users", status_code=303)
+
+
+@get("/users", name="admin_users")
+async def users_list(request: Request, actor: Actor) -> Response:
+    users = await accounts.list_users(actor)
+    return render(request, "admin/users.html", {"users": users, "form": {}, "roles": list(Role)})
+
+
+@post("/users", name="admin_users_create")
+async def users_create(request: Request, actor: Actor) -> Response:
+    form = await request.form()
+    try:
+        user, generated = await accounts.create_user(
+            actor,
+            email=str(form.get("email") or ""),
+            name=str(form.get("name") or ""),
+            role=str(form.get("role") or "viewer"),
+            password=str(form.get("password") or "") or None,
+        )
+    except AppError as exc:
+        users = await accounts.list_users(actor)
+        ctx = {
+            "users": users,
+            "form": dict(form),
+            "roles": list(Role),
+            "error": exc.message,
+            "error_field": exc.field,
+        }
+        return render(request, "admin/users.html", ctx, block="user_create", status_code=exc.status)
+    users = await accounts.list_users(actor)
+    ctx = {
+        "users": users,
+        "form": {},
+        "roles": list(Role),
+        "created": user,
+        "generated_password": generated,
+    }
+    return render(request, "admin/users.html", ctx, block="user_create", trigger="users-changed")
+
+
+@get("/users/table", name="admin_users_table")
+async def users_table(request: Request, actor: Actor) -> Response:
+    users = await accounts.list_users(actor)
+    return render(
+        request,
+        "admin/users.html",
+        {"users": users, "form": {}, "roles": list(Role)},
+        block="users_table",
+    )
+
+
+async def _user_page(request: Request, actor: Actor, user_id: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "user": await accounts.get_user(actor, user_id),
+        "tokens": await accounts.list_tokens(actor, user_id),
+        "roles": list(Role),
+        **extra,
+    }
+
+
+@get("/users/{user_id:int}", name="admin_user")
+async def user_detail(request: Request, actor: Actor, user_id: int) -> Response:
+    return render(request, "admin/user.html", await _user_page(request, actor, user_id))
+
+
+@post("/users/{user_id:int}", name="admin_user_update")
+async def user_update(request: Request, actor: Actor, user_id: int) -> Response:
+    form = await request.form()
+    try:
+        await accounts.update_user(
+            actor,
+            user_id,
+            name=str(form.get("name") or ""),
+            role=str(form.get("role") or "viewer"),
+            perms=_perms_from_form(form),
+            is_active=bool(form.get("is_active")),
+        )
+        if password := str(form.get("password") or ""):
+            await accounts.set_password(actor, user_id, password)
+    except AppError as exc:
+        ctx = await _user_page(request, actor, user_id, error=exc.message, error_field=exc.field)
+        return render(request, "admin/user.html", ctx, block="user_form", status_code=exc.status)
+    ctx = await _user_page(request, actor, user_id, saved=True)
+    return render(request, "admin/user.html", ctx, block="user_form")
+
+
+@post("/users/{user_id:int}/tokens", name="admin_token_create")
+async def token_create(request: Request, actor: Actor, user_id: int) -> Response:
+    form = await request.form()
+    try:
+        expires = accounts.parse_expiry(str(form.get("expires_at") or ""))
+        _, key = await accounts.create_token(
+            actor, user_id, name=str(form.get("name") or ""), expires_at=expires
+        )
+    except AppError as exc:
+        ctx = await _user_page(request, actor, user_id, token_error=exc.message)
+        return render(request, "admin/user.html", ctx, block="tokens", status_code=exc.status)
+    ctx = await _user_page(request, actor, user_id, new_key=key)
+    return render(request, "admin/user.html", ctx, block="tokens")
+
+
+async def _token_action(request: Request, actor: Actor, token_id: int, action: str) -> Response:
+    form = await request.form()
+    token = await accounts.get_token(actor, token_id)
+    error = None
+    try:
+        if action == "revoke":
+            await accounts.revoke_token(actor, token_id)
+        elif form.get("clear"):
+            await accounts.set_token_expiry(actor, token_id, None)
+        else:
+            expires = accounts.parse_expiry(str(form.get("expires_at") or ""))
+            await accounts.set_token_expiry(actor, token_id, expires)
+    except AppError as exc:
+        error = exc.message
+    if form.get("back") == "tokens":
+        if error:
+            return render(
+                request,
+                "admin/tokens.html",
+                {"tokens": await accounts.list_tokens(actor), "token_error": error},
+                block="tokens",
+                status_code=422,
+            )
+        return render(
+            request,
+            "admin/tokens.html",
+            {"tokens": await accounts.list_tokens(actor)},
+            block="tokens",
+        )
+    ctx = await _user_page(request, actor, token.user_id, token_error=error)
+    return render(
+        request, "admin/user.html", ctx, block="tokens", status_code=422 if error else 200
+    )
+
+
+@post("/tokens/{token_id:int}/revoke", name="admin_token_revoke")
+async def token_revoke(request: Request, actor: Actor, token_id: int) -> Response:
+    return await _token_action(request, actor, token_id, "revoke")
+
+
+@post("/tokens/{token_id:int}/expiry", name="admin_token_expiry")
+async def token_expiry(request: Request, actor: Actor, token_id: int) -> Response:
+    return await _token_action(request, actor, token_id, "expiry")
+
+
+@get("/tokens", name="admin_tokens")
+async def tokens_list(request: Request, actor: Actor) -> Response:
+    return render(request, "admin/tokens.html", {"tokens": await accounts.list_tokens(actor)})
+
+
+@get("/settings", name="admin_settings")
+async def settings_page(request: Request, actor: Actor) -> Response:
+    actor.require_admin()
+    values = await system.get_all()
+    return render(request, "admin/settings.html", {"values": values, "specs": system.SETTINGS})
+
+
+@post("/settings", name="admin_settings_save")
+async def settings_save(request: Request, actor: Actor) -> Response:
+    form = await request.form()
+    submitted = {k: form.get(k) for k in system.SETTINGS if k in form}
+    try:
+        await system.update(actor, submitted)
+    except AppError as exc:
+        ctx = {
+            "values": submitted,
+            "specs": system.SETTINGS,
+            "error": exc.message,
+            "error_field": exc.field,
+        }
+        return render(
+            request, "admin/settings.html", ctx, block="settings_form", status_code=exc.status
+        )
+    return redirect(request, "/admin/settings", notice="Settings saved.")
+
+
+admin_router = Router(
+    path="/admin",
+    route_handlers=[
+        admin_home,
+        users_list,
+        users_create,
+        users_table,
+        user_detail,
+        user_update,
+        token_create,
+        token_revoke,
+        token_expiry,
+        tokens_list,
+        settings_page,
+        settings_save,
+    ],
+    dependencies={"actor": Provide(admin_actor)},
+)

@@ -1,0 +1,27 @@
+"""The signed-in user's pages: the feed and collections (filled in by the assets issue)."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, Router, get
+from litestar.di import Provide
+
+from webapp.actor import Actor
+from webapp.routes._htmx import render
+from webapp.routes.auth import page_actor
+
+
+@get("/", name="feed")
+async def feed(request: Request, actor: Actor) -> Response:
+    return render(request, "feed/index.html", {})
+
+
+@get("/collections", name="collections")
+async def collections(request: Request, actor: Actor) -> Response:
+    return render(request, "feed/collections.html", {})
+
+
+pages_router = Router(
+    path="/",
+    route_handlers=[feed, collections],
+    dependencies={"actor": Provide(page_actor)},
+)

@@ -1,0 +1,93 @@
+"""Settings, read once from the environment (DESIGN.md section 7).
+
+Everything a process needs to find the others comes from here, so that web, worker and
+scheduler started from the same environment agree on database, Redis and storage.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None  # None: `pictorium up` starts an embedded Redis for DATA_DIR
+    secret_key: str
+    base_url: str
+    host: str
+    port: int
+    admin_email: str | None
+    admin_password: str | None
+    allow_private_sources: bool
+    central_storage_url: str
+    redis_prefix: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(urlparse(self.database_url).path)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return self.data_dir / "redis.sock"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(data_dir: Path) -> str:
+    """A key made once and kept under DATA_DIR, for when SECRET_KEY is not set."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("DATA_DIR") or "data").expanduser().resolve()
+    host = env.get("HOST") or "127.0.0.1"
+    port = int(env.get("PORT") or "8000")
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'pictorium.sqlite'}"
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url is None and (data_dir / "redis.url").exists():
+        # Written by `pictorium up` while its embedded Redis runs, so that a `pictorium
+        # worker` or `createuser` started by hand for the same DATA_DIR finds it.
+        redis_url = (data_dir / "redis.url").read_text().strip() or None
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=env.get("SECRET_KEY") or _secret_key(data_dir),
+        base_url=(env.get("BASE_URL") or f"http://{host}:{port}").rstrip("/"),
+        host=host,
+        port=port,
+        admin_email=env.get("ADMIN_EMAIL") or None,
+        admin_password=env.get("ADMIN_PASSWORD") or None,
+        allow_private_sources=_flag(env.get("ALLOW_PRIVATE_SOURCES")),
+        central_storage_url=env.get("CENTRAL_STORAGE_URL") or str(data_dir / "storage"),
+        redis_prefix=env.get("REDIS_PREFIX") or "pictorium",
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return load_settings()

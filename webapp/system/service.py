@@ -1,0 +1,105 @@
+"""Workspace settings that admins edit in the app. Each setting is declared once here with
+its type, bounds and default; later capabilities add theirs to SETTINGS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from webapp.actor import Actor
+from webapp.errors import Invalid
+from webapp.system.tables import SystemSetting
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    label: str
+    help: str
+    default: int
+    minimum: int
+    maximum: int
+    unit: str = ""
+
+    def clean(self, raw: Any) -> int:
+        try:
+            value = int(str(raw).strip())
+        except (TypeError, ValueError):
+            raise Invalid(f"{self.label}: enter a whole number.", field=self.key) from None
+        if not self.minimum <= value <= self.maximum:
+            raise Invalid(
+                f"{self.label}: enter a number from {self.minimum} to {self.maximum}.",
+                field=self.key,
+            )
+        return value
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    s.key: s
+    for s in [
+        SettingSpec(
+            "trash_retention_days",
+            "Recycle-bin retention",
+            "Days a deleted asset stays in the recycle bin before it is purged for good.",
+            default=30,
+            minimum=1,
+            maximum=3650,
+            unit="days",
+        ),
+        SettingSpec(
+            "default_sync_interval_minutes",
+            "Default sync interval",
+            "How often a newly connected storage is synchronised.",
+            default=15,
+            minimum=1,
+            maximum=7 * 24 * 60,
+            unit="minutes",
+        ),
+    ]
+}
+
+
+async def get_all() -> dict[str, Any]:
+    rows = await SystemSetting.select(SystemSetting.key, SystemSetting.value)
+    stored = {r["key"]: r["value"] for r in rows}
+    return {k: _decode(stored.get(k), spec.default) for k, spec in SETTINGS.items()}
+
+
+def _decode(value: Any, default: Any) -> Any:
+    # JSON columns come back as text on some engines and paths.
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return default
+    return default if value is None else value
+
+
+async def get(name: str) -> Any:
+    spec = SETTINGS[name]
+    row = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == name).first()
+    return _decode(row["value"] if row else None, spec.default)
+
+
+async def update(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    """Validates every value first, then writes them all; nothing is saved if one is wrong."""
+    actor.require_admin()
+    unknown = set(values) - set(SETTINGS)
+    if unknown:
+        raise Invalid(f"Unknown setting: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    cleaned = {k: SETTINGS[k].clean(v) for k, v in values.items()}
+    async with SystemSetting._meta.db.transaction():
+        for name, value in cleaned.items():
+            updated = (
+                await SystemSetting.update(
+                    {SystemSetting.value: value, SystemSetting.updated_at: datetime.now(UTC)}
+                )
+                .where(SystemSetting.key == name)
+                .returning(SystemSetting.id)
+            )
+            if not updated:
+                await SystemSetting(key=name, value=value).save()
+    return await get_all()

@@ -1,0 +1,11 @@
+"""Workspace-wide settings that admins change in the app (not the environment)."""
+
+from piccolo.columns import JSON, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class SystemSetting(Table, tablename="system_setting"):
+    key = Varchar(length=100, unique=True, index=True)
+    value = JSON(default="null")
+    updated_at = Timestamptz(default=TimestamptzNow())
