@@ -26,7 +26,7 @@ async def _start_db() -> None:
 
     engine = engine_finder()
     if engine is not None and engine.engine_type == "postgres":
-        await engine.start_connection_pool(min_size=1, max_size=10)
+        await engine.start_connection_pool(min_size=1, max_size=10)  # type: ignore[call-arg]
 
 
 async def _stop_db() -> None:
@@ -45,7 +45,9 @@ async def _security_headers(response: Response) -> Response:
     return response
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Litestar:
+    """db_pool=False leaves PostgreSQL without a pool (Piccolo then connects per query): the
+    test client runs the app's lifespan on another event loop than the tests."""
     settings = settings or get_settings()
     guard_libvips()
     csrf = CSRFConfig(
@@ -70,8 +72,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         csrf_config=csrf,
         exception_handlers={Exception: handle_exception},
-        on_startup=[_start_db],
-        on_shutdown=[_stop_db],
+        on_startup=[_start_db] if db_pool else [],
+        on_shutdown=[_stop_db] if db_pool else [],
         after_request=_security_headers,
         debug=False,
     )

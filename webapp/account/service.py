@@ -150,12 +150,13 @@ async def create_user(
         raise Invalid(problem, field="password")
     if await User.exists().where(User.email == email):
         raise Conflict(f"A user with the email {email} already exists.", field="email")
+    flags: dict[str, Any] = _flag_values(ROLE_DEFAULTS[role_] if perms is None else perms)
     row = User(
         email=email,
         name=(name or "").strip()[:200] or email.split("@")[0],
         role=str(role_),
         password_hash=sec.hash_password(password),
-        **_flag_values(ROLE_DEFAULTS[role_] if perms is None else perms),
+        **flags,
     )
     await row.save()
     return await get_user(actor, row.id), generated
@@ -286,7 +287,7 @@ async def actor_from_session(token: str) -> Actor | None:
     if not token:
         return None
     row = (
-        await LoginSession.select(LoginSession.all_columns(), LoginSession.user.all_columns())
+        await LoginSession.select(*LoginSession.all_columns(), *LoginSession.user.all_columns())
         .where(LoginSession.token_hash == sec.key_hash(token, _secret()))
         .output(nested=True)
         .first()
@@ -382,7 +383,7 @@ def _token_view(row: dict[str, Any]) -> TokenView:
 
 
 def _token_query():
-    return ApiToken.select(ApiToken.all_columns(), ApiToken.user.id, ApiToken.user.email).output(
+    return ApiToken.select(*ApiToken.all_columns(), ApiToken.user.id, ApiToken.user.email).output(
         nested=True
     )
 
@@ -420,7 +421,7 @@ async def actor_from_token(raw: str) -> Actor | None:
     if not raw or len(raw) > 200:
         return None
     row = (
-        await ApiToken.select(ApiToken.all_columns(), ApiToken.user.all_columns())
+        await ApiToken.select(*ApiToken.all_columns(), *ApiToken.user.all_columns())
         .where(ApiToken.key_hash == sec.key_hash(raw, _secret()))
         .output(nested=True)
         .first()

@@ -3,6 +3,7 @@
 from piccolo.columns import (
     Boolean,
     ForeignKey,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -11,6 +12,7 @@ from piccolo.table import Table
 
 
 class User(Table, tablename="account_user"):
+    id = Serial(primary_key=True)
     email = Varchar(length=254, unique=True, index=True)
     name = Varchar(length=200)
     role = Varchar(length=16, default="viewer")
@@ -31,6 +33,7 @@ class LoginSession(Table, tablename="account_session"):
     """A browser sign-in. The cookie holds a random token; only its hash is kept here, so a
     deleted row (sign-out, deactivation) ends the session at once on every web process."""
 
+    id = Serial(primary_key=True)
     user = ForeignKey(references=User, index=True)
     token_hash = Varchar(length=64, unique=True, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -40,6 +43,7 @@ class LoginSession(Table, tablename="account_session"):
 
 
 class ApiToken(Table, tablename="account_token"):
+    id = Serial(primary_key=True)
     user = ForeignKey(references=User, index=True)
     name = Varchar(length=120, default="")
     prefix = Varchar(length=16, index=True)

@@ -64,7 +64,7 @@ def make_scheduler(connection: Redis | None = None) -> CronScheduler:
 
     from webapp.jobs.schedule import register_all
 
-    rq.cron.Queue = functools.partial(Queue, serializer=JSONSerializer)  # type: ignore[misc]
+    rq.cron.Queue = functools.partial(Queue, serializer=JSONSerializer)  # type: ignore[assignment,misc]
     scheduler = CronScheduler(connection=connection or get_redis())
     register_all(scheduler)
     return scheduler

@@ -16,12 +16,12 @@ async def _with_engine(coro: Coroutine[Any, Any, T]) -> T:
 
     engine = engine_finder()
     pooled = engine is not None and engine.engine_type == "postgres"
-    if pooled:
-        await engine.start_connection_pool(min_size=1, max_size=4)
+    if pooled and engine is not None:
+        await engine.start_connection_pool(min_size=1, max_size=4)  # type: ignore[call-arg]
     try:
         return await coro
     finally:
-        if pooled:
+        if pooled and engine is not None:
             await engine.close_connection_pool()
 
 

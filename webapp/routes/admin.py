@@ -12,7 +12,7 @@ from webapp.account import service as accounts
 from webapp.actor import Actor, Perm, Role
 from webapp.errors import AppError
 from webapp.routes._htmx import redirect, render
-from webapp.routes.auth import page_actor
+from webapp.routes.auth import CurrentActor, page_actor
 from webapp.system import service as system
 
 
@@ -32,13 +32,13 @@ async def admin_home() -> Redirect:
 
 
 @get("/users", name="admin_users")
-async def users_list(request: Request, actor: Actor) -> Response:
+async def users_list(request: Request, actor: CurrentActor) -> Response:
     users = await accounts.list_users(actor)
     return render(request, "admin/users.html", {"users": users, "form": {}, "roles": list(Role)})
 
 
 @post("/users", name="admin_users_create")
-async def users_create(request: Request, actor: Actor) -> Response:
+async def users_create(request: Request, actor: CurrentActor) -> Response:
     form = await request.form()
     try:
         user, generated = await accounts.create_user(
@@ -50,7 +50,7 @@ async def users_create(request: Request, actor: Actor) -> Response:
         )
     except AppError as exc:
         users = await accounts.list_users(actor)
-        ctx = {
+        ctx: dict[str, Any] = {
             "users": users,
             "form": dict(form),
             "roles": list(Role),
@@ -70,7 +70,7 @@ async def users_create(request: Request, actor: Actor) -> Response:
 
 
 @get("/users/table", name="admin_users_table")
-async def users_table(request: Request, actor: Actor) -> Response:
+async def users_table(request: Request, actor: CurrentActor) -> Response:
     users = await accounts.list_users(actor)
     return render(
         request,
@@ -90,12 +90,12 @@ async def _user_page(request: Request, actor: Actor, user_id: int, **extra: Any)
 
 
 @get("/users/{user_id:int}", name="admin_user")
-async def user_detail(request: Request, actor: Actor, user_id: int) -> Response:
+async def user_detail(request: Request, actor: CurrentActor, user_id: int) -> Response:
     return render(request, "admin/user.html", await _user_page(request, actor, user_id))
 
 
 @post("/users/{user_id:int}", name="admin_user_update")
-async def user_update(request: Request, actor: Actor, user_id: int) -> Response:
+async def user_update(request: Request, actor: CurrentActor, user_id: int) -> Response:
     form = await request.form()
     try:
         await accounts.update_user(
@@ -116,7 +116,7 @@ async def user_update(request: Request, actor: Actor, user_id: int) -> Response:
 
 
 @post("/users/{user_id:int}/tokens", name="admin_token_create")
-async def token_create(request: Request, actor: Actor, user_id: int) -> Response:
+async def token_create(request: Request, actor: CurrentActor, user_id: int) -> Response:
     form = await request.form()
     try:
         expires = accounts.parse_expiry(str(form.get("expires_at") or ""))
@@ -166,29 +166,29 @@ async def _token_action(request: Request, actor: Actor, token_id: int, action: s
 
 
 @post("/tokens/{token_id:int}/revoke", name="admin_token_revoke")
-async def token_revoke(request: Request, actor: Actor, token_id: int) -> Response:
+async def token_revoke(request: Request, actor: CurrentActor, token_id: int) -> Response:
     return await _token_action(request, actor, token_id, "revoke")
 
 
 @post("/tokens/{token_id:int}/expiry", name="admin_token_expiry")
-async def token_expiry(request: Request, actor: Actor, token_id: int) -> Response:
+async def token_expiry(request: Request, actor: CurrentActor, token_id: int) -> Response:
     return await _token_action(request, actor, token_id, "expiry")
 
 
 @get("/tokens", name="admin_tokens")
-async def tokens_list(request: Request, actor: Actor) -> Response:
+async def tokens_list(request: Request, actor: CurrentActor) -> Response:
     return render(request, "admin/tokens.html", {"tokens": await accounts.list_tokens(actor)})
 
 
 @get("/settings", name="admin_settings")
-async def settings_page(request: Request, actor: Actor) -> Response:
+async def settings_page(request: Request, actor: CurrentActor) -> Response:
     actor.require_admin()
     values = await system.get_all()
     return render(request, "admin/settings.html", {"values": values, "specs": system.SETTINGS})
 
 
 @post("/settings", name="admin_settings_save")
-async def settings_save(request: Request, actor: Actor) -> Response:
+async def settings_save(request: Request, actor: CurrentActor) -> Response:
     form = await request.form()
     submitted = {k: form.get(k) for k in system.SETTINGS if k in form}
     try:

@@ -8,12 +8,11 @@ from litestar import Router, get
 from litestar.di import Provide
 
 from webapp.account import service as accounts
-from webapp.actor import Actor
-from webapp.routes.auth import api_actor
+from webapp.routes.auth import CurrentActor, api_actor
 
 
 @get("/me", name="api_me")
-async def me(actor: Actor) -> dict[str, Any]:
+async def me(actor: CurrentActor) -> dict[str, Any]:
     assert actor.user_id is not None
     user = await accounts.get_user(actor, actor.user_id)
     return user.as_json()

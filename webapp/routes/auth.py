@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 
 from webapp.account import service as accounts
 from webapp.actor import Actor
@@ -15,6 +16,9 @@ from webapp.routes._htmx import redirect, render
 from webapp.settings import get_settings
 
 SESSION_COOKIE = "pictorium_session"
+
+# Handlers receive the caller as `actor: CurrentActor`; each router provides "actor".
+CurrentActor = NamedDependency[Actor]
 
 
 async def page_actor(request: Request) -> Actor:

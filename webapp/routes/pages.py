@@ -5,18 +5,17 @@ from __future__ import annotations
 from litestar import Request, Response, Router, get
 from litestar.di import Provide
 
-from webapp.actor import Actor
 from webapp.routes._htmx import render
-from webapp.routes.auth import page_actor
+from webapp.routes.auth import CurrentActor, page_actor
 
 
 @get("/", name="feed")
-async def feed(request: Request, actor: Actor) -> Response:
+async def feed(request: Request, actor: CurrentActor) -> Response:
     return render(request, "feed/index.html", {})
 
 
 @get("/collections", name="collections")
-async def collections(request: Request, actor: Actor) -> Response:
+async def collections(request: Request, actor: CurrentActor) -> Response:
     return render(request, "feed/collections.html", {})
 
 

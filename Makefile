@@ -1,0 +1,53 @@
+# Pictorium. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed static ## Create .venv and install Pictorium
+static: static/vendor/htmx.min.js ## Fetch the pinned htmx into static/vendor/
+
+static/vendor/htmx.min.js: scripts/fetch_htmx.py | $(BIN)/python
+	$(BIN)/python scripts/fetch_htmx.py
+
+run: install ## Run Pictorium (web, worker, scheduler) on http://127.0.0.1:8000
+	$(BIN)/pictorium up
+
+lint: $(VENV)/.installed-test ## ruff, import-linter contracts and mypy
+	$(BIN)/ruff check webapp tests bench scripts
+	$(BIN)/ruff format --check webapp tests bench scripts
+	$(BIN)/lint-imports
+	$(BIN)/mypy webapp
+
+services: ## Start PostgreSQL and Redis when down; install Chromium when missing
+	@scripts/ensure-services.sh
+
+test: $(VENV)/.installed-test static services lint ## Install the test tools and run the whole suite on SQLite and PostgreSQL
+	PICTORIUM_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
+	PICTORIUM_TEST_DB=postgres $(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: install ## Run the benchmarks (see README)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## Remove .venv and fetched files (keeps data/)
+	rm -rf $(VENV) static/vendor
+
+.PHONY: help install static run lint services test bench clean

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Starts the machine's PostgreSQL and Redis when they are down (the test suite needs both),
+# and Debian's Chromium for the browser tests when it is missing.
+set -u
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "ensure-services: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -q -h 127.0.0.1 -p 5432 || { echo "ensure-services: PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+
+if ! /usr/bin/redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "ensure-services: starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  /usr/bin/redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do /usr/bin/redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+/usr/bin/redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "ensure-services: Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "ensure-services: installing Debian's chromium for the browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
+command -v chromium >/dev/null || { echo "ensure-services: chromium is missing and could not be installed" >&2; exit 1; }
+echo "ensure-services: PostgreSQL, Redis and Chromium are ready"

@@ -1,0 +1,104 @@
+"""Test setup shared by every layer.
+
+The whole suite runs once per engine: PICTORIUM_TEST_DB=sqlite (default) or postgres. The
+environment is fixed here, before anything imports webapp, so settings and Piccolo's engine
+pick it up. PostgreSQL gets a fresh database per run; Redis uses one database index per
+engine and is flushed before every test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ENGINE = os.environ.get("PICTORIUM_TEST_DB", "sqlite")
+if ENGINE not in {"sqlite", "postgres"}:
+    raise SystemExit(f"PICTORIUM_TEST_DB must be sqlite or postgres, not {ENGINE!r}")
+
+PG_ADMIN_DSN = os.environ.get("PICTORIUM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_DB = f"pictorium_test_{os.getpid()}"
+REDIS_DB = {"sqlite": 11, "postgres": 12}[ENGINE]
+
+_TMP = Path(tempfile.mkdtemp(prefix=f"pictorium-test-{ENGINE}-"))
+os.environ.update(
+    {
+        "DATA_DIR": str(_TMP / "data"),
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "REDIS_PREFIX": f"pictorium-test-{ENGINE}",
+        "BASE_URL": "http://testserver.local",
+    }
+)
+if ENGINE == "postgres":
+    os.environ["DATABASE_URL"] = PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{PG_DB}"
+else:
+    os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'data' / 'test.sqlite'}"
+
+pytest_plugins = ["tests.factories"]
+
+
+def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if ENGINE == "postgres":
+        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}"')
+        _pg_admin(f'CREATE DATABASE "{PG_DB}"')
+    from webapp.cli import migrate_database
+
+    migrate_database()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if ENGINE == "postgres":
+        try:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        except Exception:
+            pass
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"pictorium engine: {ENGINE} ({os.environ['DATABASE_URL']})"
+
+
+@pytest.fixture(scope="session")
+def engine_name() -> str:
+    return ENGINE
+
+
+@pytest.fixture(autouse=True)
+async def clean_state() -> None:
+    """Every test starts with empty tables and an empty Redis database."""
+    from webapp.kv import get_redis
+
+    get_redis().flushdb()
+    await _truncate_all()
+
+
+async def _truncate_all() -> None:
+    from webapp.piccolo_app import APP_CONFIG
+
+    tables = list(APP_CONFIG.table_classes)
+    db = tables[0]._meta.db
+    if ENGINE == "postgres":
+        names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
+        await db.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        for table in reversed(tables):
+            await db.run_ddl(f'DELETE FROM "{table._meta.tablename}"')
