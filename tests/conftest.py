@@ -39,7 +39,7 @@ if ENGINE == "postgres":
 else:
     os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'data' / 'test.sqlite'}"
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.servers", "tests.storage_servers"]
 
 
 def _pg_admin(sql: str) -> None:
