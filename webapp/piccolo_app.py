@@ -5,12 +5,28 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from webapp.account.tables import ApiToken, LoginSession, User
+from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy, ProxyType
+from webapp.collection.tables import Collection, CollectionAsset
+from webapp.storage.tables import Storage
 from webapp.system.tables import SystemSetting
 
 APP_CONFIG = AppConfig(
     app_name="webapp",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[User, LoginSession, ApiToken, SystemSetting],
+    table_classes=[
+        User,
+        LoginSession,
+        ApiToken,
+        SystemSetting,
+        Storage,
+        Asset,
+        AssetTag,
+        ProxyType,
+        Proxy,
+        Attachment,
+        Collection,
+        CollectionAsset,
+    ],
     migration_dependencies=[],
     commands=[],
 )

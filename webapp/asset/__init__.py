@@ -1,0 +1,1 @@
+"""Assets: the files a team keeps, their metadata, proxies and attachments."""

@@ -1,0 +1,94 @@
+"""Asset tables: assets, their tags, proxies, proxy types and attachments."""
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    BigInt,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from webapp.account.tables import User
+from webapp.storage.tables import Storage
+
+
+class Asset(Table, tablename="asset"):
+    # The id doubles as the short display number and as the feed's keyset: ids grow in
+    # insertion order, so "newest first" is "highest id first" on every engine.
+    id = Serial(primary_key=True)
+    uuid = UUID(unique=True, index=True)
+    filename = Varchar(length=500)
+    kind = Varchar(length=16, default="other", index=True)  # image video audio document other
+    mime = Varchar(length=120, default="application/octet-stream")
+    size = BigInt(default=0)
+    sha256 = Varchar(length=64, default="", index=True)
+    width = Integer(null=True, default=None)
+    height = Integer(null=True, default=None)
+    duration = Float(null=True, default=None)
+    taken_at = Timestamptz(null=True, default=None)
+    metadata = JSON(default="{}")
+    tags = JSON(default="[]")  # display copy; AssetTag is what filters use
+    search_text = Text(default="")  # lower-cased filename, tags and metadata text
+    storage = ForeignKey(references=Storage, index=True)
+    path = Varchar(length=1000)
+    fp_size = BigInt(null=True, default=None)
+    fp_mtime = Float(null=True, default=None)
+    fp_etag = Varchar(length=200, null=True, default=None)
+    # processing, available, unavailable, failed, trashed, archived
+    status = Varchar(length=16, default="processing", index=True)
+    status_reason = Text(default="")
+    status_before_trash = Varchar(length=16, default="")
+    origin = Varchar(length=16, default="upload")  # upload, sync, source
+    uploader = ForeignKey(references=User, null=True, default=None, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+    trashed_at = Timestamptz(null=True, default=None, index=True)
+
+
+class AssetTag(Table, tablename="asset_tag"):
+    id = Serial(primary_key=True)
+    asset = ForeignKey(references=Asset, index=True)
+    tag = Varchar(length=100, index=True)
+
+
+class ProxyType(Table, tablename="proxy_type"):
+    id = Serial(primary_key=True)
+    name = Varchar(length=40, unique=True)
+    size = Integer()  # long edge in pixels
+    format = Varchar(length=8, default="jpeg")  # jpeg, webp, png
+    quality = Integer(default=82)
+    is_builtin = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Proxy(Table, tablename="proxy"):
+    id = Serial(primary_key=True)
+    asset = ForeignKey(references=Asset, index=True)
+    type = Varchar(length=40)
+    key = Varchar(length=1000)
+    mime = Varchar(length=60)
+    width = Integer(default=0)
+    height = Integer(default=0)
+    size = BigInt(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Attachment(Table, tablename="attachment"):
+    id = Serial(primary_key=True)
+    asset = ForeignKey(references=Asset, index=True)
+    filename = Varchar(length=500)
+    mime = Varchar(length=120, default="application/octet-stream")
+    size = BigInt(default=0)
+    storage = ForeignKey(references=Storage)
+    path = Varchar(length=1000)
+    uploader = ForeignKey(references=User, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    note = Text(default="")
