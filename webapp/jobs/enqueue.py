@@ -53,6 +53,15 @@ def enqueue(
     )
 
 
+def enqueue_ingest(asset_id: int) -> Job:
+    from webapp.jobs.asset import make_proxies
+
+    # One ingest per asset at a time; a hostile file cannot hold a worker past the timeout.
+    return enqueue(
+        make_proxies, asset_id, queue_name="ingest", job_id=f"ingest-{asset_id}", timeout=300
+    )
+
+
 def make_scheduler(connection: Redis | None = None) -> CronScheduler:
     """RQ's cron scheduler, with every schedule of schedule.py registered.
 
@@ -70,12 +79,30 @@ def make_scheduler(connection: Redis | None = None) -> CronScheduler:
     return scheduler
 
 
+# The address-space cap of each work-horse: a decoder that runs away fails its job (the asset
+# ends "failed" with a reason) instead of taking the machine down.
+WORK_HORSE_MEMORY_MB = 3072
+
+
+def _worker_class() -> Any:
+    from rq import Worker
+
+    class PictoriumWorker(Worker):
+        """RQ's forking worker; each forked work-horse caps its own memory before the job."""
+
+        def main_work_horse(self, job: Job, queue: Queue) -> None:
+            from webapp.asset.imaging import apply_resource_limits
+
+            apply_resource_limits(WORK_HORSE_MEMORY_MB)
+            super().main_work_horse(job, queue)
+
+    return PictoriumWorker
+
+
 def run_worker(
     queues: tuple[str, ...] = QUEUES, *, burst: bool = False, connection: Redis | None = None
 ) -> bool:
-    from rq import Worker
-
-    worker = Worker(
+    worker = _worker_class()(
         [queue(q, connection) for q in queues],
         connection=connection or get_redis(),
         serializer=JSONSerializer,

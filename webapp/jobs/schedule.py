@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.jobs.account import purge_sessions
+from webapp.jobs.asset import purge_trash
 
 
 def register_all(scheduler: Any) -> None:
     scheduler.register(purge_sessions, "maintenance", cron="17 3 * * *", name="purge_sessions")
+    scheduler.register(purge_trash, "maintenance", cron="41 2 * * *", name="purge_trash")

@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
 
 from webapp.actor import PERM_LABELS, Perm
+from webapp.settings import get_settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NOTICE_COOKIE = "pictorium_notice"
@@ -60,6 +61,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "hx_headers": json.dumps({"X-CSRFToken": token}),
         "path": request.url.path,
         "notice": unquote(request.cookies.get(NOTICE_COOKIE, "")),
+        "base_url": get_settings().base_url,
     }
 
 

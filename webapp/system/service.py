@@ -17,12 +17,19 @@ class SettingSpec:
     key: str
     label: str
     help: str
-    default: int
-    minimum: int
-    maximum: int
+    default: Any
+    minimum: int = 0
+    maximum: int = 0
     unit: str = ""
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label); makes this a choice setting
 
-    def clean(self, raw: Any) -> int:
+    def clean(self, raw: Any) -> Any:
+        if self.choices:
+            choice = str(raw or "").strip()
+            if choice not in {v for v, _ in self.choices}:
+                labels = ", ".join(label for _, label in self.choices)
+                raise Invalid(f"{self.label}: choose one of {labels}.", field=self.key)
+            return choice
         try:
             value = int(str(raw).strip())
         except (TypeError, ValueError):
@@ -55,6 +62,31 @@ SETTINGS: dict[str, SettingSpec] = {
             minimum=1,
             maximum=7 * 24 * 60,
             unit="minutes",
+        ),
+        SettingSpec(
+            "upload_max_files",
+            "Files per upload",
+            "The most files one upload may carry.",
+            default=100,
+            minimum=1,
+            maximum=10000,
+            unit="files",
+        ),
+        SettingSpec(
+            "upload_max_mb",
+            "Largest file",
+            "Uploads larger than this are refused with a message.",
+            default=4096,
+            minimum=1,
+            maximum=1024 * 1024,
+            unit="MB",
+        ),
+        SettingSpec(
+            "upload_duplicates",
+            "Duplicate uploads",
+            "What happens when an uploaded file has the same content (SHA-256) as an asset.",
+            default="skip",
+            choices=(("skip", "Skip the file"), ("import", "Import it anyway")),
         ),
     ]
 }

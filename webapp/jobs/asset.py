@@ -1,0 +1,19 @@
+"""Asset jobs: make proxies (ingest) and purge the recycle bin."""
+
+from __future__ import annotations
+
+from webapp.jobs.runner import run_async
+
+
+def make_proxies(asset_id: int) -> str:
+    """Reads metadata and writes proxies for one asset; returns its resulting status."""
+    from webapp.asset import service as assets
+
+    return run_async(assets.ingest_asset(asset_id))
+
+
+def purge_trash() -> int:
+    """Deletes assets that have been in the recycle bin longer than the retention."""
+    from webapp.asset import service as assets
+
+    return run_async(assets.purge_expired())

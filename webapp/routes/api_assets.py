@@ -1,0 +1,129 @@
+"""JSON API v1 for assets (DESIGN.md section 6), through the same services and rights as the
+pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, patch, post, route
+from litestar.di import Provide
+from litestar.enums import HttpMethod
+
+from webapp.asset import service as assets
+from webapp.errors import Invalid
+from webapp.routes._files import file_response
+from webapp.routes.assets import MAX_UPLOAD_BODY
+from webapp.routes.auth import CurrentActor, api_actor
+from webapp.settings import get_settings
+
+
+def _json(asset: assets.AssetView) -> dict[str, Any]:
+    return asset.as_json(get_settings().base_url)
+
+
+@get("/", name="api_assets_list")
+async def assets_list(
+    actor: CurrentActor,
+    limit: int = 50,
+    cursor: str | None = None,
+    q: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    updated_since: datetime | None = None,
+) -> dict[str, Any]:
+    if not 1 <= limit <= assets.MAX_PAGE:
+        raise Invalid(f"limit must be from 1 to {assets.MAX_PAGE}.", field="limit")
+    f = assets.AssetFilter(
+        q=q or "", tag=tag or "", status=status or "", kind=kind or "", updated_since=updated_since
+    )
+    page = await assets.list_assets(actor, f, cursor=cursor, limit=limit)
+    return {"items": [_json(a) for a in page.items], "next_cursor": page.next_cursor}
+
+
+@get("/{ref:str}", name="api_asset")
+async def asset_get(actor: CurrentActor, ref: str) -> dict[str, Any]:
+    return _json(await assets.get_asset(actor, ref))
+
+
+_FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+
+
+@route("/{ref:str}/original", http_method=_FILE_METHODS, name="api_asset_original")
+async def asset_original(request: Request, actor: CurrentActor, ref: str) -> Response:
+    return file_response(request, await assets.original_download(actor, ref))
+
+
+@route("/{ref:str}/proxies/{kind:str}", http_method=_FILE_METHODS, name="api_asset_proxy")
+async def asset_proxy(request: Request, actor: CurrentActor, ref: str, kind: str) -> Response:
+    return file_response(request, await assets.proxy_download(actor, ref, kind), inline=True)
+
+
+@post("/", name="api_asset_create", request_max_body_size=MAX_UPLOAD_BODY)
+async def asset_create(request: Request, actor: CurrentActor) -> Response:
+    """multipart/form-data with `file` and optional `tags` (comma-separated)."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise Invalid("Send the file as multipart/form-data in the field `file`.", field="file")
+    form = await request.form()
+    upload: Any = form.get("file")
+    if not hasattr(upload, "file"):
+        raise Invalid("The multipart field `file` is missing.", field="file")
+    try:
+        result = await assets.upload_asset(
+            actor, upload.filename or "file", upload.file, tags=str(form.get("tags") or "")
+        )
+    finally:
+        await upload.close()
+    if result.duplicate_of is not None:
+        body = {
+            "error": {
+                "code": "duplicate",
+                "message": "The same file is already in the workspace.",
+                "field": "file",
+            },
+            "asset": _json(result.duplicate_of),
+        }
+        return Response(body, status_code=409)
+    assert result.asset is not None
+    return Response(_json(result.asset), status_code=201)
+
+
+@dataclass
+class AssetPatch:
+    tags: list[str] | None = None
+    filename: str | None = None
+
+
+@patch("/{ref:str}", name="api_asset_update")
+async def asset_update(actor: CurrentActor, ref: str, data: AssetPatch) -> dict[str, Any]:
+    return _json(await assets.update_asset(actor, ref, tags=data.tags, filename=data.filename))
+
+
+@delete("/{ref:str}", name="api_asset_delete", status_code=200)
+async def asset_delete(actor: CurrentActor, ref: str) -> dict[str, Any]:
+    await assets.trash_assets(actor, [ref])
+    return _json(await assets.get_asset(actor, ref))
+
+
+@post("/{ref:str}/restore", name="api_asset_restore", status_code=200)
+async def asset_restore(actor: CurrentActor, ref: str) -> dict[str, Any]:
+    await assets.restore_assets(actor, [ref])
+    return _json(await assets.get_asset(actor, ref))
+
+
+api_assets_router = Router(
+    path="/api/v1/assets",
+    route_handlers=[
+        assets_list,
+        asset_get,
+        asset_original,
+        asset_proxy,
+        asset_create,
+        asset_update,
+        asset_delete,
+        asset_restore,
+    ],
+    dependencies={"actor": Provide(api_actor)},
+)

@@ -1,0 +1,372 @@
+"""Pages for assets: the feed, upload, the preview window, downloads, attachments, bulk actions
+and the recycle bin."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, Router, get, post, route
+from litestar.di import Provide
+from litestar.enums import HttpMethod
+
+from webapp.actor import Actor, Perm
+from webapp.asset import service as assets
+from webapp.collection import service as collections
+from webapp.errors import AppError, Invalid
+from webapp.routes._files import file_response
+from webapp.routes._htmx import is_htmx, redirect, render
+from webapp.routes.auth import CurrentActor, page_actor
+from webapp.system import service as system
+
+# Litestar's own body cap; the workspace's upload limit is enforced while spooling.
+MAX_UPLOAD_BODY = 64 * 1024**3
+
+FILTER_KEYS = ("q", "kind", "status", "tag", "uploader", "from", "to")
+
+
+def _date(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("Use the date format YYYY-MM-DD.", field=field) from None
+
+
+def filter_from_query(params: Any) -> tuple[assets.AssetFilter, dict[str, str]]:
+    raw = {k: str(params.get(k) or "").strip() for k in FILTER_KEYS}
+    uploader = raw["uploader"]
+    f = assets.AssetFilter(
+        q=raw["q"],
+        kind=raw["kind"],
+        status=raw["status"],
+        tag=raw["tag"],
+        uploader_id=int(uploader) if uploader.isdigit() else None,
+        date_from=_date(raw["from"], "from"),
+        date_to=_date(raw["to"], "to"),
+    )
+    return f, {k: v for k, v in raw.items() if v}
+
+
+async def _feed_context(
+    actor: Actor, f: assets.AssetFilter, active: dict[str, str], cursor: str | None
+) -> dict[str, Any]:
+    page = await assets.list_assets(actor, f, cursor=cursor)
+    query = urlencode(active)
+    more_url = None
+    if page.next_cursor:
+        more_url = "/feed/page?" + urlencode({**active, "cursor": page.next_cursor})
+    return {"page": page, "filters": active, "query": query, "more_url": more_url}
+
+
+@get("/", name="feed")
+async def feed(request: Request, actor: CurrentActor) -> Response:
+    params = request.query_params
+    ref = assets.parse_ref(str(params.get("q") or ""))
+    if ref is not None:
+        # Pasting an asset's UUID or number opens that asset.
+        try:
+            asset = await assets.get_asset(actor, ref)
+            return redirect(request, f"/assets/{asset.uuid}")
+        except AppError:
+            pass
+    try:
+        f, active = filter_from_query(params)
+        ctx = await _feed_context(actor, f, active, None)
+        error = None
+    except Invalid as exc:
+        f, active = assets.AssetFilter(), {}
+        ctx = await _feed_context(actor, f, active, None)
+        error = exc.message
+    ctx.update(
+        error=error,
+        kinds=assets.KINDS,
+        statuses=[s for s in assets.STATUSES if s != "trashed"],
+        uploaders=await assets.list_uploaders(actor),
+        tags=await assets.known_tags(actor),
+        my_collections=await collections.list_collections(actor),
+        limits=await assets.upload_limits(),
+        filtered=not f.is_empty(),
+    )
+    return render(request, "assets/feed.html", ctx, block="feed_results")
+
+
+@get("/feed/page", name="feed_page")
+async def feed_page(request: Request, actor: CurrentActor, cursor: str | None = None) -> Response:
+    f, active = filter_from_query(request.query_params)
+    ctx = await _feed_context(actor, f, active, cursor)
+    return render(request, "assets/_tiles.html", ctx)
+
+
+@get("/assets/{ref:str}/tile", name="asset_tile")
+async def asset_tile(request: Request, actor: CurrentActor, ref: str) -> Response:
+    asset = await assets.get_asset(actor, ref)
+    return render(request, "assets/_tile.html", {"asset": asset})
+
+
+@post("/assets/upload", name="asset_upload", request_max_body_size=MAX_UPLOAD_BODY)
+async def asset_upload(request: Request, actor: CurrentActor) -> Response:
+    """Plain forms post many files and get the feed back with a summary; the page's script
+    posts one file per request (for a progress bar each) and gets that file's tile."""
+    actor.require(Perm.update)
+    form = await request.form()
+    files = [f for f in form.getall("file") if hasattr(f, "file") and f.filename]
+    tags = str(form.get("tags") or "")
+    limits = await assets.upload_limits()
+    if not files:
+        raise Invalid("Choose at least one file to upload.", field="file")
+    if len(files) > limits.max_files:
+        raise Invalid(
+            f"You can upload at most {limits.max_files} files at once; you chose {len(files)}.",
+            field="file",
+        )
+    results: list[assets.UploadResult] = []
+    for upload in files:
+        try:
+            results.append(
+                await assets.upload_asset(
+                    actor, upload.filename, upload.file, tags=tags, limits=limits
+                )
+            )
+        except Invalid as exc:
+            results.append(assets.UploadResult(None, error=exc.message, filename=upload.filename))
+        finally:
+            await upload.close()
+    if is_htmx(request) or request.headers.get("x-upload") == "1":
+        status = 201 if any(r.asset for r in results) else 422 if results[0].error else 200
+        return render(
+            request, "assets/_upload_result.html", {"results": results}, status_code=status
+        )
+    added = sum(1 for r in results if r.asset)
+    skipped = sum(1 for r in results if r.duplicate_of)
+    failed = [f"{r.filename}: {r.error}" for r in results if r.error]
+    notice = f"{added} file(s) uploaded."
+    if skipped:
+        notice += f" {skipped} duplicate(s) skipped."
+    if failed:
+        notice += " Not uploaded: " + "; ".join(failed)
+    return redirect(request, "/", notice=notice)
+
+
+async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
+    asset = await assets.get_asset(actor, ref)
+    return {
+        "asset": asset,
+        "attachments": await assets.list_attachments(actor, asset.uuid),
+        "in_collections": await collections.collections_of_asset(actor, asset.id),
+        "my_collections": await collections.list_collections(actor),
+        "retention": await system.get("trash_retention_days"),
+    }
+
+
+@get("/assets/{ref:str}", name="asset_page")
+async def asset_page(request: Request, actor: CurrentActor, ref: str) -> Response:
+    return render(request, "assets/asset.html", await _asset_context(actor, ref))
+
+
+@post("/assets/{ref:str}/tags", name="asset_tags")
+async def asset_tags(request: Request, actor: CurrentActor, ref: str) -> Response:
+    form = await request.form()
+    try:
+        await assets.update_asset(actor, ref, tags=str(form.get("tags") or ""))
+        ctx = await _asset_context(actor, ref)
+        ctx["tags_saved"] = True
+        status = 200
+    except Invalid as exc:
+        ctx = await _asset_context(actor, ref)
+        ctx["tags_error"] = exc.message
+        status = exc.status
+    if not is_htmx(request) and status == 200:
+        return redirect(request, f"/assets/{ctx['asset'].uuid}", notice="Tags saved.")
+    return render(request, "assets/asset.html", ctx, block="asset_tags", status_code=status)
+
+
+@post("/assets/{ref:str}/delete", name="asset_delete")
+async def asset_delete(request: Request, actor: CurrentActor, ref: str) -> Response:
+    await assets.trash_assets(actor, [ref])
+    return redirect(request, "/", notice="Moved to the recycle bin.")
+
+
+@post("/assets/{ref:str}/restore", name="asset_restore")
+async def asset_restore(request: Request, actor: CurrentActor, ref: str) -> Response:
+    await assets.restore_assets(actor, [ref])
+    return redirect(request, f"/assets/{ref}", notice="Restored from the recycle bin.")
+
+
+@post("/assets/{ref:str}/reprocess", name="asset_reprocess")
+async def asset_reprocess(request: Request, actor: CurrentActor, ref: str) -> Response:
+    asset = await assets.reingest(actor, ref)
+    return redirect(request, f"/assets/{asset.uuid}", notice="Making the previews again.")
+
+
+_FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+
+
+@route("/assets/{ref:str}/original", http_method=_FILE_METHODS, name="asset_original")
+async def asset_original(request: Request, actor: CurrentActor, ref: str) -> Response:
+    return file_response(request, await assets.original_download(actor, ref))
+
+
+@route("/assets/{ref:str}/proxies/{kind:str}", http_method=_FILE_METHODS, name="asset_proxy")
+async def asset_proxy(
+    request: Request, actor: CurrentActor, ref: str, kind: str, download: bool = False
+) -> Response:
+    return file_response(
+        request, await assets.proxy_download(actor, ref, kind), inline=not download
+    )
+
+
+@post(
+    "/assets/{ref:str}/attachments",
+    name="attachment_upload",
+    request_max_body_size=MAX_UPLOAD_BODY,
+)
+async def attachment_upload(request: Request, actor: CurrentActor, ref: str) -> Response:
+    form = await request.form()
+    upload: Any = form.get("file")
+    error = None
+    if not hasattr(upload, "file") or not getattr(upload, "filename", ""):
+        error = "Choose a file to attach."
+    else:
+        try:
+            await assets.add_attachment(actor, ref, upload.filename, upload.file)
+        except Invalid as exc:
+            error = exc.message
+        finally:
+            await upload.close()
+    if not is_htmx(request):
+        return redirect(request, f"/assets/{ref}", notice=error or "Attachment added.")
+    ctx = await _asset_context(actor, ref)
+    ctx["attachment_error"] = error
+    return render(
+        request,
+        "assets/asset.html",
+        ctx,
+        block="asset_attachments",
+        status_code=422 if error else 200,
+    )
+
+
+@route(
+    "/assets/{ref:str}/attachments/{attachment_id:int}",
+    http_method=_FILE_METHODS,
+    name="attachment_download",
+)
+async def attachment_download(
+    request: Request, actor: CurrentActor, ref: str, attachment_id: int
+) -> Response:
+    return file_response(request, await assets.attachment_download(actor, ref, attachment_id))
+
+
+@post("/assets/{ref:str}/attachments/{attachment_id:int}/delete", name="attachment_delete")
+async def attachment_delete(
+    request: Request, actor: CurrentActor, ref: str, attachment_id: int
+) -> Response:
+    await assets.delete_attachment(actor, ref, attachment_id)
+    if not is_htmx(request):
+        return redirect(request, f"/assets/{ref}", notice="Attachment deleted.")
+    return render(
+        request, "assets/asset.html", await _asset_context(actor, ref), block="asset_attachments"
+    )
+
+
+def _ids(form: Any) -> list[int]:
+    return [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
+
+
+@post("/assets/bulk", name="assets_bulk")
+async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
+    """The feed's bulk bar: add to a collection (existing or new), tag, delete."""
+    form = await request.form()
+    ids = _ids(form)
+    action = str(form.get("action") or "")
+    back = str(form.get("back") or "/")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+    if not ids:
+        raise Invalid("Select at least one asset first.", field="ids")
+    if action == "collect":
+        target = str(form.get("collection") or "")
+        if target == "new" or not target:
+            new = await collections.create_collection(actor, str(form.get("new_name") or ""), ids)
+            notice = f"Added {new.count} asset(s) to the new collection {new.name}."
+        else:
+            added = await collections.add_assets(actor, int(target), ids)
+            coll = await collections.get_collection(actor, int(target))
+            notice = f"Added {added} asset(s) to {coll.name}."
+    elif action == "tag":
+        changed = await assets.add_tags(actor, ids, str(form.get("tags") or ""))
+        notice = f"Tagged {changed} asset(s)."
+    elif action == "delete":
+        moved = await assets.trash_assets(actor, ids)
+        notice = f"Moved {moved} asset(s) to the recycle bin."
+    elif action == "uncollect":
+        coll_id = int(str(form.get("collection") or "0") or 0)
+        removed = await collections.remove_assets(actor, coll_id, ids)
+        notice = f"Removed {removed} asset(s) from the collection."
+    else:
+        raise Invalid("Unknown bulk action.", field="action")
+    return redirect(request, back, notice=notice)
+
+
+@get("/trash", name="trash")
+async def trash(request: Request, actor: CurrentActor, cursor: str | None = None) -> Response:
+    actor.require(Perm.delete)
+    page = await assets.list_assets(actor, assets.AssetFilter(trashed=True), cursor=cursor)
+    retention = await system.get("trash_retention_days")
+    more_url = f"/trash?cursor={page.next_cursor}" if page.next_cursor else None
+    return render(
+        request,
+        "assets/trash.html",
+        {"page": page, "retention": retention, "more_url": more_url},
+    )
+
+
+@post("/trash/restore", name="trash_restore")
+async def trash_restore(request: Request, actor: CurrentActor) -> Response:
+    form = await request.form()
+    restored = await assets.restore_assets(actor, _ids(form))
+    return redirect(request, "/trash", notice=f"Restored {restored} asset(s).")
+
+
+@post("/trash/empty", name="trash_empty")
+async def trash_empty(request: Request, actor: CurrentActor) -> Response:
+    purged = await assets.empty_trash(actor)
+    return redirect(request, "/trash", notice=f"Deleted {purged} asset(s) for good.")
+
+
+@post("/trash/purge", name="trash_purge")
+async def trash_purge(request: Request, actor: CurrentActor) -> Response:
+    """Deletes the selected assets in the bin for good, now."""
+    form = await request.form()
+    purged = await assets.purge_trashed(actor, _ids(form))
+    return redirect(request, "/trash", notice=f"Deleted {purged} asset(s) for good.")
+
+
+assets_router = Router(
+    path="/",
+    route_handlers=[
+        feed,
+        feed_page,
+        asset_tile,
+        asset_upload,
+        asset_page,
+        asset_tags,
+        asset_delete,
+        asset_restore,
+        asset_reprocess,
+        asset_original,
+        asset_proxy,
+        attachment_upload,
+        attachment_download,
+        attachment_delete,
+        assets_bulk,
+        trash,
+        trash_restore,
+        trash_empty,
+        trash_purge,
+    ],
+    dependencies={"actor": Provide(page_actor)},
+)
