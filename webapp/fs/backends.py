@@ -1,0 +1,609 @@
+"""Storage kinds -> Stores: which fsspec filesystem, rooted where, with which timeouts.
+
+`open_store(kind, root, options, secrets)` is what the storages domain calls with a Storage
+row's fields (secrets already decrypted); `open_url(url)` serves the central storage setting;
+`test_connection(store)` is the "Test connection" button.
+
+Every network backend gets connection and read timeouts and few retries: a sync run must learn
+quickly that a storage is down (it then changes nothing, DESIGN.md rule 3), and the next run
+tries again anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import posixpath
+import shutil
+from collections.abc import Iterator, Mapping
+from typing import IO, Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from webapp.fs.errors import StoreNotFound
+from webapp.fs.store import (
+    CHUNK,
+    MARKER,
+    Entry,
+    FsspecStore,
+    LocalStore,
+    Store,
+    entry_from_info,
+)
+
+# gcsfs hangs against emulators unless this is set before it is imported (ECOSYSTEM.md);
+# real GCS works either way.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+KINDS = ("memory", "local", "s3", "gcs", "ftp", "sftp", "gdrive", "dropbox", "onedrive")
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+S3_PART_SIZE = 8 * 1024 * 1024
+
+
+def _sync(fs: Any, coroutine_function: Any, *args: Any, **kwargs: Any) -> Any:
+    from fsspec.asyn import sync
+
+    return sync(fs.loop, coroutine_function, *args, **kwargs)
+
+
+def _split_bucket(root: str) -> tuple[str, str]:
+    root = root.strip().strip("/")
+    if root.startswith(("s3://", "gs://", "gcs://")):
+        root = root.split("://", 1)[1]
+    bucket, _, prefix = root.partition("/")
+    if not bucket:
+        raise ValueError("a bucket name is required")
+    return bucket, prefix.strip("/")
+
+
+def _timeout(options: Mapping[str, Any], name: str, default: float) -> float:
+    value = options.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+class _BucketStore(FsspecStore):
+    """Shared by S3 and GCS: a bucket plus an optional prefix, listed page by page."""
+
+    def __init__(self, connect: Any, bucket: str, prefix: str, label: str, **kwargs: Any):
+        root = f"{bucket}/{prefix}" if prefix else bucket
+        super().__init__(connect, root, label, bucket=bucket, **kwargs)
+        self.bucket_name = bucket
+        self.prefix = prefix
+
+    def _object_prefix(self, prefix: str) -> str:
+        parts = [p for p in (self.prefix, prefix) if p]
+        return "/".join(parts) + "/" if parts else ""
+
+    def _key_of(self, name: str) -> str | None:
+        base = self.prefix + "/" if self.prefix else ""
+        if not name.startswith(base) or name.endswith("/"):
+            return None
+        return name[len(base) :] or None
+
+    def _make_parent(self, key: str) -> None:
+        """Object stores have no folders to create."""
+
+    def _read_range(self, key: str, start: int, end: int) -> bytes:
+        size = self._stat(key).size
+        if start >= size:
+            return b""
+        return cast(bytes, self.fs.cat_file(self._path(key), start=start, end=min(end, size)))
+
+    def _ping(self) -> None:
+        for _ in self._pages("", page_size=1):
+            return
+
+    def _list(self, prefix: str) -> Iterator[Entry]:
+        for page in self._pages(prefix, page_size=self.page_size):
+            yield from page
+
+    def _pages(self, prefix: str, page_size: int) -> Iterator[list[Entry]]:
+        raise NotImplementedError
+
+
+def _whole_seconds(entry: Entry) -> Entry:
+    """S3 lists times to the millisecond but HEAD answers to the second: keep seconds, so
+    that a listed fingerprint and a stat of the same file agree."""
+    if entry.mtime is None:
+        return entry
+    return Entry(entry.key, entry.size, float(int(entry.mtime)), entry.etag)
+
+
+class S3Store(_BucketStore):
+    kind = "s3"
+
+    def _pages(self, prefix: str, page_size: int) -> Iterator[list[Entry]]:
+        fs = self.fs
+        params: dict[str, Any] = {
+            "Bucket": self.bucket_name,
+            "Prefix": self._object_prefix(prefix),
+            "MaxKeys": page_size,
+        }
+        while True:
+            page = _sync(fs, fs._call_s3, "list_objects_v2", **params)
+            entries = []
+            for item in page.get("Contents", []):
+                key = self._key_of(item["Key"])
+                if key is not None:
+                    entries.append(_whole_seconds(entry_from_info(key, item)))
+            yield entries
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            params["ContinuationToken"] = token
+
+    def _top_level(self, limit: int) -> tuple[int, int, bool]:
+        fs = self.fs
+        page = _sync(
+            fs,
+            fs._call_s3,
+            "list_objects_v2",
+            Bucket=self.bucket_name,
+            Prefix=self._object_prefix(""),
+            Delimiter="/",
+            MaxKeys=limit,
+        )
+        files = sum(
+            1
+            for item in page.get("Contents", [])
+            if self._key_of(item["Key"]) not in {None, MARKER}
+        )
+        folders = len(page.get("CommonPrefixes", []))
+        return files, folders, bool(page.get("IsTruncated"))
+
+    def _stat(self, key: str) -> Entry:
+        return _whole_seconds(super()._stat(key))
+
+    def _write_stream(self, key: str, data: IO[bytes]) -> None:
+        with self.fs.open(self._path(key), "wb", block_size=S3_PART_SIZE) as out:
+            shutil.copyfileobj(data, out, CHUNK)
+
+    def _url(self, key: str, expires: int) -> str | None:
+        return cast(str, self.fs.sign(self._path(key), expiration=expires))
+
+
+class GCSStore(_BucketStore):
+    kind = "gcs"
+
+    def __init__(self, *args: Any, can_sign: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._can_sign = can_sign
+
+    def _pages(self, prefix: str, page_size: int) -> Iterator[list[Entry]]:
+        fs = self.fs
+        params: dict[str, Any] = {
+            "prefix": self._object_prefix(prefix),
+            "maxResults": page_size,
+        }
+        while True:
+            try:
+                page = _sync(fs, fs._call_list_objects, self.bucket_name, **params)
+            except FileNotFoundError as exc:  # listing answers 404 only for the bucket
+                raise StoreNotFound(f"{self.label}: no such bucket {self.bucket_name!r}") from exc
+            entries = []
+            for item in page.get("items", []):
+                key = self._key_of(item["name"])
+                if key is not None:
+                    info = dict(item)
+                    info["etag"] = item.get("md5Hash") or item.get("etag")
+                    entries.append(entry_from_info(key, info))
+            yield entries
+            token = page.get("nextPageToken")
+            if not token:
+                return
+            params["pageToken"] = token
+
+    def _stat(self, key: str) -> Entry:
+        info = dict(self.fs.info(self._path(key)))
+        if info.get("type") != "file":
+            raise StoreNotFound(f"{self.label} {key!r}: not a file")
+        # The same fingerprint as the listing gives (content hash first).
+        info["etag"] = info.get("md5Hash") or info.get("etag")
+        return entry_from_info(key, info)
+
+    def _top_level(self, limit: int) -> tuple[int, int, bool]:
+        fs = self.fs
+        page = _sync(
+            fs,
+            fs._call_list_objects,
+            self.bucket_name,
+            prefix=self._object_prefix(""),
+            delimiter="/",
+            maxResults=limit,
+        )
+        files = sum(
+            1 for item in page.get("items", []) if self._key_of(item["name"]) not in {None, MARKER}
+        )
+        return files, len(page.get("prefixes", [])), bool(page.get("nextPageToken"))
+
+    def _url(self, key: str, expires: int) -> str | None:
+        if not self._can_sign:
+            return None
+        return cast(str, self.fs.sign(self._path(key), expiration=expires))
+
+
+class FTPStore(FsspecStore):
+    """FTP keeps one connection per thread (ftplib is not thread-safe) and uploads in one
+    STOR transfer instead of fsspec's block-by-block REST uploads."""
+
+    kind = "ftp"
+
+    def _write_stream(self, key: str, data: IO[bytes]) -> None:
+        self._make_parent(key)
+        fs = self.fs
+        fs.ftp.storbinary(f"STOR {self._path(key)}", data, blocksize=CHUNK)
+        fs.invalidate_cache()
+
+    def _write_bytes(self, key: str, data: bytes) -> None:
+        self._write_stream(key, io.BytesIO(data))
+
+
+# ------------------------------------------------------------------------------ kinds
+
+
+def _memory(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    name = root.strip("/") or "pictorium"
+
+    def connect() -> Any:
+        # One process-wide tree (fsspec's memory store); a store's root is created on use.
+        fs = MemoryFileSystem(skip_instance_cache=True)
+        fs.makedirs("/" + name, exist_ok=True)
+        return fs
+
+    return FsspecStore(connect, "/" + name, f"memory store {name}")
+
+
+def _local(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    if not root:
+        raise ValueError("a folder path is required")
+    return LocalStore(root, create=bool(options.get("create")))
+
+
+def _s3(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    import s3fs
+
+    bucket, prefix = _split_bucket(root)
+    key = secrets.get("key") or secrets.get("access_key_id") or None
+    secret = secrets.get("secret") or secrets.get("secret_access_key") or None
+    token = secrets.get("token") or secrets.get("session_token") or None
+    endpoint = options.get("endpoint_url") or options.get("endpoint") or None
+    client_kwargs: dict[str, Any] = {}
+    if options.get("region"):
+        client_kwargs["region_name"] = options["region"]
+    config_kwargs: dict[str, Any] = {
+        "connect_timeout": _timeout(options, "connect_timeout", CONNECT_TIMEOUT),
+        "read_timeout": _timeout(options, "read_timeout", READ_TIMEOUT),
+        "retries": {"max_attempts": int(options.get("max_attempts") or 3), "mode": "standard"},
+        # Newer botocore checks CRC checksums on every response; S3-compatible servers send
+        # whole-object checksums on range reads, which then never match.
+        "request_checksum_calculation": "when_required",
+        "response_checksum_validation": "when_required",
+        # Presigned URLs with SigV4: S3-compatible servers (and newer AWS regions) refuse V2.
+        "signature_version": "s3v4",
+    }
+    if endpoint or options.get("addressing_style"):
+        config_kwargs["s3"] = {"addressing_style": options.get("addressing_style") or "path"}
+
+    def connect() -> Any:
+        return s3fs.S3FileSystem(
+            anon=bool(options.get("anon")) and not key,
+            key=key,
+            secret=secret,
+            token=token,
+            endpoint_url=endpoint,
+            client_kwargs=client_kwargs,
+            config_kwargs=config_kwargs,
+            use_listings_cache=False,
+            skip_instance_cache=True,
+        )
+
+    where = f"{endpoint} " if endpoint else ""
+    label = f"S3 {where}bucket {bucket!r}" + (f" prefix {prefix!r}" if prefix else "")
+    return S3Store(connect, bucket, prefix, label, secrets=[str(secret or ""), str(token or "")])
+
+
+@functools.cache
+def _gcs_filesystem_class(retries: int) -> Any:
+    import gcsfs
+    from gcsfs.retry import retry_request
+
+    class QuickGCSFileSystem(gcsfs.GCSFileSystem):  # type: ignore[misc]
+        """gcsfs tries six times with pauses up to 32 s; a sync run should rather fail fast
+        and try again at its next interval."""
+
+        _request = retry_request(retries=retries)(gcsfs.GCSFileSystem._request.__wrapped__)
+
+    return QuickGCSFileSystem
+
+
+def _gcs(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    import aiohttp
+
+    bucket, prefix = _split_bucket(root)
+    endpoint = options.get("endpoint_url") or None
+    service_account = secrets.get("service_account_json") or secrets.get("service_account")
+    token: Any
+    if service_account:
+        token = json.loads(service_account) if isinstance(service_account, str) else service_account
+    elif options.get("anon") or options.get("token") == "anon":
+        token = "anon"
+    else:
+        token = None  # Google's default credentials on this machine
+    project = options.get("project") or (token.get("project_id") if isinstance(token, dict) else "")
+    timeout = aiohttp.ClientTimeout(
+        sock_connect=_timeout(options, "connect_timeout", CONNECT_TIMEOUT),
+        sock_read=_timeout(options, "read_timeout", READ_TIMEOUT),
+    )
+    fs_class = _gcs_filesystem_class(max(1, int(options.get("max_attempts") or 3)))
+
+    def connect() -> Any:
+        return fs_class(
+            project=project or "",
+            token=token,
+            endpoint_url=endpoint,
+            requests_timeout=timeout,
+            cache_timeout=0,
+            skip_instance_cache=True,
+        )
+
+    where = f"{endpoint} " if endpoint else ""
+    label = f"GCS {where}bucket {bucket!r}" + (f" prefix {prefix!r}" if prefix else "")
+    private_key = token.get("private_key", "") if isinstance(token, dict) else ""
+    return GCSStore(
+        connect,
+        bucket,
+        prefix,
+        label,
+        can_sign=isinstance(token, dict),
+        secrets=[private_key],
+    )
+
+
+def _folder(root: str, options: Mapping[str, Any]) -> str:
+    folder = (options.get("folder") or root or "/").strip()
+    folder = posixpath.normpath("/" + folder.lstrip("/")) if folder else "/"
+    return folder
+
+
+def _ftp(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    from fsspec.implementations.ftp import FTPFileSystem
+
+    host = options.get("host")
+    if not host:
+        raise ValueError("an FTP host is required")
+    port = int(options.get("port") or 21)
+    user = options.get("user") or options.get("username") or "anonymous"
+    password = secrets.get("password") or ""
+    tls = bool(options.get("tls"))
+    folder = _folder(root, options)
+
+    def connect() -> Any:
+        return FTPFileSystem(
+            host=host,
+            port=port,
+            username=user,
+            password=password,
+            timeout=_timeout(options, "timeout", 30.0),
+            tls=tls,
+            skip_instance_cache=True,
+        )
+
+    scheme = "FTPS" if tls else "FTP"
+    return FTPStore(
+        connect,
+        folder,
+        f"{scheme} {host}:{port}{folder}",
+        per_thread=True,
+        secrets=[password],
+        open_block_size=CHUNK,
+    )
+
+
+def _sftp(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    import asyncssh
+    from sshfs import SSHFileSystem
+
+    host = options.get("host")
+    if not host:
+        raise ValueError("an SFTP host is required")
+    port = int(options.get("port") or 22)
+    user = options.get("user") or options.get("username")
+    password = secrets.get("password") or None
+    private_key = secrets.get("private_key") or None
+    passphrase = secrets.get("passphrase") or None
+    folder = _folder(root, options)
+    kwargs: dict[str, Any] = {
+        "port": port,
+        "username": user,
+        "connect_timeout": _timeout(options, "connect_timeout", CONNECT_TIMEOUT),
+        "login_timeout": _timeout(options, "connect_timeout", CONNECT_TIMEOUT) * 3,
+        "keepalive_interval": 15,
+        "keepalive_count_max": 3,
+        "known_hosts": None,
+    }
+    if options.get("host_key"):
+        # Pin the server's public host key when the admin gave one; otherwise any key is
+        # accepted (as with a first connection from an SFTP client).
+        kwargs["known_hosts"] = ([asyncssh.import_public_key(options["host_key"])], [], [])
+    if password:
+        kwargs["password"] = password
+    if private_key:
+        kwargs["client_keys"] = [asyncssh.import_private_key(private_key, passphrase)]
+    else:
+        kwargs["client_keys"] = None
+    kwargs["agent_path"] = None
+
+    def connect() -> Any:
+        return SSHFileSystem(host, skip_instance_cache=True, **kwargs)
+
+    return FsspecStore(
+        connect,
+        folder,
+        f"SFTP {host}:{port}{folder}",
+        secrets=[str(password or ""), str(passphrase or "")],
+    )
+
+
+def _gdrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    from gdrive_fsspec import GoogleDriveFileSystem
+
+    service_account = secrets.get("service_account_json") or secrets.get("service_account")
+    creds = json.loads(service_account) if isinstance(service_account, str) else service_account
+    token = "service_account" if creds else (options.get("token") or "anon")
+    folder_id = options.get("folder_id") or None
+    folder = (root or options.get("folder") or "").strip("/")
+
+    def connect() -> Any:
+        return GoogleDriveFileSystem(
+            root_file_id=folder_id,
+            token=token,
+            creds=creds,
+            use_listings_cache=False,
+            skip_instance_cache=True,
+        )
+
+    return FsspecStore(connect, folder, f"Google Drive folder {folder or '/'!r}")
+
+
+def _dropbox(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    import dropbox
+    from dropboxdrivefs import DropboxDriveFileSystem
+
+    access_token = secrets.get("access_token") or secrets.get("token") or None
+    refresh_token = secrets.get("refresh_token") or None
+    app_key = options.get("app_key") or secrets.get("app_key") or None
+    app_secret = secrets.get("app_secret") or None
+    if not access_token and not refresh_token:
+        raise ValueError("a Dropbox access token or refresh token is required")
+    folder = _folder(root, options)
+
+    def connect() -> Any:
+        client = dropbox.Dropbox(
+            oauth2_access_token=access_token,
+            oauth2_refresh_token=refresh_token,
+            app_key=app_key,
+            app_secret=app_secret,
+            timeout=_timeout(options, "read_timeout", READ_TIMEOUT),
+        )
+        return DropboxDriveFileSystem(client=client, skip_instance_cache=True)
+
+    return FsspecStore(
+        connect,
+        folder,
+        f"Dropbox folder {folder!r}",
+        secrets=[str(access_token or ""), str(refresh_token or ""), str(app_secret or "")],
+    )
+
+
+def _onedrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    from msgraphfs import MSGDriveFS
+
+    drive_id = options.get("drive_id") or None
+    client_id = options.get("client_id") or None
+    tenant_id = options.get("tenant_id") or None
+    client_secret = secrets.get("client_secret") or None
+    if not (drive_id and client_id and tenant_id and client_secret):
+        raise ValueError("OneDrive needs drive_id, client_id, tenant_id and client_secret")
+    folder = _folder(root, options)
+
+    def connect() -> Any:
+        return MSGDriveFS(
+            drive_id=drive_id,
+            client_id=client_id,
+            tenant_id=tenant_id,
+            client_secret=client_secret,
+            skip_instance_cache=True,
+        )
+
+    return FsspecStore(connect, folder, f"OneDrive folder {folder!r}", secrets=[str(client_secret)])
+
+
+_OPENERS = {
+    "memory": _memory,
+    "local": _local,
+    "s3": _s3,
+    "gcs": _gcs,
+    "ftp": _ftp,
+    "sftp": _sftp,
+    "gdrive": _gdrive,
+    "dropbox": _dropbox,
+    "onedrive": _onedrive,
+}
+
+
+def open_store(
+    kind: str,
+    root: str,
+    options: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> Store:
+    """A Store for a storage of `kind` rooted at `root` (folder path, or bucket[/prefix]).
+
+    Nothing is contacted yet: the first call connects. Raises ValueError for an unknown kind
+    or missing required settings.
+    """
+    opener = _OPENERS.get(kind)
+    if opener is None:
+        raise ValueError(f"unknown storage kind {kind!r} (one of {', '.join(KINDS)})")
+    return opener(root or "", dict(options or {}), dict(secrets or {}))
+
+
+def open_url(url: str) -> Store:
+    """A Store for a URL: a local path, file://, memory://name, s3://bucket/prefix (options
+    as query parameters: endpoint_url, region; credentials from the usual AWS environment),
+    gs://bucket/prefix, ftp://user:pass@host:port/folder, sftp://user:pass@host:port/folder."""
+    if "://" not in url:
+        return LocalStore(url, create=True)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if scheme == "file":
+        return LocalStore(unquote(parts.path), create=True)
+    if scheme == "memory":
+        return open_store("memory", (parts.netloc + parts.path).strip("/"))
+    if scheme in {"s3", "s3a"}:
+        secrets = {
+            "key": os.environ.get("AWS_ACCESS_KEY_ID", ""),
+            "secret": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        }
+        s3_options = {"endpoint_url": os.environ.get("AWS_ENDPOINT_URL"), **query}
+        return open_store("s3", parts.netloc + parts.path, s3_options, secrets)
+    if scheme in {"gs", "gcs"}:
+        return open_store("gcs", parts.netloc + parts.path, query)
+    if scheme in {"ftp", "ftps", "sftp", "ssh"}:
+        kind = "sftp" if scheme in {"sftp", "ssh"} else "ftp"
+        options: dict[str, Any] = {
+            "host": parts.hostname,
+            "port": parts.port,
+            "user": unquote(parts.username or ""),
+            "tls": scheme == "ftps",
+            **query,
+        }
+        return open_store(
+            kind, unquote(parts.path), options, {"password": unquote(parts.password or "")}
+        )
+    raise ValueError(f"unsupported storage URL scheme {scheme!r}")
+
+
+def test_connection(store: Store) -> str:
+    """List the root and say what is there ("12 files and 3 folders at the root"), or raise
+    StoreNotFound / StoreDenied / StoreUnavailable saying why not."""
+    store.ping()
+    files, folders, truncated = store.top_level()
+    more = "+" if truncated else ""
+
+    def plural(n: int, word: str) -> str:
+        return f"{n}{more} {word}" + ("" if n == 1 else "s")
+
+    found = plural(files, "file")
+    if folders:
+        found += f" and {plural(folders, 'folder')}"
+    marker = "; marker present" if store.has_marker() else ""
+    return f"{found} at the root{marker}"
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
