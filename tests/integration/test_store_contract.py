@@ -409,3 +409,20 @@ def test_outage_is_unavailable_and_the_store_recovers(server: StorageServer) -> 
             store.ping()
         server.fresh_store().ping()
     store.close()
+
+
+def test_one_store_serves_several_threads(store: Store) -> None:
+    """Web routes call the store from a thread pool: one Store, several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(n: int) -> bytes:
+        data = f"thread {n} ".encode() * 3000
+        store.write(f"t{n}/file.bin", data)
+        assert store.stat(f"t{n}/file.bin").size == len(data)
+        assert store.read_range(f"t{n}/file.bin", 7, 20) == data[7:20]
+        return store.read(f"t{n}/file.bin")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(work, range(8)))
+    assert results == [f"thread {n} ".encode() * 3000 for n in range(8)]
+    assert keys(store) == {f"t{n}/file.bin" for n in range(8)}

@@ -470,9 +470,6 @@ def _gdrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -
 
 
 def _dropbox(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
-    import dropbox
-    from dropboxdrivefs import DropboxDriveFileSystem
-
     access_token = secrets.get("access_token") or secrets.get("token") or None
     refresh_token = secrets.get("refresh_token") or None
     app_key = options.get("app_key") or secrets.get("app_key") or None
@@ -482,6 +479,9 @@ def _dropbox(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) 
     folder = _folder(root, options)
 
     def connect() -> Any:
+        import dropbox
+        from dropboxdrivefs import DropboxDriveFileSystem
+
         client = dropbox.Dropbox(
             oauth2_access_token=access_token,
             oauth2_refresh_token=refresh_token,
@@ -500,8 +500,6 @@ def _dropbox(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) 
 
 
 def _onedrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
-    from msgraphfs import MSGDriveFS
-
     drive_id = options.get("drive_id") or None
     client_id = options.get("client_id") or None
     tenant_id = options.get("tenant_id") or None
@@ -511,6 +509,8 @@ def _onedrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any])
     folder = _folder(root, options)
 
     def connect() -> Any:
+        from msgraphfs import MSGDriveFS
+
         return MSGDriveFS(
             drive_id=drive_id,
             client_id=client_id,

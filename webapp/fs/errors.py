@@ -169,6 +169,9 @@ def _classify(exc: BaseException, bucket: str | None) -> StoreError | None:
     asyncssh_perm = _module_classes("asyncssh", "PermissionDenied")
     if asyncssh_perm and isinstance(exc, asyncssh_perm):
         return StoreDenied("login refused (wrong user name, password or key)")
+    host_key = _module_classes("asyncssh", "HostKeyNotVerifiable")
+    if host_key and isinstance(exc, host_key):
+        return StoreDenied("the server's host key is not the one configured")
     if isinstance(exc, denied):
         return StoreDenied(f"access denied: {_describe(exc)}")
     if isinstance(exc, unavailable):
