@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -524,6 +525,281 @@ def sftp_server(storage_tmp: Path) -> Iterator[StorageServer]:
     server_impl.shutdown()
 
 
+# ------------------------------------------------------------------------------ Dropbox fake
+
+DROPBOX_TOKEN = "sl.fake-dropbox-access-token"
+_DROPBOX_API = "https://api.dropboxapi.com/2/files/"
+_DROPBOX_CONTENT = "https://content.dropboxapi.com/2/files/"
+
+
+def dropbox_content_hash(data: bytes) -> str:
+    """Dropbox's documented content hash: SHA-256 over the SHA-256 of each 4 MiB block."""
+    import hashlib
+
+    blocks = b"".join(
+        hashlib.sha256(data[i : i + 4 * 1024 * 1024]).digest()
+        for i in range(0, len(data), 4 * 1024 * 1024)
+    )
+    return hashlib.sha256(blocks).hexdigest()
+
+
+class DropboxFake:
+    """An in-memory Dropbox answering the documented HTTP API v2 (files/* routes the store
+    uses), served to the Dropbox SDK through `responses`. Case-insensitive paths, implicit
+    parent folders on upload, cursor paging, ranged downloads, 401 for a wrong token, 409
+    route errors, and `down` to make every request fail as a refused connection would."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, dict[str, Any]] = {}
+        self.folders: dict[str, str] = {}
+        self.sessions: dict[str, bytearray] = {}
+        self.down = False
+        self.revision = 0x1000000000
+
+    # -- state
+
+    def _meta(self, lower: str) -> dict[str, Any]:
+        if lower in self.files:
+            item = self.files[lower]
+            return {
+                ".tag": "file",
+                "name": item["display"].rsplit("/", 1)[-1],
+                "id": f"id:{abs(hash(lower)) % 10**12:012d}",
+                "client_modified": item["modified"],
+                "server_modified": item["modified"],
+                "rev": item["rev"],
+                "size": len(item["data"]),
+                "path_lower": lower,
+                "path_display": item["display"],
+                "content_hash": dropbox_content_hash(item["data"]),
+            }
+        display = self.folders[lower]
+        return {
+            ".tag": "folder",
+            "name": display.rsplit("/", 1)[-1],
+            "id": f"id:{abs(hash(lower)) % 10**12:012d}",
+            "path_lower": lower,
+            "path_display": display,
+        }
+
+    def make_folder(self, path: str) -> None:
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            display = "/" + "/".join(parts[:i])
+            self.folders.setdefault(display.lower(), display)
+
+    def _put(self, path: str, data: bytes) -> dict[str, Any]:
+        self.make_folder(path.rsplit("/", 1)[0]) if path.count("/") > 1 else None
+        self.revision += 1
+        self.files[path.lower()] = {
+            "display": path,
+            "data": bytes(data),
+            "rev": f"{self.revision:x}",
+            "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        return self._meta(path.lower())
+
+    # -- HTTP plumbing
+
+    @staticmethod
+    def _json(status: int, body: Any) -> tuple[int, dict[str, str], str]:
+        return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+    @staticmethod
+    def _not_found(tag: str = "path") -> tuple[int, dict[str, str], str]:
+        return DropboxFake._json(
+            409,
+            {
+                "error_summary": f"{tag}/not_found/..",
+                "error": {".tag": tag, tag: {".tag": "not_found"}},
+            },
+        )
+
+    def _guard(self, request: Any) -> tuple[int, dict[str, str], str] | None:
+        if self.down:
+            import requests
+
+            raise requests.exceptions.ConnectionError("Connection refused (fake Dropbox is down)")
+        if request.headers.get("Authorization") != f"Bearer {DROPBOX_TOKEN}":
+            return self._json(
+                401,
+                {
+                    "error_summary": "invalid_access_token/..",
+                    "error": {".tag": "invalid_access_token"},
+                },
+            )
+        return None
+
+    def _route(self, handler: Callable[[Any, dict[str, Any]], Any], content: bool) -> Any:
+        def callback(request: Any) -> Any:
+            refused = self._guard(request)
+            if refused is not None:
+                return refused
+            if content:
+                arg = json.loads(request.headers.get("Dropbox-API-Arg") or "null") or {}
+            else:
+                arg = json.loads(request.body or b"null") or {}
+            return handler(request, arg)
+
+        return callback
+
+    def install(self, mock: Any) -> None:
+        rpc = {
+            "list_folder": self.list_folder,
+            "list_folder/continue": self.list_folder_continue,
+            "get_metadata": self.get_metadata,
+            "delete_v2": self.delete,
+        }
+        for route, handler in rpc.items():
+            mock.add_callback(
+                "POST", _DROPBOX_API + route, callback=self._route(handler, content=False)
+            )
+        content = {
+            "download": self.download,
+            "upload": self.upload,
+            "upload_session/start": self.session_start,
+            "upload_session/append_v2": self.session_append,
+            "upload_session/finish": self.session_finish,
+        }
+        for route, handler in content.items():
+            mock.add_callback(
+                "POST", _DROPBOX_CONTENT + route, callback=self._route(handler, content=True)
+            )
+
+    # -- routes
+
+    def _listing(self, path: str, recursive: bool) -> list[str]:
+        base = path.lower().rstrip("/")
+        names = sorted({*self.files, *self.folders})
+        if recursive:
+            return [n for n in names if n.startswith(base + "/")]
+        return [n for n in names if n.startswith(base + "/") and "/" not in n[len(base) + 1 :]]
+
+    def _page(self, path: str, recursive: bool, limit: int, offset: int) -> Any:
+        names = self._listing(path, recursive)
+        page = names[offset : offset + limit]
+        cursor = json.dumps(
+            {"path": path, "recursive": recursive, "limit": limit, "offset": offset + len(page)}
+        )
+        return self._json(
+            200,
+            {
+                "entries": [self._meta(n) for n in page],
+                "cursor": cursor,
+                "has_more": offset + len(page) < len(names),
+            },
+        )
+
+    def list_folder(self, request: Any, arg: dict[str, Any]) -> Any:
+        path = arg.get("path", "")
+        if path and path.lower() not in self.folders:
+            return self._not_found()
+        return self._page(path, bool(arg.get("recursive")), int(arg.get("limit") or 2000), 0)
+
+    def list_folder_continue(self, request: Any, arg: dict[str, Any]) -> Any:
+        state = json.loads(arg["cursor"])
+        return self._page(state["path"], state["recursive"], state["limit"], state["offset"])
+
+    def get_metadata(self, request: Any, arg: dict[str, Any]) -> Any:
+        lower = arg["path"].lower()
+        if lower not in self.files and lower not in self.folders:
+            return self._not_found()
+        return self._json(200, self._meta(lower))
+
+    def delete(self, request: Any, arg: dict[str, Any]) -> Any:
+        lower = arg["path"].lower()
+        if lower not in self.files:
+            return self._not_found("path_lookup")
+        meta = self._meta(lower)
+        del self.files[lower]
+        return self._json(200, {"metadata": meta})
+
+    def download(self, request: Any, arg: dict[str, Any]) -> Any:
+        lower = arg["path"].lower()
+        if lower not in self.files:
+            return self._not_found()
+        data = self.files[lower]["data"]
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Dropbox-API-Result": json.dumps(self._meta(lower)),
+        }
+        wanted = request.headers.get("Range", "")
+        if wanted.startswith("bytes="):
+            first, _, last = wanted[6:].partition("-")
+            start, end = int(first), min(int(last) + 1, len(data))
+            return 206, headers, data[start:end]
+        return 200, headers, data
+
+    def upload(self, request: Any, arg: dict[str, Any]) -> Any:
+        return self._json(200, self._put(arg["path"], _body(request)))
+
+    def session_start(self, request: Any, arg: dict[str, Any]) -> Any:
+        session = uuid.uuid4().hex
+        self.sessions[session] = bytearray(_body(request))
+        return self._json(200, {"session_id": session})
+
+    def session_append(self, request: Any, arg: dict[str, Any]) -> Any:
+        buffer = self.sessions[arg["cursor"]["session_id"]]
+        assert arg["cursor"]["offset"] == len(buffer), "append at the wrong offset"
+        buffer += _body(request)
+        return self._json(200, None)
+
+    def session_finish(self, request: Any, arg: dict[str, Any]) -> Any:
+        buffer = self.sessions.pop(arg["cursor"]["session_id"])
+        assert arg["cursor"]["offset"] == len(buffer), "finish at the wrong offset"
+        buffer += _body(request)
+        return self._json(200, self._put(arg["commit"]["path"], bytes(buffer)))
+
+
+def _body(request: Any) -> bytes:
+    body = request.body
+    if body is None:
+        return b""
+    if hasattr(body, "read"):
+        return bytes(body.read())
+    return body if isinstance(body, bytes) else str(body).encode()
+
+
+@pytest.fixture(scope="session")
+def dropbox_fake_state() -> DropboxFake:
+    return DropboxFake()
+
+
+@pytest.fixture
+def dropbox_fake(dropbox_fake_state: DropboxFake) -> Iterator[StorageServer]:
+    """Dropbox answered by DropboxFake for the duration of one test (only the Dropbox hosts
+    are intercepted; every other request passes through)."""
+    import responses
+
+    fake = dropbox_fake_state
+    fake.down = False
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru(re.compile(r"^(?!https://(api|content)\.dropboxapi\.com/).*"))
+        fake.install(mock)
+
+        def make_root() -> str:
+            root = f"/{unique('root')}/inner"
+            fake.make_folder(root)
+            return root
+
+        def stop() -> None:
+            fake.down = True
+
+        def start() -> None:
+            fake.down = False
+
+        yield StorageServer(
+            name="dropbox-fake",
+            kind="dropbox",
+            options={"max_attempts": 1},
+            secrets={"access_token": DROPBOX_TOKEN},
+            wrong_secrets={"access_token": "sl.not-a-valid-token"},
+            make_root=make_root,
+            start_fn=start,
+            stop_fn=stop,
+        )
+
+
 STORAGE_FIXTURES = {
     "memory": "memory_storage",
     "local": "local_storage",
@@ -532,6 +808,7 @@ STORAGE_FIXTURES = {
     "gcs-fake": "fake_gcs",
     "ftp": "ftp_server",
     "sftp": "sftp_server",
+    "dropbox-fake": "dropbox_fake",
 }
 
 
