@@ -22,7 +22,25 @@ if ENGINE not in {"sqlite", "postgres"}:
 
 PG_ADMIN_DSN = os.environ.get("PICTORIUM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_DB = f"pictorium_test_{os.getpid()}"
-REDIS_DB = {"sqlite": 11, "postgres": 12}[ENGINE]
+
+
+def _claim_redis_db() -> int:
+    """A Redis database index of its own for this run (several runs may share the machine's
+    Redis: each flushes its database before every test). Claimed in db 0, released at exit."""
+    import redis
+
+    admin = redis.Redis(host="127.0.0.1", port=6379, db=0)
+    for index in range(1, 16):
+        key = f"pictorium-test:db:{index}"
+        owner = admin.get(key)
+        if owner and not os.path.exists(f"/proc/{int(owner)}"):
+            admin.delete(key)  # left by a run that was killed
+        if admin.set(key, os.getpid(), nx=True, ex=3 * 3600):
+            return index
+    raise SystemExit("no free Redis database index for the tests (1-15 are all claimed)")
+
+
+REDIS_DB = _claim_redis_db()
 
 _TMP = Path(tempfile.mkdtemp(prefix=f"pictorium-test-{ENGINE}-"))
 os.environ.update(
@@ -71,6 +89,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         except Exception:
             pass
     shutil.rmtree(_TMP, ignore_errors=True)
+    import redis
+
+    admin = redis.Redis(host="127.0.0.1", port=6379, db=0)
+    if admin.get(f"pictorium-test:db:{REDIS_DB}") == str(os.getpid()).encode():
+        admin.delete(f"pictorium-test:db:{REDIS_DB}")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

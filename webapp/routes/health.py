@@ -7,7 +7,7 @@ from litestar import Response, get
 from webapp import health
 
 
-@get("/healthz", name="healthz", sync_to_thread=False)
+@get("/healthz", name="healthz")
 async def healthz() -> Response:
     ok, checks = await health.check_all()
     return Response(

@@ -3,6 +3,7 @@ its type, bounds and default; later capabilities add theirs to SETTINGS."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,8 +102,6 @@ async def get_all() -> dict[str, Any]:
 def _decode(value: Any, default: Any) -> Any:
     # JSON columns come back as text on some engines and paths.
     if isinstance(value, str):
-        import json
-
         try:
             value = json.loads(value)
         except ValueError:
@@ -127,11 +126,14 @@ async def update(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
         for name, value in cleaned.items():
             updated = (
                 await SystemSetting.update(
-                    {SystemSetting.value: value, SystemSetting.updated_at: datetime.now(UTC)}
+                    {
+                        SystemSetting.value: json.dumps(value),
+                        SystemSetting.updated_at: datetime.now(UTC),
+                    }
                 )
                 .where(SystemSetting.key == name)
                 .returning(SystemSetting.id)
             )
             if not updated:
-                await SystemSetting(key=name, value=value).save()
+                await SystemSetting(key=name, value=json.dumps(value)).save()
     return await get_all()
