@@ -102,6 +102,12 @@ def _worker_class() -> Any:
 def run_worker(
     queues: tuple[str, ...] = QUEUES, *, burst: bool = False, connection: Redis | None = None
 ) -> bool:
+    # Import the job modules and their decoders once here, before RQ forks a work-horse per
+    # job: otherwise every job pays for importing pyvips, PyAV and the services again.
+    import webapp.asset.imaging  # noqa: F401
+    import webapp.jobs.account  # noqa: F401
+    import webapp.jobs.asset  # noqa: F401
+
     worker = _worker_class()(
         [queue(q, connection) for q in queues],
         connection=connection or get_redis(),
