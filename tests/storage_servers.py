@@ -21,6 +21,7 @@ with password auth whose event loop runs in a thread of the test process.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -163,6 +164,7 @@ class _Process:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        atexit.register(self.kill)
         self.proc = subprocess.Popen(
             self.argv,
             stdout=subprocess.DEVNULL,
@@ -170,6 +172,11 @@ class _Process:
             env={**os.environ, **(self.env or {})},
         )
         wait_for_port(self.port, proc=self.proc)
+
+    def kill(self) -> None:
+        """Last resort at interpreter exit, should a session end without its teardown."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
 
     def stop(self) -> None:
         if self.proc is None:

@@ -380,6 +380,11 @@ def test_missing_root_is_not_found(server: StorageServer) -> None:
             with pytest.raises(StoreNotFound) as caught:
                 call()
             assert expected in str(caught.value)
+        for call in (lambda: store.write("a.txt", b"x"), lambda: store.write("f/a.txt", b"x")):
+            with pytest.raises(StoreNotFound):
+                call()
+        with pytest.raises(StoreNotFound):
+            list(store.list())  # writing did not create the missing root
 
 
 def test_outage_is_unavailable_and_the_store_recovers(server: StorageServer) -> None:

@@ -631,6 +631,16 @@ class DropboxStore(Store):
 
         path = self._path(key)
         mode = dropbox.files.WriteMode.overwrite
+        if self.root:
+            # Dropbox creates missing parent folders on upload; the root must not be one.
+            try:
+                root = self.client.files_get_metadata(self.root)
+            except dropbox.exceptions.ApiError as exc:
+                if self._not_found(exc):
+                    raise StoreNotFound(f"{self.label}: the root folder does not exist") from exc
+                raise
+            if not isinstance(root, dropbox.files.FolderMetadata):
+                raise StoreNotFound(f"{self.label}: the root is not a folder")
         first = data.read(DROPBOX_UPLOAD_CHUNK)
         rest = data.read(DROPBOX_UPLOAD_CHUNK)
         if not rest:

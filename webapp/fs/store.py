@@ -530,14 +530,13 @@ class FsspecStore(Store):
             return fh.read(end - start)
 
     def _make_parent(self, key: str) -> None:
-        parent = posixpath.dirname(self._path(key))
-        if (
-            parent
-            and parent not in {"/", self.root}
-            or parent == self.root
-            and self.root not in {"", "/"}
-        ):
-            self.fs.makedirs(parent, exist_ok=True)
+        """Create the folders between the root and the file, never the root itself: a root
+        that vanished is an error to report, not something to quietly recreate."""
+        # Some backends (sshfs) create every missing parent on write: check the root first.
+        if self.root not in {"", "/"} and not self.fs.isdir(self.root):
+            raise StoreNotFound(f"{self.label}: the root folder does not exist")
+        if "/" in key:
+            self.fs.makedirs(self._path(posixpath.dirname(key)), exist_ok=True)
 
     def _write_bytes(self, key: str, data: bytes) -> None:
         self._make_parent(key)
