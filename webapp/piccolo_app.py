@@ -7,7 +7,7 @@ from piccolo.conf.apps import AppConfig
 from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy, ProxyType
 from webapp.collection.tables import Collection, CollectionAsset
-from webapp.storage.tables import Storage
+from webapp.storage.tables import Storage, SyncRun, Tombstone
 from webapp.system.tables import SystemSetting
 
 APP_CONFIG = AppConfig(
@@ -26,6 +26,8 @@ APP_CONFIG = AppConfig(
         Attachment,
         Collection,
         CollectionAsset,
+        SyncRun,
+        Tombstone,
     ],
     migration_dependencies=[],
     commands=[],

@@ -42,6 +42,9 @@ class Asset(Table, tablename="asset"):
     fp_size = BigInt(null=True, default=None)
     fp_mtime = Float(null=True, default=None)
     fp_etag = Varchar(length=200, null=True, default=None)
+    # "Transfer to main storage": a verified copy of an external original in the main storage.
+    copy_storage = Integer(null=True, default=None)
+    copy_path = Varchar(length=1000, default="")
     # processing, available, unavailable, failed, trashed, archived
     status = Varchar(length=16, default="processing", index=True)
     status_reason = Text(default="")
