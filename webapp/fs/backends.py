@@ -461,13 +461,18 @@ def _gdrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -
     folder = (root or options.get("folder") or "").strip("/")
 
     def connect() -> Any:
-        return GoogleDriveFileSystem(
+        fs = GoogleDriveFileSystem(
             root_file_id=folder_id,
             token=token,
             creds=creds,
             use_listings_cache=False,
             skip_instance_cache=True,
         )
+        # gdrive-fsspec builds its Google API client without a timeout; set httplib2's.
+        http = getattr(getattr(getattr(fs, "srv", None), "_http", None), "http", None)
+        if http is not None:
+            http.timeout = _timeout(options, "read_timeout", READ_TIMEOUT)
+        return fs
 
     return FsspecStore(connect, folder, f"Google Drive folder {folder or '/'!r}")
 
@@ -732,13 +737,24 @@ def _onedrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any])
     folder = _folder(root, options)
 
     def connect() -> Any:
+        import httpx
         from msgraphfs import MSGDriveFS
 
+        oauth2_client_params = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "token_endpoint": f"https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token",
+            "scope": " ".join(MSGDriveFS.DEFAULT_SCOPES),
+            "grant_type": "client_credentials",
+            # Passed on to httpx.AsyncClient.
+            "timeout": httpx.Timeout(
+                _timeout(options, "read_timeout", READ_TIMEOUT),
+                connect=_timeout(options, "connect_timeout", CONNECT_TIMEOUT),
+            ),
+        }
         return MSGDriveFS(
             drive_id=drive_id,
-            client_id=client_id,
-            tenant_id=tenant_id,
-            client_secret=client_secret,
+            oauth2_client_params=oauth2_client_params,
             skip_instance_cache=True,
         )
 

@@ -496,8 +496,8 @@ class FsspecStore(Store):
             folders = []
             for info in infos:
                 key = self._relative(str(info.get("name", "")))
-                if key is None:
-                    continue
+                if key is None or (prefix and not key.startswith(prefix + "/")):
+                    continue  # some backends answer ls(file) with the file itself
                 if info.get("type") == "directory":
                     folders.append(self._path(key))
                 elif info.get("type") == "file":
