@@ -1,0 +1,419 @@
+"""Media processing: what a file is, its metadata, and its proxies. Pure code: a path in,
+values out; no database, no queue, no web.
+
+    info, proxies = process(path, filename)              # raises MediaRejected(reason)
+
+Images are decoded once: the header is read first (pixel floods are refused before any
+pixel is decoded), then `pyvips.Image.thumbnail` decodes with shrink-on-load at the size of
+the largest proxy (applying the EXIF orientation), and every smaller proxy is made from that
+one in-memory image. PDFs (pypdfium2), HEIC (pillow-heif), videos (PyAV) and SVGs hand their
+pixels to the same proxy code. Everything that goes wrong while decoding ends as a
+MediaRejected with one readable sentence; MemoryError is let through for the caller (see
+run_isolated, which turns it into a rejection as well).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from webapp.imaging_guard import guard_libvips
+
+guard_libvips()  # before the first decode in any process that imports this
+
+import pyvips  # noqa: E402
+
+from webapp.asset.media_isolate import apply_resource_limits, run_isolated  # noqa: E402
+from webapp.asset.media_meta import Found, exif_from_fields, iptc_into, xmp_into  # noqa: E402
+from webapp.asset.media_sniff import Sniffed, extension, sniff, sniff_file  # noqa: E402
+from webapp.asset.media_types import (  # noqa: E402
+    DEFAULT_PROXIES,
+    DEFAULT_VIDEO_PROXIES,
+    Limits,
+    MediaInfo,
+    MediaRejected,
+    ProxyOutput,
+    ProxySpec,
+)
+
+__all__ = [
+    "DEFAULT_PROXIES",
+    "DEFAULT_VIDEO_PROXIES",
+    "Limits",
+    "MediaInfo",
+    "MediaRejected",
+    "ProxyOutput",
+    "ProxySpec",
+    "apply_resource_limits",
+    "process",
+    "run_isolated",
+    "sniff",
+]
+
+log = logging.getLogger(__name__)
+
+# The loader each content type goes to; nothing else is ever asked to read a file.
+VIPS_LOADERS = {
+    "image/jpeg": "jpegload",
+    "image/png": "pngload",
+    "image/gif": "gifload",
+    "image/webp": "webpload",
+    "image/tiff": "tiffload",
+    "image/avif": "heifload",
+}
+HEIF_MIMES = ("image/heic", "image/heif")
+
+LABELS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "image/tiff": "TIFF",
+    "image/avif": "AVIF",
+    "image/heic": "HEIC",
+    "image/heif": "HEIF",
+    "image/svg+xml": "SVG",
+    "application/pdf": "PDF",
+    "video/mp4": "MP4",
+    "video/quicktime": "QuickTime",
+    "video/webm": "WebM",
+    "video/x-matroska": "Matroska",
+    "video/x-msvideo": "AVI",
+    "audio/mpeg": "MP3",
+    "audio/wav": "WAV",
+    "audio/flac": "FLAC",
+    "audio/ogg": "Ogg",
+    "audio/mp4": "M4A",
+    "video/x-yuv4mpeg": "YUV4MPEG",
+}
+
+_MEMORY_WORDS = ("out of memory", "memory allocation", "cannot allocate", "failed to allocate")
+_TRUNCATED_WORDS = (
+    "premature end",
+    "truncated",
+    "unexpected end",
+    "end of file",
+    "end of data",
+    "read error",
+    "not enough data",
+    "short read",
+    "eof",
+)
+
+
+def label_of(mime: str) -> str:
+    return LABELS.get(mime) or mime.split("/")[-1].upper()
+
+
+def process(
+    path: str,
+    filename: str,
+    specs: Sequence[ProxySpec] = DEFAULT_PROXIES,
+    limits: Limits = Limits(),
+    video_specs: Sequence[ProxySpec] = DEFAULT_VIDEO_PROXIES,
+) -> tuple[MediaInfo, list[ProxyOutput]]:
+    """Metadata and proxies of the file at `path` (`filename` is the user's name for it).
+
+    `specs` are the image proxies (for videos made from the poster frame); `video_specs` are
+    made for videos only: image specs there (the poster) and "mp4" specs (the video proxy).
+    Raises MediaRejected with a readable reason; MemoryError is left to the caller."""
+    try:
+        return _process(path, filename, specs, limits, video_specs)
+    except (MediaRejected, MemoryError):
+        raise
+    except pyvips.Error as exc:
+        raise MediaRejected(vips_reason(exc, "image", path)) from None
+    except Exception:
+        log.exception("unexpected failure while processing %s", filename)
+        raise MediaRejected("The file could not be processed (an unexpected error).") from None
+
+
+def _process(
+    path: str,
+    filename: str,
+    specs: Sequence[ProxySpec],
+    limits: Limits,
+    video_specs: Sequence[ProxySpec],
+) -> tuple[MediaInfo, list[ProxyOutput]]:
+    try:
+        size = os.path.getsize(path)
+        found = sniff_file(path, filename)
+    except OSError:
+        raise MediaRejected("The file could not be read.") from None
+    if size == 0:
+        raise MediaRejected("The file is empty (0 bytes).")
+    _refuse_unconfirmed(found, filename)
+    image_specs = [s for s in specs if not s.is_video]
+    mime = found.mime
+
+    if mime in VIPS_LOADERS:
+        _check_file_size(size, limits, mime)
+        return _process_vips(path, mime, image_specs, limits)
+    if mime in HEIF_MIMES:
+        _check_file_size(size, limits, mime)
+        from webapp.asset.media_heif import decode_heif
+
+        info, base = decode_heif(path, mime, bool(image_specs), limits)
+        return info, _outputs(base, image_specs)
+    if mime == "application/pdf":
+        _check_file_size(size, limits, mime)
+        from webapp.asset.media_pdf import render_pdf
+
+        info, base = render_pdf(path, _largest(image_specs), limits)
+        return info, _outputs(base, image_specs)
+    if mime == "image/svg+xml":
+        from webapp.asset.media_svg import read_svg
+
+        info, base = read_svg(path, _largest(image_specs), limits)
+        return info, _outputs(base, image_specs)
+    if found.kind in ("video", "audio"):
+        from webapp.asset.media_av import process_av
+
+        extra_images = [s for s in video_specs if not s.is_video]
+        mp4_specs = [s for s in video_specs if s.is_video]
+        all_images = image_specs + extra_images
+        info, frame, videos = process_av(path, mime, _largest(all_images), mp4_specs, limits)
+        outputs = _outputs(frame, all_images) if frame is not None else []
+        return info, outputs + videos
+    # Formats kept without a preview: raw camera files, PSD, office documents, archives...
+    return MediaInfo(kind=found.kind, mime=mime), []
+
+
+def _refuse_unconfirmed(found: Sniffed, filename: str) -> None:
+    """A name that promises a format we decode, over content that is not that format."""
+    if found.confirmed:
+        return
+    decodable = (
+        found.mime in VIPS_LOADERS
+        or found.mime in HEIF_MIMES
+        or found.mime == "application/pdf"
+        or found.kind in ("video", "audio")
+    )
+    if decodable:
+        ext = extension(filename)
+        raise MediaRejected(
+            f"The file is named .{ext} but does not contain {label_of(found.mime)} data; "
+            "it is corrupt or another kind of file."
+        )
+
+
+def _check_file_size(size: int, limits: Limits, mime: str) -> None:
+    if size > limits.max_file_bytes:
+        raise MediaRejected(
+            f"The {label_of(mime)} file is {size / 1e6:,.0f} MB; files of this kind are "
+            f"processed up to {limits.max_file_bytes / 1e6:,.0f} MB."
+        )
+
+
+def check_pixels(width: int, height: int, limits: Limits, what: str = "image") -> None:
+    """Refuses a pixel flood from the dimensions alone, before anything is decoded."""
+    if width <= 0 or height <= 0:
+        raise MediaRejected(f"The {what} has no pixels (its header says {width} × {height}).")
+    if width * height > limits.max_pixels:
+        raise MediaRejected(
+            f"The {what} is {width} × {height} pixels; "
+            f"the limit is {limits.max_pixels / 1e6:g} megapixels."
+        )
+    if max(width, height) > limits.max_dimension:
+        raise MediaRejected(
+            f"The {what} is {width} × {height} pixels; "
+            f"the longest side allowed is {limits.max_dimension} pixels."
+        )
+
+
+def _largest(specs: Sequence[ProxySpec]) -> int:
+    return max((s.size for s in specs), default=0)
+
+
+# ---------------------------------------------------------------------------- images
+
+
+def _process_vips(
+    path: str, mime: str, specs: list[ProxySpec], limits: Limits
+) -> tuple[MediaInfo, list[ProxyOutput]]:
+    label = label_of(mime)
+    loader = VIPS_LOADERS[mime]
+    try:
+        # Only the header is read here: libvips decodes pixels lazily.
+        header = getattr(pyvips.Image, loader)(
+            path, access="sequential", fail_on="error", revalidate=True
+        )
+        width, height = header.width, header.height
+        fields = set(header.get_fields())
+    except pyvips.Error as exc:
+        raise MediaRejected(vips_reason(exc, label, path)) from None
+    check_pixels(width, height, limits)
+
+    found = Found()
+    orientation = _vips_metadata(header, fields, found, limits)
+    if "n-pages" in fields:
+        pages = int(header.get("n-pages"))
+        if pages > 1:
+            found.put("frames" if mime in ("image/gif", "image/webp") else "pages", pages)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    info = MediaInfo(
+        kind="image",
+        mime=mime,
+        width=width,
+        height=height,
+        orientation=orientation,
+        taken_at=found.taken_at,
+        metadata=found.as_metadata(),
+    )
+    if not specs:
+        return info, []
+    largest = _largest(specs)
+    colour: dict[str, str] = {}
+    if needs_colour_transform(header, fields):
+        colour["export_profile"] = "srgb"
+    del header
+    try:
+        # The one decode: shrink-on-load to the largest proxy, EXIF orientation applied,
+        # an embedded colour profile converted to sRGB. First page/frame only.
+        base = pyvips.Image.thumbnail(
+            path, largest, height=largest, size="down", fail_on="error", **colour
+        )
+        used = base.get("vips-loader") if base.get_typeof("vips-loader") else loader
+        if used != loader:
+            raise MediaRejected(f"The file could not be read as {label}.")
+        return info, _outputs(base, specs, label, path)
+    except pyvips.Error as exc:
+        raise MediaRejected(vips_reason(exc, label, path)) from None
+
+
+def needs_colour_transform(header: pyvips.Image, fields: set[str]) -> bool:
+    """Whether the embedded ICC profile is something other than sRGB. Converting costs
+    several times the decode, so files that are sRGB already (most) skip it; CMYK files are
+    converted by to_srgb8 in any case."""
+    if "icc-profile-data" not in fields:
+        return False
+    profile = bytes(header.get("icc-profile-data"))
+    head = profile[:8192]
+    is_srgb = b"sRGB" in head or "sRGB".encode("utf-16-be") in head
+    return not (is_srgb and profile[16:20] == b"RGB ")
+
+
+def _vips_metadata(header: pyvips.Image, fields: set[str], found: Found, limits: Limits) -> int:
+    def get(name: str) -> str | None:
+        if name not in fields:
+            return None
+        value = header.get(name)
+        return value if isinstance(value, str) else None
+
+    had_exif = exif_from_fields(get, found)
+    if "xmp-data" in fields:
+        xmp_into(bytes(header.get("xmp-data")), found, limits.max_metadata_bytes)
+    if "iptc-data" in fields:
+        blob = bytes(header.get("iptc-data"))
+        if len(blob) <= limits.max_metadata_bytes:
+            iptc_into(blob, found)
+        else:
+            found.warn("The IPTC metadata is too large and was ignored.")
+    if "exif-data" in fields and not had_exif:
+        exif_names = [f for f in fields if f.startswith("exif-ifd")]
+        if not exif_names and len(bytes(header.get("exif-data"))) > 14:
+            found.warn("The EXIF block is malformed and was ignored.")
+    orientation = header.get("orientation") if "orientation" in fields else 1
+    return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+
+
+# ---------------------------------------------------------------------------- proxies
+
+
+def to_srgb8(image: pyvips.Image) -> pyvips.Image:
+    """8-bit sRGB (plus alpha when there is one), whatever the decoder produced."""
+    if image.interpretation == "multiband" and image.format == "uchar":
+        if image.bands in (3, 4):
+            image = image.copy(interpretation="srgb")
+        elif image.bands in (1, 2):
+            image = image.copy(interpretation="b-w")
+    if image.bands > 4:
+        image = image.extract_band(0, n=4 if image.interpretation == "cmyk" else 3)
+    if image.interpretation != "srgb" or image.format != "uchar":
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    return image
+
+
+def _outputs(
+    base: pyvips.Image | None,
+    specs: Sequence[ProxySpec],
+    label: str = "image",
+    path: str = "",
+) -> list[ProxyOutput]:
+    if base is None or not specs:
+        return []
+    try:
+        # Pixels are computed here, once; every proxy is cut from this copy in memory.
+        base = to_srgb8(base).copy_memory()
+        long_edge = max(base.width, base.height)
+        made: dict[int, pyvips.Image] = {}
+        outputs = []
+        for spec in sorted(specs, key=lambda s: -s.size):
+            if spec.size >= long_edge:
+                image = base
+            else:
+                image = made.get(spec.size)
+                if image is None:
+                    image = base.thumbnail_image(
+                        spec.size, height=spec.size, size="down", no_rotate=True
+                    )
+                    made[spec.size] = image
+            outputs.append(_encode(image, spec))
+    except pyvips.Error as exc:
+        raise MediaRejected(vips_reason(exc, label, path)) from None
+    order = {spec.name: i for i, spec in enumerate(specs)}
+    return sorted(outputs, key=lambda o: order[o.name])
+
+
+def _encode(image: pyvips.Image, spec: ProxySpec) -> ProxyOutput:
+    if spec.format == "jpeg":
+        if image.hasalpha():
+            image = image.flatten(background=[255, 255, 255])
+        # Huffman optimisation saves 5-10 % on the small proxies the feed serves most; on
+        # the large ones it would cost a fifth of the whole ingest.
+        small = image.width * image.height <= 1_000_000
+        data = image.jpegsave_buffer(Q=spec.quality, keep="none", optimize_coding=small)
+    elif spec.format == "webp":
+        data = image.webpsave_buffer(Q=spec.quality, keep="none")
+    else:
+        data = image.pngsave_buffer(compression=6, keep="none")
+    return ProxyOutput(spec.name, data, spec.mime, image.width, image.height)
+
+
+# ---------------------------------------------------------------------------- reasons
+
+
+def vips_reason(exc: pyvips.Error, label: str, path: str = "") -> str:
+    """One readable sentence from a libvips error (raises MemoryError for out-of-memory)."""
+    detail = f"{getattr(exc, 'detail', '') or ''}\n{getattr(exc, 'message', '') or ''}"
+    low = detail.lower()
+    if any(word in low for word in _MEMORY_WORDS):
+        raise MemoryError(detail.strip())
+    if any(word in low for word in _TRUNCATED_WORDS):
+        return f"The file is truncated or corrupt ({label} data ends early)."
+    if "not a known file format" in low or "unsupported image format" in low:
+        return f"The file is corrupt (it could not be read as {label})."
+    line = next((ln.strip() for ln in detail.splitlines() if ln.strip()), "unknown error")
+    if path:
+        line = line.replace(path, "the file")
+    line = line.split(": ", 1)[-1] if ": " in line else line
+    return f"The {label} file is corrupt or unsupported ({line[:160].rstrip('.')})."
+
+
+def describe(info: MediaInfo) -> dict[str, Any]:
+    """MediaInfo as plain JSON values (taken_at as ISO 8601)."""
+    return {
+        "kind": info.kind,
+        "mime": info.mime,
+        "width": info.width,
+        "height": info.height,
+        "duration": info.duration,
+        "orientation": info.orientation,
+        "taken_at": info.taken_at.isoformat() if info.taken_at else None,
+        "metadata": info.metadata,
+    }

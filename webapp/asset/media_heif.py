@@ -1,0 +1,111 @@
+"""HEIC/HEIF through pillow-heif: pyvips-binary's libheif has no HEVC decoder.
+
+The header (size, metadata) is read first and checked against the limits; only then are
+the pixels decoded (libheif applies the file's rotation and mirroring itself) and handed to
+pyvips. EXIF inside a HEIF is informational, so its orientation is not applied again.
+"""
+
+from __future__ import annotations
+
+import pyvips
+
+from webapp.asset.imaging import check_pixels, label_of
+from webapp.asset.media_meta import Found, exif_from_fields, xmp_into
+from webapp.asset.media_types import Limits, MediaInfo, MediaRejected
+
+BANDS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2}
+
+
+def decode_heif(
+    path: str, mime: str, want_pixels: bool, limits: Limits
+) -> tuple[MediaInfo, pyvips.Image | None]:
+    import pillow_heif
+
+    label = label_of(mime)
+    try:
+        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=True)
+        width, height = heif.size
+        mode = heif.mode
+        info_blocks = dict(heif.info)
+    except (ValueError, EOFError, SyntaxError, RuntimeError, OSError) as exc:
+        raise MediaRejected(_reason(exc, label)) from None
+    check_pixels(width, height, limits)
+    found = Found()
+    exif = info_blocks.get("exif")
+    if isinstance(exif, bytes | bytearray) and exif:
+        exif_into_found(bytes(exif), found)
+    xmp = info_blocks.get("xmp")
+    if isinstance(xmp, bytes | bytearray) and xmp:
+        xmp_into(bytes(xmp), found, limits.max_metadata_bytes)
+    info = MediaInfo(
+        kind="image",
+        mime=mime,
+        width=width,
+        height=height,
+        taken_at=found.taken_at,
+        metadata=found.as_metadata(),
+    )
+    if not want_pixels:
+        return info, None
+    bands = BANDS.get(mode)
+    if bands is None:
+        raise MediaRejected(f"The {label} file uses a pixel layout that is not supported ({mode}).")
+    try:
+        data = bytes(heif.data)
+        stride = heif.stride
+    except (ValueError, EOFError, SyntaxError, RuntimeError, OSError) as exc:
+        raise MediaRejected(_reason(exc, label)) from None
+    row = width * bands
+    if stride != row:
+        data = b"".join(data[y * stride : y * stride + row] for y in range(height))
+    image = pyvips.Image.new_from_memory(data, width, height, bands, "uchar")
+    image = image.copy(interpretation="srgb" if bands >= 3 else "b-w")
+    icc = info_blocks.get("icc_profile")
+    if isinstance(icc, bytes | bytearray) and icc:
+        # iPhones write Display P3: convert to sRGB, as thumbnail() does for other formats.
+        image.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(icc))
+        try:
+            image = image.icc_transform("srgb", embedded=True)
+        except pyvips.Error:
+            pass  # a broken profile: keep the pixels as they are
+    return info, image
+
+
+def exif_into_found(blob: bytes, found: Found) -> None:
+    """Parses an EXIF block with libvips' own parser: it is attached to a one-pixel JPEG,
+    which is then read back, so HEIC metadata comes out exactly like JPEG metadata."""
+    if blob.startswith((b"II*\x00", b"MM\x00*")):
+        blob = b"Exif\x00\x00" + blob
+    if not blob.startswith(b"Exif\x00\x00"):
+        found.warn("The EXIF block is malformed and was ignored.")
+        return
+    try:
+        carrier = pyvips.Image.black(1, 1).cast("uchar").copy()
+        carrier.set_type(pyvips.GValue.blob_type, "exif-data", blob)
+        jpeg = carrier.jpegsave_buffer(keep="exif")
+        parsed = pyvips.Image.new_from_buffer(jpeg, "")
+        fields = set(parsed.get_fields())
+    except pyvips.Error:
+        found.warn("The EXIF block is malformed and was ignored.")
+        return
+
+    def get(name: str) -> str | None:
+        if name not in fields:
+            return None
+        value = parsed.get(name)
+        return value if isinstance(value, str) else None
+
+    exif_from_fields(get, found)
+
+
+def _reason(exc: BaseException, label: str) -> str:
+    text = str(exc).lower()
+    if isinstance(exc, EOFError) or "truncat" in text or "end of" in text:
+        return f"The file is truncated or corrupt ({label} data ends early)."
+    if "security limit" in text or "exceeds" in text:
+        return f"The {label} image is larger than the decoder's safety limits."
+    if isinstance(exc, OSError) and "memory" in text:
+        raise MemoryError(str(exc))
+    if "no decoder" in text or "unsupported" in text:
+        return f"The {label} file uses a compression that cannot be decoded here."
+    return f"The {label} file is corrupt or unsupported."
