@@ -21,7 +21,7 @@ from webapp.account.tables import User
 from webapp.actor import Actor, Perm
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy, ProxyType
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound
-from webapp.fs.errors import StoreError
+from webapp.fs.errors import StoreError, StoreNotFound
 from webapp.settings import get_settings
 from webapp.storage import service as storages
 from webapp.system import service as system
@@ -80,6 +80,8 @@ class AssetView:
     updated_at: datetime
     trashed_at: datetime | None
     proxies: dict[str, ProxyInfo] = field(default_factory=dict)
+    copy_storage_id: int | None = None
+    copy_path: str = ""
 
     @property
     def number(self) -> int:
@@ -181,6 +183,8 @@ def _view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None) -> A
         updated_at=row["updated_at"],
         trashed_at=row["trashed_at"],
         proxies=proxies or {},
+        copy_storage_id=row.get("copy_storage"),
+        copy_path=row.get("copy_path") or "",
     )
 
 
@@ -514,7 +518,7 @@ async def upload_asset(
             if twin:
                 return UploadResult(None, duplicate_of=await get_asset(actor, twin["id"]))
         main = await storages.main_storage()
-        store = storages.store_for(main)
+        store = await storages.open_storage(main)
         asset_uuid = str(uuidlib.uuid4())
         key = _original_key(asset_uuid, name)
         from webapp.asset.imaging import sniff
@@ -599,16 +603,18 @@ async def ingest_asset(asset_id: int) -> str:
     if storage is None:
         return "gone"
     specs = await proxy_specs()
-    source = storages.store_for(storage)
+    source = await storages.open_storage(storage)
     central = storages.central_store()
     fd, tmp = tempfile.mkstemp(dir=_tmp_dir(), prefix="ingest-")
     os.close(fd)
     try:
         try:
-            await asyncio.to_thread(_download, source, row["path"], tmp)
-        except StoreError as exc:
-            await _set_status(asset_id, "unavailable", f"The original cannot be read: {exc}")
+            sha256 = await asyncio.to_thread(_download, source, row["path"], tmp)
+        except StoreNotFound:
+            await _set_status(asset_id, "unavailable", "The file is no longer in its storage.")
             return "unavailable"
+        # Any other storage error propagates: the job is retried, and every sync run queues
+        # the ingest of assets still processing again, so an outage costs no rework.
         try:
             info, outputs = await asyncio.to_thread(imaging.process, tmp, row["filename"], specs)
         except imaging.MediaRejected as exc:
@@ -616,6 +622,7 @@ async def ingest_asset(asset_id: int) -> str:
             await Asset.update(
                 {
                     Asset.status: "failed",
+                    Asset.sha256: sha256,
                     Asset.status_reason: exc.reason,
                     Asset.kind: kind,
                     Asset.mime: mime,
@@ -652,6 +659,7 @@ async def ingest_asset(asset_id: int) -> str:
         await Asset.update(
             {
                 Asset.kind: info.kind,
+                Asset.sha256: sha256,
                 Asset.mime: info.mime,
                 Asset.width: info.width,
                 Asset.height: info.height,
@@ -667,10 +675,14 @@ async def ingest_asset(asset_id: int) -> str:
     return "available"
 
 
-def _download(store: Any, key: str, dest: str) -> None:
+def _download(store: Any, key: str, dest: str) -> str:
+    """Copies an original to a local temp file; returns its SHA-256."""
+    digest = hashlib.sha256()
     with store.open_read(key) as src, open(dest, "wb") as out:
         while chunk := src.read(_CHUNK):
+            digest.update(chunk)
             out.write(chunk)
+    return digest.hexdigest()
 
 
 async def _set_status(asset_id: int, status: str, reason: str = "") -> None:
@@ -872,11 +884,15 @@ async def _purge_one(asset_id: int) -> bool:
         for a in attachments:
             att_storage = await storages.get_storage(a["storage"])
             if att_storage is not None:
-                await asyncio.to_thread(_delete_quietly, storages.store_for(att_storage), a["path"])
+                await asyncio.to_thread(
+                    _delete_quietly, await storages.open_storage(att_storage), a["path"]
+                )
         if storage is not None and row["origin"] != "source":
             if not await storages.may_delete_original(storage, row):
                 return False
-            await asyncio.to_thread(_delete_quietly, storages.store_for(storage), row["path"])
+            await asyncio.to_thread(
+                _delete_quietly, await storages.open_storage(storage), row["path"]
+            )
     except StoreError:
         return False
     async with Asset._meta.db.transaction():
@@ -919,16 +935,25 @@ async def original_download(actor: Actor, ref: str | int) -> Download:
     asset = await get_asset(actor, ref)
     if asset.status == "trashed":
         raise NotFound("No such asset.")
+    if asset.status == "archived":
+        raise Conflict("The original is archived.")
     if asset.original_unavailable:
+        # A verified copy in the main storage ("Transfer to main storage") still serves.
+        copy = None
+        if asset.copy_path and asset.copy_storage_id:
+            copy = await storages.get_storage(asset.copy_storage_id)
+        if copy is not None:
+            store = await storages.open_storage(copy)
+            return Download(asset.filename, asset.mime, asset.size, store, asset.copy_path)
         raise Conflict(
             "The original is unavailable: its storage cannot be reached or the file is gone."
         )
-    if asset.status == "archived":
-        raise Conflict("The original is archived.")
     storage = await storages.get_storage(asset.storage_id)
     if storage is None:
         raise Conflict("The original's storage was removed.")
-    return Download(asset.filename, asset.mime, asset.size, storages.store_for(storage), asset.path)
+    return Download(
+        asset.filename, asset.mime, asset.size, await storages.open_storage(storage), asset.path
+    )
 
 
 # Proxies a watermark-only reader may see until watermarked renditions exist.
@@ -999,7 +1024,7 @@ async def add_attachment(
         _, mime = await asyncio.to_thread(sniff, path, name)
         main = await storages.main_storage()
         key = f"attachments/{asset.uuid[:2]}/{asset.uuid}/{uuidlib.uuid4().hex[:12]}/{name}"
-        await asyncio.to_thread(_write_file, storages.store_for(main), key, path)
+        await asyncio.to_thread(_write_file, await storages.open_storage(main), key, path)
     finally:
         os.unlink(path)
     row = Attachment(
@@ -1033,7 +1058,7 @@ async def attachment_download(actor: Actor, ref: str | int, attachment_id: int) 
     if storage is None:
         raise Conflict("The attachment's storage was removed.")
     return Download(
-        row["filename"], row["mime"], row["size"], storages.store_for(storage), row["path"]
+        row["filename"], row["mime"], row["size"], await storages.open_storage(storage), row["path"]
     )
 
 
@@ -1042,7 +1067,7 @@ async def delete_attachment(actor: Actor, ref: str | int, attachment_id: int) ->
     row = await _attachment_row(actor, ref, attachment_id)
     storage = await storages.get_storage(row["storage"])
     if storage is not None:
-        await asyncio.to_thread(_delete_quietly, storages.store_for(storage), row["path"])
+        await asyncio.to_thread(_delete_quietly, await storages.open_storage(storage), row["path"])
     await Attachment.delete().where(Attachment.id == attachment_id)
 
 

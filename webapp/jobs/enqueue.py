@@ -62,6 +62,20 @@ def enqueue_ingest(asset_id: int) -> Job:
     )
 
 
+def enqueue_sync(run_id: int) -> Job:
+    from webapp.jobs.storage import sync_storage
+
+    # Retried while another run holds the storage's lock or the worker died mid-run.
+    return enqueue(
+        sync_storage,
+        run_id,
+        queue_name="sync",
+        job_id=f"sync-run-{run_id}",
+        timeout=6 * 3600,
+        retries=5,
+    )
+
+
 def make_scheduler(connection: Redis | None = None) -> CronScheduler:
     """RQ's cron scheduler, with every schedule of schedule.py registered.
 
@@ -107,6 +121,7 @@ def run_worker(
     import webapp.asset.imaging  # noqa: F401
     import webapp.jobs.account  # noqa: F401
     import webapp.jobs.asset  # noqa: F401
+    import webapp.jobs.storage  # noqa: F401
 
     worker = _worker_class()(
         [queue(q, connection) for q in queues],

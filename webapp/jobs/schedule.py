@@ -6,8 +6,11 @@ from typing import Any
 
 from webapp.jobs.account import purge_sessions
 from webapp.jobs.asset import purge_trash
+from webapp.jobs.storage import schedule_syncs
 
 
 def register_all(scheduler: Any) -> None:
     scheduler.register(purge_sessions, "maintenance", cron="17 3 * * *", name="purge_sessions")
     scheduler.register(purge_trash, "maintenance", cron="41 2 * * *", name="purge_trash")
+    # Each storage has its own interval; a tick every minute queues the ones that are due.
+    scheduler.register(schedule_syncs, "sync", interval=60, name="schedule_syncs")

@@ -1,18 +1,139 @@
-"""Storage rows and the Store objects behind them.
+"""Storages: the rows, their credentials, and the Store objects behind them (DESIGN.md 3).
 
-The assets issue needs only the central storage (a row with is_central, kind "central", opened
-from CENTRAL_STORAGE_URL). External storages, their sync and the main-storage choice build on
-this module."""
+The central storage (proxies; originals while it is the main storage) is a row with
+is_central, opened from CENTRAL_STORAGE_URL. External storages are added by admins; their
+credentials are sealed at rest (storage/crypto.py) and never returned."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from webapp.actor import Actor
+from webapp.errors import Conflict, Invalid, NotFound
+from webapp.fs.errors import StoreDenied, StoreError, StoreNotFound, StoreUnavailable
 from webapp.fs.store import Store, open_central
 from webapp.settings import get_settings
+from webapp.storage import crypto
 from webapp.storage.tables import Storage
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    secret: bool = False
+    kind: str = "text"  # text, number, checkbox, textarea, password
+    required: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    label: str
+    root_label: str
+    root_help: str
+    fields: tuple[FieldSpec, ...] = ()
+
+
+KINDS: dict[str, KindSpec] = {
+    k.kind: k
+    for k in (
+        KindSpec("local", "Local folder", "Folder path", "An absolute path on this machine."),
+        KindSpec(
+            "s3",
+            "Amazon S3 or S3-compatible",
+            "Bucket and optional prefix",
+            "For example photos or photos/team-a.",
+            (
+                FieldSpec("endpoint_url", "Endpoint URL", help="Leave empty for AWS."),
+                FieldSpec("region", "Region"),
+                FieldSpec("access_key_id", "Access key", secret=True, kind="password"),
+                FieldSpec("secret_access_key", "Secret key", secret=True, kind="password"),
+            ),
+        ),
+        KindSpec(
+            "gcs",
+            "Google Cloud Storage",
+            "Bucket and optional prefix",
+            "For example media/raw.",
+            (
+                FieldSpec("endpoint_url", "Endpoint URL", help="Only for emulators."),
+                FieldSpec(
+                    "service_account_json", "Service-account JSON", secret=True, kind="textarea"
+                ),
+            ),
+        ),
+        KindSpec(
+            "ftp",
+            "FTP / FTPS",
+            "Folder",
+            "The folder on the server, / for its root.",
+            (
+                FieldSpec("host", "Host", required=True),
+                FieldSpec("port", "Port", kind="number"),
+                FieldSpec("user", "User"),
+                FieldSpec("password", "Password", secret=True, kind="password"),
+                FieldSpec("tls", "Use FTPS (TLS)", kind="checkbox"),
+            ),
+        ),
+        KindSpec(
+            "sftp",
+            "SFTP",
+            "Folder",
+            "The folder on the server.",
+            (
+                FieldSpec("host", "Host", required=True),
+                FieldSpec("port", "Port", kind="number"),
+                FieldSpec("username", "User", required=True),
+                FieldSpec("password", "Password", secret=True, kind="password"),
+                FieldSpec("private_key", "Private key (PEM)", secret=True, kind="textarea"),
+                FieldSpec("passphrase", "Key passphrase", secret=True, kind="password"),
+                FieldSpec("host_key", "Host key (optional, pins the server)"),
+            ),
+        ),
+        KindSpec(
+            "gdrive",
+            "Google Drive",
+            "Folder",
+            "A folder path inside the drive.",
+            (
+                FieldSpec("folder_id", "Folder ID (optional)"),
+                FieldSpec(
+                    "service_account_json", "Service-account JSON", secret=True, kind="textarea"
+                ),
+            ),
+        ),
+        KindSpec(
+            "dropbox",
+            "Dropbox",
+            "Folder",
+            "A folder path inside the Dropbox.",
+            (
+                FieldSpec("app_key", "App key"),
+                FieldSpec("access_token", "Access token", secret=True, kind="password"),
+                FieldSpec("refresh_token", "Refresh token", secret=True, kind="password"),
+                FieldSpec("app_secret", "App secret", secret=True, kind="password"),
+            ),
+        ),
+        KindSpec(
+            "onedrive",
+            "Microsoft OneDrive",
+            "Folder",
+            "A folder path inside the drive.",
+            (
+                FieldSpec("drive_id", "Drive ID", required=True),
+                FieldSpec("tenant_id", "Tenant ID", required=True),
+                FieldSpec("client_id", "Client ID", required=True),
+                FieldSpec("client_secret", "Client secret", secret=True, kind="password"),
+            ),
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -20,10 +141,59 @@ class StorageRef:
     id: int
     name: str
     kind: str
-    is_central: bool
-    is_main: bool
-    is_active: bool
-    status: str
+    root: str = ""
+    is_central: bool = False
+    is_main: bool = False
+    is_active: bool = True
+    is_collector: bool = False
+    status: str = "ok"
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    last_sync_at: datetime | None = None
+    sync_interval_minutes: int = 15
+    options: dict[str, Any] = field(default_factory=dict)
+    secret_names: tuple[str, ...] = ()
+    owner_id: int | None = None
+
+    @property
+    def kind_label(self) -> str:
+        return "Central storage" if self.is_central else KINDS[self.kind].label
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "root": self.root,
+            "options": self.options,
+            "secrets_set": list(self.secret_names),
+            "is_active": self.is_active,
+            "is_main": self.is_main,
+            "is_collector": self.is_collector,
+            "is_central": self.is_central,
+            "sync_interval_minutes": self.sync_interval_minutes,
+            "status": self.status,
+            "last_error": self.last_error or None,
+            "last_sync_at": self.last_sync_at.isoformat() if self.last_sync_at else None,
+        }
+
+
+def _json(value: Any) -> dict[str, Any]:
+    import json
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except ValueError:
+            return {}
+    return dict(value or {})
+
+
+def _secret_names(row: dict[str, Any]) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(crypto.unseal(row["secrets"], get_settings().secret_key)))
+    except crypto.SecretsUnreadable:
+        return ()
 
 
 def _ref(row: dict[str, Any]) -> StorageRef:
@@ -31,10 +201,19 @@ def _ref(row: dict[str, Any]) -> StorageRef:
         id=row["id"],
         name=row["name"],
         kind=row["kind"],
+        root=row["root"],
         is_central=bool(row["is_central"]),
         is_main=bool(row["is_main"]),
         is_active=bool(row["is_active"]),
+        is_collector=bool(row["is_collector"]),
         status=row["status"],
+        last_error=row["last_error"],
+        last_error_at=row["last_error_at"],
+        last_sync_at=row["last_sync_at"],
+        sync_interval_minutes=row["sync_interval_minutes"],
+        options=_json(row["options"]),
+        secret_names=_secret_names(row),
+        owner_id=row["owner"],
     )
 
 
@@ -52,7 +231,13 @@ async def ensure_central() -> StorageRef:
 
 
 async def main_storage() -> StorageRef:
-    row = await Storage.select().where(Storage.is_main == True).first()  # noqa: E712
+    row = (
+        await Storage.select()
+        .where(
+            (Storage.is_main == True) & (Storage.is_active == True)  # noqa: E712
+        )
+        .first()
+    )
     return _ref(row) if row else await ensure_central()
 
 
@@ -60,6 +245,28 @@ async def get_storage(storage_id: int) -> StorageRef | None:
     row = await Storage.select().where(Storage.id == storage_id).first()
     return _ref(row) if row else None
 
+
+async def require_storage(actor: Actor, storage_id: int) -> StorageRef:
+    actor.require_admin()
+    storage = await get_storage(storage_id)
+    if storage is None or (await _removed(storage_id)):
+        raise NotFound("No such storage.")
+    return storage
+
+
+async def _removed(storage_id: int) -> bool:
+    row = await Storage.select(Storage.is_removed).where(Storage.id == storage_id).first()
+    return bool(row and row["is_removed"])
+
+
+async def list_storages(actor: Actor) -> list[StorageRef]:
+    actor.require_admin()
+    await ensure_central()
+    rows = await Storage.select().where(Storage.is_removed == False).order_by(Storage.id)  # noqa: E712
+    return [_ref(r) for r in rows]
+
+
+# ---- opening stores -------------------------------------------------------------------------
 
 _central: tuple[int, Store] | None = None
 
@@ -73,14 +280,289 @@ def central_store() -> Store:
 
 
 def store_for(storage: StorageRef) -> Store:
+    """A Store for a storage row. Network stores connect on first use."""
     if storage.is_central:
         return central_store()
-    from webapp.errors import Unavailable
+    from webapp.fs.backends import open_store
 
-    raise Unavailable(f"The storage {storage.name} cannot be opened yet.")
+    return open_store(storage.kind, storage.root, storage.options, _secrets_of(storage.id))
+
+
+_secret_cache: dict[int, tuple[str, dict[str, Any]]] = {}
+
+
+def _secrets_of(storage_id: int) -> dict[str, Any]:
+    cached = _secret_cache.get(storage_id)
+    return dict(cached[1]) if cached else {}
+
+
+async def load_secrets(storage_id: int) -> None:
+    """Decrypts a storage's credentials into this process before store_for is called."""
+    row = await Storage.select(Storage.secrets).where(Storage.id == storage_id).first()
+    token = row["secrets"] if row else ""
+    _secret_cache[storage_id] = (token, crypto.unseal(token, get_settings().secret_key))
+
+
+async def open_storage(storage: StorageRef) -> Store:
+    if not storage.is_central:
+        await load_secrets(storage.id)
+    return store_for(storage)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A sentence an admin can act on, never a traceback or a credential."""
+    if isinstance(exc, StoreDenied):
+        return f"Access denied: {exc}"
+    if isinstance(exc, StoreNotFound):
+        return f"Not found: {exc}"
+    if isinstance(exc, StoreUnavailable):
+        return f"Cannot be reached: {exc}"
+    if isinstance(exc, crypto.SecretsUnreadable):
+        return str(exc)
+    if isinstance(exc, ValueError):
+        return f"Incomplete settings: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# ---- admin: create, edit, test, flags, remove ------------------------------------------------
+
+
+def _clean_form(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Splits submitted values into plain options and secrets; empty secrets mean "keep"."""
+    spec = KINDS[kind]
+    options: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    for f in spec.fields:
+        raw = values.get(f.name)
+        if f.kind == "checkbox":
+            options[f.name] = str(raw or "").lower() in {"1", "true", "on", "yes"}
+            continue
+        value = str(raw).strip() if raw is not None else ""
+        if f.kind == "number" and value:
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                raise Invalid(f"{f.label}: enter a port number.", field=f.name)
+            options[f.name] = int(value)
+            continue
+        if f.secret:
+            if value:
+                secrets[f.name] = value
+        elif value:
+            options[f.name] = value
+    return options, secrets
+
+
+async def _check_limit() -> None:
+    from webapp.system import service as system
+
+    limit = int(await system.get("max_storages"))
+    count = await Storage.count().where(
+        (Storage.is_central == False) & (Storage.is_removed == False)  # noqa: E712
+    )
+    if count >= limit:
+        raise Conflict(
+            f"This workspace may connect at most {limit} storages; remove one first or raise "
+            "the limit in System settings."
+        )
+
+
+async def create_storage(
+    actor: Actor,
+    *,
+    name: str,
+    kind: str,
+    root: str,
+    values: dict[str, Any],
+    sync_interval_minutes: int | None = None,
+) -> StorageRef:
+    actor.require_admin()
+    if kind not in KINDS:
+        raise Invalid(f"Choose a kind of storage ({', '.join(KINDS)}).", field="kind")
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid("Give the storage a name.", field="name")
+    root = (root or "").strip()
+    if kind == "local" and not os.path.isabs(root):
+        raise Invalid("Enter an absolute folder path.", field="root")
+    if kind in {"s3", "gcs"} and not root.strip("/"):
+        raise Invalid("Enter the bucket name.", field="root")
+    for f in KINDS[kind].fields:
+        if f.required and not str(values.get(f.name) or "").strip():
+            raise Invalid(f"{f.label} is required.", field=f.name)
+    await _check_limit()
+    options, secrets = _clean_form(kind, values)
+    from webapp.system import service as system
+
+    interval = sync_interval_minutes or int(await system.get("default_sync_interval_minutes"))
+    row = Storage(
+        name=name[:120],
+        kind=kind,
+        root=root,
+        options=options,
+        secrets=crypto.seal(secrets, get_settings().secret_key),
+        is_active=True,
+        sync_interval_minutes=max(1, int(interval)),
+        owner=actor.user_id,
+        status="ok",
+    )
+    await row.save()
+    return await require_storage(actor, row.id)
+
+
+async def update_storage(
+    actor: Actor,
+    storage_id: int,
+    *,
+    name: str | None = None,
+    root: str | None = None,
+    values: dict[str, Any] | None = None,
+    sync_interval_minutes: int | None = None,
+) -> StorageRef:
+    storage = await require_storage(actor, storage_id)
+    if storage.is_central:
+        raise Conflict("The central storage is configured with CENTRAL_STORAGE_URL.")
+    changes: dict[Any, Any] = {}
+    if name is not None:
+        clean = " ".join(name.split())
+        if not clean:
+            raise Invalid("Give the storage a name.", field="name")
+        changes[Storage.name] = clean[:120]
+    if root is not None and root.strip() != storage.root:
+        raise Conflict(
+            "The root of a connected storage cannot change: its assets are known by their "
+            "paths. Add a new storage for the other folder.",
+            field="root",
+        )
+    if values is not None:
+        options, secrets = _clean_form(storage.kind, values)
+        changes[Storage.options] = options
+        row = await Storage.select(Storage.secrets).where(Storage.id == storage_id).first()
+        assert row is not None
+        try:
+            kept = crypto.unseal(row["secrets"], get_settings().secret_key)
+        except crypto.SecretsUnreadable:
+            kept = {}
+        for f in KINDS[storage.kind].fields:
+            if f.secret and str(values.get(f"clear_{f.name}") or "") in {"1", "on", "true"}:
+                kept.pop(f.name, None)
+        changes[Storage.secrets] = crypto.seal({**kept, **secrets}, get_settings().secret_key)
+    if sync_interval_minutes is not None:
+        if not 1 <= int(sync_interval_minutes) <= 7 * 24 * 60:
+            raise Invalid("The interval must be from 1 minute to 7 days.", field="interval")
+        changes[Storage.sync_interval_minutes] = int(sync_interval_minutes)
+    if changes:
+        await Storage.update(changes).where(Storage.id == storage_id)
+    return await require_storage(actor, storage_id)
+
+
+async def test_storage(actor: Actor, storage_id: int) -> tuple[bool, str]:
+    """Lists the root and reports what it found or exactly why it failed. A success writes
+    the .pictorium marker (DESIGN.md rule 1) and clears the storage's error."""
+    storage = await require_storage(actor, storage_id)
+    from webapp.fs.backends import test_connection
+
+    try:
+        store = await open_storage(storage)
+        summary = await asyncio.to_thread(test_connection, store)
+        if not storage.is_central:
+            await asyncio.to_thread(store.write_marker)
+    except (StoreError, ValueError, crypto.SecretsUnreadable) as exc:
+        message = describe_error(exc)
+        await _set_status(storage_id, "unreachable", message)
+        return False, message
+    await _set_status(storage_id, "ok", "")
+    return True, summary
+
+
+async def _set_status(storage_id: int, status: str, error: str) -> None:
+    await Storage.update(
+        {
+            Storage.status: status,
+            Storage.last_error: error,
+            Storage.last_error_at: datetime.now(UTC) if error else None,
+        }
+    ).where(Storage.id == storage_id)
+
+
+async def set_flags(
+    actor: Actor,
+    storage_id: int,
+    *,
+    is_main: bool | None = None,
+    is_collector: bool | None = None,
+    is_active: bool | None = None,
+) -> StorageRef:
+    storage = await require_storage(actor, storage_id)
+    if is_main:
+        if not storage.is_active and is_active is not True:
+            raise Conflict("Activate the storage before making it the main storage.")
+        if storage.is_collector or is_collector:
+            raise Conflict("A collector storage cannot be the main storage.")
+        async with Storage._meta.db.transaction():
+            await Storage.update({Storage.is_main: False}).where(Storage.id != storage_id)
+            await Storage.update({Storage.is_main: True}).where(Storage.id == storage_id)
+    elif is_main is False and storage.is_main:
+        raise Conflict("Make another storage the main one instead.")
+    if is_collector is not None:
+        if storage.is_central and is_collector:
+            raise Conflict("The central storage cannot be a collector.")
+        if is_collector and (storage.is_main or is_main):
+            raise Conflict("The main storage cannot be a collector.")
+        await Storage.update({Storage.is_collector: is_collector}).where(Storage.id == storage_id)
+    if is_active is not None:
+        if storage.is_central and not is_active:
+            raise Conflict("The central storage cannot be deactivated.")
+        if storage.is_main and not is_active:
+            raise Conflict("Make another storage the main one before deactivating this one.")
+        await Storage.update(
+            {Storage.is_active: is_active, Storage.status: "ok" if is_active else "disabled"}
+        ).where(Storage.id == storage_id)
+    return await require_storage(actor, storage_id)
+
+
+async def remove_storage(actor: Actor, storage_id: int, *, delete_assets: bool) -> int:
+    """Removes a storage from the app (DESIGN.md rule 11): its files are never touched. With
+    delete_assets its assets go to the recycle bin; otherwise they stay, their originals
+    marked unavailable. Returns how many assets it had."""
+    storage = await require_storage(actor, storage_id)
+    if storage.is_central or storage.is_main:
+        raise Conflict("The main and the central storage cannot be removed.")
+    from webapp.asset.tables import Asset
+
+    ids = [r["id"] for r in await Asset.select(Asset.id).where(Asset.storage == storage_id)]
+    if delete_assets and ids:
+        from webapp.asset import service as assets
+
+        await assets.trash_assets(actor, ids)
+    await Storage.update(
+        {
+            Storage.is_removed: True,
+            Storage.is_active: False,
+            Storage.is_collector: False,
+            Storage.status: "disabled",
+            Storage.secrets: "",
+            Storage.name: f"{storage.name} (removed)",
+        }
+    ).where(Storage.id == storage_id)
+    return len(ids)
 
 
 async def may_delete_original(storage: StorageRef, asset_row: dict[str, Any]) -> bool:
-    """Whether the purge may delete this asset's original now (DESIGN.md rule 10). Files in
-    the central storage were put there by Pictorium and may always go."""
-    return storage.is_central
+    """Whether the purge may delete this asset's original now (DESIGN.md rule 10): the
+    storage is reachable, its marker is there and the file still has the fingerprint Pictorium
+    knows. Files in the central storage were put there by Pictorium and may always go."""
+    if storage.is_central:
+        return True
+    if await _removed(storage.id) or not storage.is_active:
+        return False
+    try:
+        store = await open_storage(storage)
+        if not await asyncio.to_thread(store.has_marker):
+            return False
+        entry = await asyncio.to_thread(store.stat, asset_row["path"])
+    except StoreNotFound:
+        return True  # already gone: nothing to delete, nothing to lose
+    except (StoreError, ValueError, crypto.SecretsUnreadable):
+        return False
+    from webapp.storage.sync import same_file
+
+    return same_file(entry, asset_row["fp_size"], asset_row["fp_mtime"], asset_row["fp_etag"])

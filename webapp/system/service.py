@@ -89,6 +89,33 @@ SETTINGS: dict[str, SettingSpec] = {
             default="skip",
             choices=(("skip", "Skip the file"), ("import", "Import it anyway")),
         ),
+        SettingSpec(
+            "max_storages",
+            "Storages",
+            "The most external storages this workspace may connect (the plan's limit).",
+            default=20,
+            minimum=0,
+            maximum=1000,
+            unit="storages",
+        ),
+        SettingSpec(
+            "sync_brake_percent",
+            "Disappearance brake",
+            "A sync that would mark more than this share of a storage's assets unavailable "
+            "stops and asks an admin first.",
+            default=20,
+            minimum=1,
+            maximum=100,
+            unit="%",
+        ),
+        SettingSpec(
+            "transfer_to_main",
+            "Transfer to main storage",
+            "Copy originals found in external storages into the main storage (they also stay "
+            "where they are).",
+            default="off",
+            choices=(("off", "Off: originals stay only where they are"), ("on", "On")),
+        ),
     ]
 }
 

@@ -1,0 +1,19 @@
+"""Storage jobs: one sync run, and the minute tick that queues due runs."""
+
+from __future__ import annotations
+
+from webapp.jobs.runner import run_async
+
+
+def sync_storage(run_id: int) -> str:
+    """Runs one SyncRun (webapp/storage/sync.py); returns its final state."""
+    from webapp.storage.sync import run_sync
+
+    return run_async(run_sync(run_id))
+
+
+def schedule_syncs() -> int:
+    """Queues a run for every storage whose interval has passed; returns how many."""
+    from webapp.storage.runs import schedule_due
+
+    return len(run_async(schedule_due()))
