@@ -13,12 +13,14 @@ from webapp.routes.admin import admin_router
 from webapp.routes.admin_media import admin_media_router
 from webapp.routes.api import api_router
 from webapp.routes.api_assets import api_assets_router
+from webapp.routes.api_storages import api_storages_router
 from webapp.routes.assets import assets_router
 from webapp.routes.auth import login_page, login_submit, logout
 from webapp.routes.collections import collections_router
 from webapp.routes.dashboard import rq_dashboard
 from webapp.routes.error_pages import handle_exception
 from webapp.routes.health import healthz
+from webapp.routes.storages import storages_router
 from webapp.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
             admin_media_router,
             api_router,
             api_assets_router,
+            api_storages_router,
+            storages_router,
             rq_dashboard,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],

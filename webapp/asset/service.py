@@ -90,7 +90,11 @@ class AssetView:
     @property
     def original_unavailable(self) -> bool:
         """The red exclamation mark: the file is gone, or its storage cannot be reached."""
-        return self.status == "unavailable" or self.storage_status in {"unreachable", "suspect"}
+        return self.status == "unavailable" or self.storage_status in {
+            "unreachable",
+            "suspect",
+            "disabled",
+        }
 
     @property
     def is_processing(self) -> bool:
@@ -302,7 +306,10 @@ def _conditions(f: AssetFilter) -> list[Any]:
         where.append(Asset.status != "trashed")
     if not f.trashed:
         # Assets of a deactivated storage are hidden until it is activated again.
-        where.append(Asset.storage.is_active == True)  # noqa: E712
+        # (A removed storage's kept assets stay visible, marked unavailable.)
+        where.append(
+            (Asset.storage.is_active == True) | (Asset.storage.is_removed == True)  # noqa: E712
+        )
     if f.kind:
         if f.kind not in KINDS:
             raise Invalid("Unknown kind.", field="kind")
