@@ -18,6 +18,12 @@ from webapp.fs.errors import (
 )
 
 
+@pytest.fixture(autouse=True)
+def clean_state() -> None:
+    """Overrides conftest's per-test database and Redis reset: storage tests touch neither
+    (on PostgreSQL the reset alone would double this module's run time)."""
+
+
 def _client_error(code: str) -> Exception:
     from botocore.exceptions import ClientError
 

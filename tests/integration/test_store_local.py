@@ -15,6 +15,12 @@ from webapp.fs.store import LocalStore, open_central
 from webapp.settings import load_settings
 
 
+@pytest.fixture(autouse=True)
+def clean_state() -> None:
+    """Overrides conftest's per-test database and Redis reset: storage tests touch neither
+    (on PostgreSQL the reset alone would double this module's run time)."""
+
+
 @pytest.fixture
 def layout(tmp_path: Path) -> tuple[Path, Path]:
     root = tmp_path / "root"

@@ -11,6 +11,12 @@ from webapp.fs.errors import StoreDenied, StoreUnavailable
 from webapp.fs.store import FsspecStore, LocalStore
 
 
+@pytest.fixture(autouse=True)
+def clean_state() -> None:
+    """Overrides conftest's per-test database and Redis reset: storage tests touch neither
+    (on PostgreSQL the reset alone would double this module's run time)."""
+
+
 def test_open_url_for_s3_reads_credentials_from_the_environment(
     rclone_s3: StorageServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
