@@ -447,3 +447,19 @@ def test_one_store_serves_several_threads(store: Store) -> None:
         results = list(pool.map(work, range(8)))
     assert results == [f"thread {n} ".encode() * 3000 for n in range(8)]
     assert keys(store) == {f"t{n}/file.bin" for n in range(8)}
+
+
+def test_outage_in_the_middle_of_a_listing(server: StorageServer) -> None:
+    """A listing cut short by an outage fails loudly: it never just ends early (a sync run
+    would otherwise take the missing files for deleted ones)."""
+    if not server.can_stop:
+        pytest.skip(f"{server.name} has no server to stop")
+    store = server.fresh_store()
+    store.page_size = 1
+    for name in ("a", "b", "c"):
+        store.write(f"{name}/file.txt", name.encode())
+    iterator = store.list()
+    next(iterator)
+    with server.down(), pytest.raises(StoreUnavailable):
+        list(iterator)
+    store.close()
