@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy, ProxyType
 from webapp.collection.tables import Collection, CollectionAsset
+from webapp.share.tables import ShareLink
 from webapp.storage.tables import Storage, SyncRun, Tombstone
 from webapp.system.tables import SystemSetting
 
@@ -28,6 +29,7 @@ APP_CONFIG = AppConfig(
         CollectionAsset,
         SyncRun,
         Tombstone,
+        ShareLink,
     ],
     migration_dependencies=[],
     commands=[],
