@@ -45,7 +45,12 @@ def main() -> None:
     from webapp.cli import migrate_database
 
     migrate_database()
-    asyncio.run(run(engine))
+    try:
+        run(engine)
+    finally:
+        import shutil
+
+        shutil.rmtree(os.environ["DATA_DIR"], ignore_errors=True)
 
 
 def configure(engine: str) -> str:
@@ -170,13 +175,10 @@ def _record(i: int, tags: list[str], user_id: int, storage_id: int, pg: bool) ->
     return values
 
 
-async def run(engine: str) -> None:
-    from litestar import Litestar, get
-    from litestar.testing import AsyncTestClient
-
+async def prepare(engine: str) -> tuple[str, int]:
+    """Fills the database; returns a session token and the id 500,000 rows deep."""
     from webapp.account import service as accounts
     from webapp.actor import SYSTEM
-    from webapp.app import create_app
     from webapp.asset.tables import Asset
     from webapp.storage import service as storages
 
@@ -186,67 +188,102 @@ async def run(engine: str) -> None:
     central = await storages.ensure_central()
     await fill(engine, user.id, central.id)
     token = await accounts.start_session(user.id)
+    depth = 500_000 if ROWS > 500_000 else ROWS // 2
+    deep = await Asset.select(Asset.id).order_by(Asset.id, ascending=False).offset(depth).limit(1)
+    return token, deep[0]["id"]
 
-    @get("/bare", sync_to_thread=False)
-    def bare() -> str:
-        return "ok"
 
-    bare_app = Litestar(route_handlers=[bare])
-    app = create_app(db_pool=False)
-    deep_id = (
-        await Asset.select(Asset.id)
-        .order_by(Asset.id, ascending=False)
-        .offset(500_000 if ROWS > 500_000 else ROWS // 2)
-        .limit(1)
-        .first()
-    )["id"]
-    urls = {
-        "first page": "/feed/page",
-        "page 500,000 deep": f"/feed/page?cursor={deep_id + 1}",
-        "filtered search": "/feed/page?tag=travel&q=camera-3",
-        "whole feed page": "/",
-    }
-    cookies = {"pictorium_session": token}
-    engine_obj = Asset._meta.db
-    if engine == "postgres":
-        await engine_obj.start_connection_pool(min_size=1, max_size=4)
+def serve(argv: list[str], port: int) -> subprocess.Popen:
+    import httpx
 
-    async with (
-        AsyncTestClient(app=app, cookies=cookies) as client,
-        AsyncTestClient(app=bare_app) as bare_client,
-    ):
-        base = await timed(bare_client, "/bare")
-        results = {name: await timed(client, path) for name, path in urls.items()}
-        statements = await count_statements(client, engine_obj)
+    proc = subprocess.Popen(
+        argv, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+    )
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"server on port {port} did not start: {argv}")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def timed(client, url: str) -> float:
+    for _ in range(3):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code, response.text[:300])
+    samples = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        client.get(url)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def run(engine: str) -> None:
+    import httpx
+
+    token, deep_id = asyncio.run(prepare(engine))
+    app_port, bare_port = free_port(), free_port()
+    servers = [
+        serve([sys.executable, "-m", "webapp", "web", "--port", str(app_port)], app_port),
+        serve(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench._bare:app",
+                "--port",
+                str(bare_port),
+                "--log-level",
+                "warning",
+            ],
+            bare_port,
+        ),
+    ]
+    try:
+        app_url = f"http://127.0.0.1:{app_port}"
+        urls = {
+            "first page": "/feed/page",
+            "page 500,000 deep": f"/feed/page?cursor={deep_id + 1}",
+            "filtered search": "/feed/page?tag=travel&q=camera-3",
+            "whole feed page": "/",
+        }
+        with httpx.Client(cookies={"pictorium_session": token}) as client:
+            base = timed(client, f"http://127.0.0.1:{bare_port}/bare")
+            results = {name: timed(client, app_url + path) for name, path in urls.items()}
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.wait()
+    statements = asyncio.run(count_statements())
     first = results["first page"]
-    print(f"  bare Litestar route: {1 / base:,.0f} req/s (baseline)")
+    print(f"  bare Litestar route: {1 / base:,.0f} req/s (baseline, same machine, same client)")
     for name, seconds in results.items():
         print(
             f"  {name:<20} {seconds * 1000:7.1f} ms  {base / seconds:6.3f} of the bare route's "
             f"req/s  {seconds / first:5.2f}x the first page"
         )
-    print(f"  SQL statements per feed page: {statements}")
+    print(f"  SQL statements: {statements}")
 
 
-async def timed(client, path: str) -> float:
-    for _ in range(3):
-        response = await client.get(path)
-        assert response.status_code == 200, (path, response.status_code, response.text[:300])
-    samples = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        await client.get(path)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-async def count_statements(client, engine_obj) -> dict[str, int]:
+async def count_statements() -> dict[str, int]:
     """Statements run by the asset query path for pages of 10 and 200 assets."""
     from webapp.actor import SYSTEM
     from webapp.asset import service as assets
+    from webapp.asset.tables import Asset
 
     counts: dict[str, int] = {}
-    cls = type(engine_obj)
+    cls = type(Asset._meta.db)
     original = cls.run_querystring
     seen: list[str] = []
 
@@ -261,8 +298,8 @@ async def count_statements(client, engine_obj) -> dict[str, int]:
             await assets.list_assets(SYSTEM, limit=size)
             counts[f"list_assets({size})"] = len(seen)
         seen.clear()
-        await client.get("/")
-        counts["whole feed request"] = len(seen)
+        await assets.list_assets(SYSTEM, assets.AssetFilter(tag="travel", q="camera"), limit=60)
+        counts["filtered list_assets(60)"] = len(seen)
     finally:
         cls.run_querystring = original
     return counts

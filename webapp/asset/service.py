@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
+from piccolo.columns.combination import WhereRaw
+
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy, ProxyType
@@ -315,8 +317,14 @@ def _conditions(f: AssetFilter) -> list[Any]:
             raise Invalid("Unknown kind.", field="kind")
         where.append(Asset.kind == f.kind)
     if f.tag:
-        tagged = AssetTag.select(AssetTag.asset).where(AssetTag.tag == normalize_tag(f.tag))
-        where.append(Asset.id.is_in(tagged))
+        # EXISTS, not IN: the planner then walks the feed's id order and stops after a page,
+        # instead of collecting every asset with a common tag first.
+        where.append(
+            WhereRaw(
+                'EXISTS (SELECT 1 FROM asset_tag t WHERE t.asset = "asset"."id" AND t.tag = {})',
+                normalize_tag(f.tag),
+            )
+        )
     if f.uploader_id:
         where.append(Asset.uploader == f.uploader_id)
     if f.date_from:
