@@ -8,6 +8,7 @@ from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy, ProxyType
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.share.tables import ShareLink
+from webapp.source.tables import Flow, FlowSource, PullRun, Source
 from webapp.storage.tables import Storage, SyncRun, Tombstone
 from webapp.system.tables import SystemSetting
 
@@ -29,6 +30,10 @@ APP_CONFIG = AppConfig(
         CollectionAsset,
         SyncRun,
         Tombstone,
+        Source,
+        Flow,
+        FlowSource,
+        PullRun,
         ShareLink,
     ],
     migration_dependencies=[],

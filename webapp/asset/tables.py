@@ -54,6 +54,10 @@ class Asset(Table, tablename="asset"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
     trashed_at = Timestamptz(null=True, default=None, index=True)
+    # Origin "source" (mutual integration): the other workspace and the asset's id there.
+    source_id = Integer(null=True, default=None)
+    remote_id = Varchar(length=64, default="")
+    remote_updated_at = Timestamptz(null=True, default=None)
 
 
 class AssetTag(Table, tablename="asset_tag"):
