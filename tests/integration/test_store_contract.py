@@ -273,7 +273,7 @@ def _calls_with_key(store: Store, bad: str) -> dict[str, Callable[[], object]]:
         "copy_from source": lambda: store.copy_from(store, bad, "b.txt"),
     }
     if bad not in {"", "a/"}:  # "" and "a/" are valid listing prefixes
-        calls["list"] = lambda: list(store.list(bad))
+        calls["list"] = lambda: store.list(bad)  # refused before iterating
     return calls
 
 

@@ -255,7 +255,10 @@ class Store:
     def list(self, prefix: str = "") -> Iterator[Entry]:
         """Every file under `prefix` (recursive), streamed as the backend pages or walks.
         The marker file and directory placeholders are skipped; order is not defined."""
-        prefix = clean_prefix(prefix)
+        prefix = clean_prefix(prefix)  # checked now, not at the first next()
+        return self._stream(prefix)
+
+    def _stream(self, prefix: str) -> Iterator[Entry]:
         iterator = self._list(prefix)
         while True:
             with self._errors(prefix or None):
