@@ -386,6 +386,18 @@ CASES = [
         r"embeds HTML",
     ),
     Case(
+        "svg-css-import",
+        "import.svg",
+        lambda t: svg(b"<style>@import url(https://tracker.example/a.css);</style>"),
+        r"outside itself",
+    ),
+    Case(
+        "svg-use-other-file",
+        "use.svg",
+        lambda t: svg(b'<use href="/etc/passwd#x"/>'),
+        r"outside itself",
+    ),
+    Case(
         "svg-not-well-formed", "broken.svg", lambda t: svg(b"<g><rect></g>"), r"not well-formed XML"
     ),
     Case(

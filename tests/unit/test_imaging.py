@@ -378,6 +378,37 @@ def test_svg_is_an_image_without_raster_proxies_while_svgload_is_blocked(samples
     assert outputs == []  # never SVG bytes as a proxy; svgload is blocked by guard_libvips
 
 
+def process_with_svgload_unblocked(path: str, filename: str) -> tuple[object, object]:
+    """For a child process only: lifts guard_libvips' block, then processes."""
+    pyvips.block_untrusted_set(False)
+    return process(path, filename)
+
+
+def test_svg_is_rasterised_when_svgload_is_allowed(samples: Path) -> None:
+    path = samples / "badge.svg"
+    path.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">'
+        '<a href="https://example.com/"><rect width="100" height="100" fill="red"/></a></svg>'
+    )
+    # In a fresh interpreter: unblocking libvips' untrusted loaders here would outlive the test.
+    info, outputs = run_isolated(
+        process_with_svgload_unblocked,
+        str(path),
+        "badge.svg",
+        timeout_s=60,
+        memory_mb=1024,
+        fresh_interpreter=True,
+    )
+    assert (info.mime, info.width, info.height) == ("image/svg+xml", 200, 100)
+    assert [(o.mime, o.width, o.height) for o in outputs] == [
+        ("image/jpeg", 500, 250),
+        ("image/jpeg", 800, 400),
+        ("image/jpeg", 2500, 1250),
+    ]
+    left = decoded(outputs[0].data).crop(10, 10, 200, 200)
+    assert left[0].avg() > 240 and left[1].avg() < 20  # the red square, rendered
+
+
 # ---------------------------------------------------------------------------- video, audio, other
 
 
@@ -428,7 +459,7 @@ def test_video_proxy_is_scaled_and_capped_in_length(samples: Path) -> None:
 
 
 def test_audio_has_duration_and_tags_but_no_proxies(samples: Path) -> None:
-    for name in ("tone.wav", "tone.mp3"):
+    for name in ("tone.wav", "tone.mp3", "tone.m4a"):
         path = ms.make_audio(samples / name, seconds=1.5)
         info, outputs = process(str(path), name)
         assert info.kind == "audio"

@@ -44,6 +44,16 @@ DEMUXERS = {
     "audio/flac": "flac",
     "audio/aiff": "aiff",
 }
+# A video container that holds only sound is an audio file.
+AUDIO_ONLY = {
+    "video/mp4": "audio/mp4",
+    "video/quicktime": "audio/mp4",
+    "video/3gpp": "audio/3gpp",
+    "video/webm": "audio/webm",
+    "video/x-matroska": "audio/x-matroska",
+    "video/ogg": "audio/ogg",
+    "video/x-ms-wmv": "audio/x-ms-wma",
+}
 OPEN_OPTIONS = {"protocol_whitelist": "file"}
 MAX_FPS = 30
 POSTER_AT = 0.10  # of the duration
@@ -80,7 +90,7 @@ def process_av(
             _audio_facts(container, audio, found)
             info = MediaInfo(
                 kind="audio",
-                mime=mime,
+                mime=AUDIO_ONLY.get(mime, mime),
                 duration=duration,
                 taken_at=found.taken_at,
                 metadata=found.as_metadata(),

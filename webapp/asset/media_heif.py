@@ -53,6 +53,7 @@ def decode_heif(
     try:
         data = bytes(heif.data)
         stride = heif.stride
+        premultiplied = bool(heif.premultiplied_alpha)
     except (ValueError, EOFError, SyntaxError, RuntimeError, OSError) as exc:
         raise MediaRejected(_reason(exc, label)) from None
     row = width * bands
@@ -60,6 +61,8 @@ def decode_heif(
         data = b"".join(data[y * stride : y * stride + row] for y in range(height))
     image = pyvips.Image.new_from_memory(data, width, height, bands, "uchar")
     image = image.copy(interpretation="srgb" if bands >= 3 else "b-w")
+    if premultiplied and bands in (2, 4):
+        image = image.unpremultiply().cast("uchar")
     icc = info_blocks.get("icc_profile")
     if isinstance(icc, bytes | bytearray) and icc:
         # iPhones write Display P3: convert to sRGB, as thumbnail() does for other formats.

@@ -15,6 +15,7 @@ fresh interpreter (fork and exec, about 0.2 s more), which inherits no thread st
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import resource
@@ -212,6 +213,9 @@ def spawned_child_main() -> None:
 
 
 def _reset_signals() -> None:
+    # A decoder that crashes is reported as a rejection; the parent's fatal-error dumper
+    # (pytest and some workers enable it) would only add a stack trace of the child.
+    faulthandler.disable()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
         signal.signal(sig, signal.SIG_DFL)
     signal.setitimer(signal.ITIMER_REAL, 0)

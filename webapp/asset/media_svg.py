@@ -77,6 +77,8 @@ def _walk(node: Node) -> list[Node]:
 
 
 def _refuse_active_content(svg: Node) -> None:
+    """Scripts, embedded HTML and anything a renderer would fetch from elsewhere. A plain
+    hyperlink (<a href>) fetches nothing and may point anywhere but at javascript:."""
     for node in _walk(svg):
         name = _local(node.tag).lower()
         if name == "script":
@@ -85,24 +87,23 @@ def _refuse_active_content(svg: Node) -> None:
             raise MediaRejected("The SVG file embeds HTML content, which is not allowed.")
         for attr, value in node.attrs.items():
             attr_name = _local(attr).lower()
+            ref = value.strip().lower()
             if attr_name.startswith("on"):
                 raise MediaRejected(
                     f"The SVG file contains a script ({attr_name} handler), which is not allowed."
                 )
-            if attr_name == "href" or attr_name == "src":
-                if value.strip().lower().startswith("javascript:"):
-                    raise MediaRejected(
-                        "The SVG file contains a script link, which is not allowed."
-                    )
-                ref = value.strip().lower()
-                if ref and not ref.startswith(("#", "data:")):
-                    raise MediaRejected(
-                        "The SVG file refers to resources outside itself, which is not allowed."
-                    )
-        if name == "style" and ("@import" in node.text or "url(http" in node.text.replace(" ", "")):
-            raise MediaRejected(
-                "The SVG file refers to resources outside itself, which is not allowed."
-            )
+            if attr_name not in ("href", "src"):
+                continue
+            if ref.startswith("javascript:"):
+                raise MediaRejected("The SVG file contains a script link, which is not allowed.")
+            if name != "a" and ref and not ref.startswith(("#", "data:")):
+                raise MediaRejected(_OUTSIDE)
+        if name == "style" and _STYLE_FETCH.search(node.text):
+            raise MediaRejected(_OUTSIDE)
+
+
+_STYLE_FETCH = re.compile(r"@import|url\(\s*['\"]?(?!#|data:)", re.I)
+_OUTSIDE = "The SVG file refers to resources outside itself, which is not allowed."
 
 
 def _length(value: str | None) -> float | None:
