@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy, ProxyType
 from webapp.collection.tables import Collection, CollectionAsset
+from webapp.face.tables import Face, FaceScan, Person
 from webapp.share.tables import ShareLink
 from webapp.source.tables import Flow, FlowSource, PullRun, Source
 from webapp.storage.tables import Storage, SyncRun, Tombstone
@@ -35,6 +36,9 @@ APP_CONFIG = AppConfig(
         FlowSource,
         PullRun,
         ShareLink,
+        Person,
+        Face,
+        FaceScan,
     ],
     migration_dependencies=[],
     commands=[],

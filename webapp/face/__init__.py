@@ -1,0 +1,1 @@
+"""Faces: detection, people (faces grouped by similarity), and search by person."""
