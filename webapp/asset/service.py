@@ -84,6 +84,14 @@ class AssetView:
     proxies: dict[str, ProxyInfo] = field(default_factory=dict)
     copy_storage_id: int | None = None
     copy_path: str = ""
+    # Origin "source": the other workspace it was pulled from (its name for the badge).
+    source_id: int | None = None
+    remote_id: str = ""
+    source_name: str = ""
+
+    @property
+    def is_external(self) -> bool:
+        return self.origin == "source"
 
     @property
     def number(self) -> int:
@@ -191,7 +199,22 @@ def _view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None) -> A
         proxies=proxies or {},
         copy_storage_id=row.get("copy_storage"),
         copy_path=row.get("copy_path") or "",
+        source_id=row.get("source_id"),
+        remote_id=row.get("remote_id") or "",
     )
+
+
+async def with_source_names(items: list[AssetView]) -> list[AssetView]:
+    """Fills the source name of external assets (one query, only when there are any)."""
+    ids = sorted({a.source_id for a in items if a.source_id is not None})
+    if ids:
+        from webapp.source.service import source_names
+
+        names = await source_names(ids)
+        for a in items:
+            if a.source_id is not None:
+                a.source_name = names.get(a.source_id, "")
+    return items
 
 
 async def _proxies_for(asset_ids: Sequence[int]) -> dict[int, dict[str, ProxyInfo]]:
@@ -240,7 +263,8 @@ async def get_asset(actor: Actor, ref: str | int) -> AssetView:
     row = await _row(ref)
     if row["status"] == "trashed" and not actor.can(Perm.delete):
         raise NotFound("No such asset.")
-    return _view(row, (await _proxies_for([row["id"]]))[row["id"]])
+    view = _view(row, (await _proxies_for([row["id"]]))[row["id"]])
+    return (await with_source_names([view]))[0]
 
 
 # ---- the feed ------------------------------------------------------------------------------
@@ -258,6 +282,8 @@ class AssetFilter:
     collection_id: int | None = None
     trashed: bool = False
     updated_since: datetime | None = None
+    # Face recognition (webapp/face): assets in which this person appears.
+    person_id: int | None = None
 
     def is_empty(self) -> bool:
         return not any(
@@ -269,6 +295,7 @@ class AssetFilter:
                 self.uploader_id,
                 self.date_from,
                 self.date_to,
+                self.person_id,
             ]
         )
 
@@ -312,6 +339,11 @@ def _conditions(f: AssetFilter) -> list[Any]:
         where.append(
             (Asset.storage.is_active == True) | (Asset.storage.is_removed == True)  # noqa: E712
         )
+        # Likewise the assets pulled from a deactivated source (mutual integration).
+        from webapp.source.tables import Source
+
+        active_sources = Source.select(Source.id).where(Source.is_active == True)  # noqa: E712
+        where.append(Asset.source_id.is_null() | Asset.source_id.is_in(active_sources))
     if f.kind:
         if f.kind not in KINDS:
             raise Invalid("Unknown kind.", field="kind")
@@ -342,6 +374,14 @@ def _conditions(f: AssetFilter) -> list[Any]:
         where.append(Asset.id.is_in(members))
     for word in _like_text(f.q).split():
         where.append(Asset.search_text.like(f"%{word}%"))
+    if f.person_id:
+        # Faces (webapp/face): EXISTS like the tag filter, so the keyset walk stops early.
+        where.append(
+            WhereRaw(
+                'EXISTS (SELECT 1 FROM face fp WHERE fp.asset = "asset"."id" AND fp.person = {})',
+                int(f.person_id),
+            )
+        )
     return where
 
 
@@ -366,7 +406,7 @@ async def list_assets(
     more = len(rows) > limit
     rows = rows[:limit]
     proxies = await _proxies_for([r["id"] for r in rows])
-    items = [_view(r, proxies[r["id"]]) for r in rows]
+    items = await with_source_names([_view(r, proxies[r["id"]]) for r in rows])
     return Page(items, encode_cursor(rows[-1]["id"]) if more and rows else None)
 
 
@@ -383,10 +423,24 @@ async def list_uploaders(actor: Actor) -> list[dict[str, Any]]:
     return await User.select(User.id, User.name, User.email).order_by(User.name)
 
 
+KNOWN_TAGS_TTL = 60
+
+
 async def known_tags(actor: Actor, limit: int = 200) -> list[str]:
+    """Tag suggestions for the feed's filter. A DISTINCT over every tag row costs a scan on
+    PostgreSQL with a million assets, so the list is shared through Redis for a minute."""
     actor.require(Perm.read)
+    from webapp.kv import get_redis, key
+
+    cache_key = key("known-tags", limit)
+    redis = get_redis()
+    cached = redis.get(cache_key)
+    if cached is not None:
+        return list(json.loads(cached))
     rows = await AssetTag.select(AssetTag.tag).distinct().order_by(AssetTag.tag).limit(limit)
-    return [r["tag"] for r in rows]
+    tags = [r["tag"] for r in rows]
+    redis.set(cache_key, json.dumps(tags), ex=KNOWN_TAGS_TTL)
+    return tags
 
 
 # ---- tags and search text ------------------------------------------------------------------
@@ -963,6 +1017,13 @@ async def original_download(actor: Actor, ref: str | int) -> Download:
         raise Conflict(
             "The original is unavailable: its storage cannot be reached or the file is gone."
         )
+    if asset.origin == "source":
+        # Mutual integration: the original stays in the other workspace and is streamed
+        # from there with the source's key, so the remote user's rights decide too.
+        from webapp.source.pull import original_download as external_original
+
+        download: Download = await external_original(asset)
+        return download
     storage = await storages.get_storage(asset.storage_id)
     if storage is None:
         raise Conflict("The original's storage was removed.")
