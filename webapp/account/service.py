@@ -417,6 +417,28 @@ async def revoke_token(actor: Actor, token_id: int) -> TokenView:
     return await get_token(actor, token_id)
 
 
+async def token_problem(raw: str) -> str:
+    """Why a key that actor_from_token refused is refused: "expired", "revoked", "inactive"
+    (its user is deactivated) or "unknown". Only the key's holder learns this, and it lets
+    another workspace pulling with the key tell its admin what to do."""
+    if not raw or len(raw) > 200:
+        return "unknown"
+    row = (
+        await ApiToken.select(ApiToken.revoked_at, ApiToken.expires_at, ApiToken.user.is_active)
+        .where(ApiToken.key_hash == sec.key_hash(raw, _secret()))
+        .first()
+    )
+    if row is None:
+        return "unknown"
+    if row["revoked_at"] is not None:
+        return "revoked"
+    if row["expires_at"] is not None and row["expires_at"] <= now():
+        return "expired"
+    if not row["user.is_active"]:
+        return "inactive"
+    return "unknown"
+
+
 async def actor_from_token(raw: str) -> Actor | None:
     if not raw or len(raw) > 200:
         return None

@@ -76,6 +76,20 @@ def enqueue_sync(run_id: int) -> Job:
     )
 
 
+def enqueue_pull(run_id: int) -> Job:
+    from webapp.jobs.source import pull_source
+
+    # Retried while another run holds the source's lock or the worker died mid-run.
+    return enqueue(
+        pull_source,
+        run_id,
+        queue_name="sync",
+        job_id=f"pull-run-{run_id}",
+        timeout=6 * 3600,
+        retries=5,
+    )
+
+
 def make_scheduler(connection: Redis | None = None) -> CronScheduler:
     """RQ's cron scheduler, with every schedule of schedule.py registered.
 
@@ -121,6 +135,7 @@ def run_worker(
     import webapp.asset.imaging  # noqa: F401
     import webapp.jobs.account  # noqa: F401
     import webapp.jobs.asset  # noqa: F401
+    import webapp.jobs.source  # noqa: F401
     import webapp.jobs.storage  # noqa: F401
 
     worker = _worker_class()(

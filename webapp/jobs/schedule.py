@@ -6,6 +6,7 @@ from typing import Any
 
 from webapp.jobs.account import purge_sessions
 from webapp.jobs.asset import purge_trash
+from webapp.jobs.source import schedule_pulls
 from webapp.jobs.storage import schedule_syncs
 
 
@@ -14,3 +15,5 @@ def register_all(scheduler: Any) -> None:
     scheduler.register(purge_trash, "maintenance", cron="41 2 * * *", name="purge_trash")
     # Each storage has its own interval; a tick every minute queues the ones that are due.
     scheduler.register(schedule_syncs, "sync", interval=60, name="schedule_syncs")
+    # Sources likewise: every 15 minutes by default, per source.
+    scheduler.register(schedule_pulls, "sync", interval=60, name="schedule_pulls")

@@ -46,6 +46,11 @@ async def api_actor(request: Request) -> Actor:
         raise Unauthenticated("Send an API token: `Authorization: Token <key>`.")
     actor = await accounts.actor_from_token(key)
     if actor is None:
+        problem = await accounts.token_problem(key)
+        if problem == "expired":
+            raise Unauthenticated("The API token has expired.", code="token_expired")
+        if problem == "revoked":
+            raise Unauthenticated("The API token was revoked.", code="token_revoked")
         raise Unauthenticated("The API token is invalid, expired or revoked.", code="bad_token")
     request.scope.setdefault("state", {})["actor"] = actor
     return actor

@@ -116,6 +116,24 @@ SETTINGS: dict[str, SettingSpec] = {
             default="off",
             choices=(("off", "Off: originals stay only where they are"), ("on", "On")),
         ),
+        SettingSpec(
+            "allow_private_sources",
+            "Allow private networks for sources",
+            "Let sources (other workspaces) be reached on loopback, private and link-local "
+            "addresses. Keep it off unless the other workspace is on your own network: an "
+            "address typed here could otherwise reach internal services.",
+            default="off",
+            choices=(("off", "Off: public addresses only"), ("on", "On")),
+        ),
+        SettingSpec(
+            "feed_local_priority",
+            "Feed weight of this workspace's assets",
+            "Compared with each flow's priority: with 10 here and a flow of priority 20, the "
+            "flow gets two places in the feed for each place of a local asset.",
+            default=10,
+            minimum=1,
+            maximum=1000,
+        ),
     ]
 }
 
