@@ -410,6 +410,36 @@ async def list_assets(
     return Page(items, encode_cursor(rows[-1]["id"]) if more and rows else None)
 
 
+async def list_asset_streams(
+    actor: Actor,
+    f: AssetFilter,
+    streams: Sequence[tuple[Any, int | None]],
+    limit: int = FEED_PAGE,
+) -> list[tuple[list[AssetView], bool]]:
+    """For the feed's flows (webapp/source/flows.py): for each stream, given as (a condition,
+    the id its last page ended at), the next `limit` assets newest first and whether more
+    follow. One query per stream and one for all their proxies, whatever the page size."""
+    actor.require(Perm.read)
+    limit = max(1, min(limit, MAX_PAGE))
+    base = _conditions(f)
+    fetched = []
+    for condition, after in streams:
+        query = Asset.select(*_ASSET_COLUMNS).order_by(Asset.id, ascending=False).limit(limit + 1)
+        for c in [*base, condition] + ([Asset.id < after] if after is not None else []):
+            query = query.where(c)
+        fetched.append(await query)
+    proxies = await _proxies_for([r["id"] for rows in fetched for r in rows[:limit]])
+    views = await with_source_names(
+        [_view(r, proxies[r["id"]]) for rows in fetched for r in rows[:limit]]
+    )
+    result, start = [], 0
+    for rows in fetched:
+        n = len(rows[:limit])
+        result.append((views[start : start + n], len(rows) > limit))
+        start += n
+    return result
+
+
 async def count_visible(actor: Actor, f: AssetFilter | None = None) -> int:
     actor.require(Perm.read)
     query = Asset.count()

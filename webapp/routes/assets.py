@@ -18,12 +18,13 @@ from webapp.errors import AppError, Invalid
 from webapp.routes._files import file_response
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
+from webapp.source import flows
 from webapp.system import service as system
 
 # Litestar's own body cap; the workspace's upload limit is enforced while spooling.
 MAX_UPLOAD_BODY = 64 * 1024**3
 
-FILTER_KEYS = ("q", "kind", "status", "tag", "uploader", "from", "to")
+FILTER_KEYS = ("q", "kind", "status", "tag", "uploader", "from", "to", "flow")
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -53,7 +54,8 @@ def filter_from_query(params: Any) -> tuple[assets.AssetFilter, dict[str, str]]:
 async def _feed_context(
     actor: Actor, f: assets.AssetFilter, active: dict[str, str], cursor: str | None
 ) -> dict[str, Any]:
-    page = await assets.list_assets(actor, f, cursor=cursor)
+    # Local assets interleaved with the active flows' (webapp/source/flows.py).
+    page = await flows.list_feed(actor, f, flow=active.get("flow", ""), cursor=cursor)
     query = urlencode(active)
     more_url = None
     if page.next_cursor:
@@ -88,7 +90,8 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         tags=await assets.known_tags(actor),
         my_collections=await collections.list_collections(actor),
         limits=await assets.upload_limits(),
-        filtered=not f.is_empty(),
+        filtered=not f.is_empty() or "flow" in active,
+        feed_flows=await flows.feed_flows(actor),
     )
     return render(request, "assets/feed.html", ctx, block="feed_results")
 

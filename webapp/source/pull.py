@@ -158,7 +158,7 @@ def parse_item(raw: Any) -> RemoteAsset | None:
         isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0
     ):
         raise Garbage("duration is not a number")
-    tags_raw = raw.get("tags") or []
+    tags_raw = [] if raw.get("tags") is None else raw["tags"]
     if not isinstance(tags_raw, list) or not all(isinstance(t, str) for t in tags_raw):
         raise Garbage("tags is not a list of text")
     tags: list[str] = []
@@ -166,13 +166,13 @@ def parse_item(raw: Any) -> RemoteAsset | None:
         clean = normalize_tag(tag)
         if clean and clean not in tags and len(tags) < 200:
             tags.append(clean)
-    metadata = raw.get("metadata") or {}
+    metadata = {} if raw.get("metadata") is None else raw["metadata"]
     if not isinstance(metadata, dict):
         raise Garbage("metadata is not an object")
     if len(json.dumps(metadata, default=str)) > METADATA_BYTES:
         metadata = {"note": "The metadata was too large to copy from the other workspace."}
     status = _text(raw.get("status"), "status", 20)
-    proxies_raw = raw.get("proxies") or {}
+    proxies_raw = {} if raw.get("proxies") is None else raw["proxies"]
     if not isinstance(proxies_raw, dict):
         raise Garbage("proxies is not an object")
     proxies = sorted(p for p in proxies_raw if isinstance(p, str) and _PROXY_NAME.match(p))
