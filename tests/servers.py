@@ -47,9 +47,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`pictorium web` and `pictorium worker` with this run's settings."""
+    """`pictorium web` and `pictorium worker` with this run's settings. Module-scoped: the
+    worker would otherwise go on taking jobs from the queues that later tests run with
+    tests/jobs.py while they wait for the results."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, PORT=str(port), BASE_URL=url, HOST="127.0.0.1")
