@@ -13,6 +13,7 @@ from webapp.routes.admin import admin_router
 from webapp.routes.admin_media import admin_media_router
 from webapp.routes.api import api_router
 from webapp.routes.api_assets import api_assets_router
+from webapp.routes.api_sources import api_sources_router
 from webapp.routes.api_storages import api_storages_router
 from webapp.routes.assets import assets_router
 from webapp.routes.auth import login_page, login_submit, logout
@@ -20,6 +21,7 @@ from webapp.routes.collections import collections_router
 from webapp.routes.dashboard import rq_dashboard
 from webapp.routes.error_pages import handle_exception
 from webapp.routes.health import healthz
+from webapp.routes.sources import flows_router, sources_router
 from webapp.routes.storages import storages_router
 from webapp.settings import Settings, get_settings
 
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
             api_assets_router,
             api_storages_router,
             storages_router,
+            api_sources_router,
+            sources_router,
+            flows_router,
             rq_dashboard,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],

@@ -315,27 +315,15 @@ async def count_visible(client: PeerClient, cap: int = COUNT_CAP) -> tuple[int, 
         cursor = page.next_cursor
 
 
-async def test_source(actor: Actor, source_id: int) -> TestResult:
-    """Who the key's user is in the other workspace and how many assets it sees, or why the
-    connection failed in plain words. The result is also recorded as the source's status."""
-    source = await get_source(actor, source_id)
+async def probe(url: str, api_key: str) -> TestResult:
+    """Asks a workspace who the key's user is and how many assets it sees (no writes)."""
     try:
-        key = await api_key_of(source_id)
-        async with await PeerClient.open(
-            source.url, key, allow_private=await allow_private()
-        ) as client:
-            me = await client.me()
-            visible, more = await count_visible(client)
+        async with await PeerClient.open(url, api_key, allow_private=await allow_private()) as c:
+            me = await c.me()
+            visible, more = await count_visible(c)
     except SourceError as exc:
-        await set_status(source_id, exc.code, exc.message)
         return TestResult(False, exc.message, exc.code)
-    except crypto.SecretsUnreadable as exc:
-        await set_status(source_id, "bad_token", str(exc))
-        return TestResult(False, str(exc), "bad_token")
     user = describe_user(me)
-    await set_status(
-        source_id, "ok" if source.is_active else "disabled", "", remote_user=user[:400]
-    )
     shown = f"more than {visible}" if more else str(visible)
     return TestResult(
         True,
@@ -345,6 +333,42 @@ async def test_source(actor: Actor, source_id: int) -> TestResult:
         visible=visible,
         more=more,
     )
+
+
+async def test_connection(
+    actor: Actor, *, url: str, api_key: str = "", source_id: int | None = None
+) -> TestResult:
+    """ "Test connection" on a form: the URL and key as typed (an empty key means the stored
+    one of source_id), without saving anything."""
+    actor.require_admin()
+    try:
+        clean_url = _clean_url(url)
+        if api_key or source_id is None:
+            key = _clean_key(api_key)
+        else:
+            key = await api_key_of(source_id)
+    except Invalid as exc:
+        return TestResult(False, exc.message, "bad_url" if exc.field == "url" else "bad_token")
+    except crypto.SecretsUnreadable as exc:
+        return TestResult(False, str(exc), "bad_token")
+    return await probe(clean_url, key)
+
+
+async def test_source(actor: Actor, source_id: int) -> TestResult:
+    """Tests a saved source and records the outcome as its status, in plain words."""
+    source = await get_source(actor, source_id)
+    try:
+        key = await api_key_of(source_id)
+    except crypto.SecretsUnreadable as exc:
+        await set_status(source_id, "bad_token", str(exc))
+        return TestResult(False, str(exc), "bad_token")
+    result = await probe(source.url, key)
+    if not result.ok:
+        await set_status(source_id, result.code, result.message)
+    else:
+        status = "ok" if source.is_active else "disabled"
+        await set_status(source_id, status, "", remote_user=result.remote_user[:400])
+    return result
 
 
 # ---- pull runs -------------------------------------------------------------------------------
