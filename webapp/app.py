@@ -13,6 +13,7 @@ from webapp.routes.admin import admin_router
 from webapp.routes.admin_media import admin_media_router
 from webapp.routes.api import api_router
 from webapp.routes.api_assets import api_assets_router
+from webapp.routes.api_links import api_links_router
 from webapp.routes.api_sources import api_sources_router
 from webapp.routes.api_storages import api_storages_router
 from webapp.routes.assets import assets_router
@@ -21,6 +22,11 @@ from webapp.routes.collections import collections_router
 from webapp.routes.dashboard import rq_dashboard
 from webapp.routes.error_pages import handle_exception
 from webapp.routes.health import healthz
+from webapp.routes.share import (
+    admin_watermark_router,
+    share_owner_router,
+    share_public_router,
+)
 from webapp.routes.sources import flows_router, sources_router
 from webapp.routes.storages import storages_router
 from webapp.settings import Settings, get_settings
@@ -46,7 +52,9 @@ async def _stop_db() -> None:
 
 async def _security_headers(response: Response) -> Response:
     # Pages are never framed (share-link embeds opt out explicitly when they arrive).
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    # A share link's embed page allows framing with CSP frame-ancestors; nothing else does.
+    if "frame-ancestors" not in response.headers.get("Content-Security-Policy", ""):
+        response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
@@ -82,6 +90,10 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
             api_sources_router,
             sources_router,
             flows_router,
+            share_public_router,
+            share_owner_router,
+            admin_watermark_router,
+            api_links_router,
             rq_dashboard,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],

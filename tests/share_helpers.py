@@ -1,0 +1,54 @@
+"""Helpers shared by the sharing tests: users as actors, uploaded and ingested assets, a
+watermark logo."""
+
+from __future__ import annotations
+
+import functools
+import io
+
+import pyvips
+
+from tests.factories import make_user
+from tests.jobs import run_jobs
+from webapp.account import service as accounts
+from webapp.actor import Actor
+from webapp.asset import service as assets
+
+
+@functools.cache
+def jpeg(seed: int = 1, width: int = 640, height: int = 480) -> bytes:
+    image = pyvips.Image.gaussnoise(width, height, mean=100 + seed, sigma=40).cast("uchar")
+    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer(Q=80)
+
+
+@functools.cache
+def logo_png() -> bytes:
+    red = pyvips.Image.black(120, 40).new_from_image([255, 0, 0, 255])
+    return red.copy(interpretation="srgb").pngsave_buffer()
+
+
+def actor_of(user: accounts.UserView) -> Actor:
+    return Actor(
+        kind="user",
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        perms=user.perms,
+    )
+
+
+async def actor_for(role: str = "editor", email: str | None = None, **kw) -> Actor:
+    return actor_of(await make_user(email or f"{role}@example.com", role=role, **kw))
+
+
+async def uploaded(actor: Actor, n: int = 1, prefix: str = "photo") -> list[assets.AssetView]:
+    out = []
+    for i in range(n):
+        result = await assets.upload_asset(
+            actor, f"{prefix}-{i}.jpg", io.BytesIO(jpeg(seed=i + len(prefix)))
+        )
+        assert result.asset is not None
+        out.append(result.asset)
+    assert await run_jobs() == 0
+    return [await assets.get_asset(actor, a.id) for a in out]
