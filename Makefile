@@ -23,6 +23,11 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	@touch $@
 
 install: $(VENV)/.installed static ## Create .venv and install Pictorium
+faces: $(VENV)/.installed-faces ## Install the optional face-recognition extra (dlib-bin, face model)
+
+# A failed install does not stop `make test`: the face tests then skip and say why.
+$(VENV)/.installed-faces: $(VENV)/.installed pyproject.toml scripts/install_faces.sh
+	scripts/install_faces.sh $(BIN) && touch $@ || echo "faces extra NOT installed: face tests will skip"
 static: static/vendor/htmx.min.js ## Fetch the pinned htmx into static/vendor/
 
 static/vendor/htmx.min.js: scripts/fetch_htmx.py | $(BIN)/python
@@ -40,7 +45,7 @@ lint: $(VENV)/.installed-test ## ruff, import-linter contracts and mypy
 services: ## Start PostgreSQL and Redis when down; install Chromium when missing
 	@scripts/ensure-services.sh
 
-test: $(VENV)/.installed-test static services lint ## Install the test tools and run the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.installed-test static services faces lint ## Install the test tools and run the whole suite on SQLite and PostgreSQL
 	PICTORIUM_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
 	PICTORIUM_TEST_DB=postgres $(BIN)/pytest -q $(PYTEST_ARGS)
 
@@ -50,4 +55,4 @@ bench: install ## Run the benchmarks (see README)
 clean: ## Remove .venv and fetched files (keeps data/)
 	rm -rf $(VENV) static/vendor
 
-.PHONY: help install static run lint services test bench clean
+.PHONY: help install static run lint services test bench clean faces

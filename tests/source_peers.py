@@ -306,6 +306,7 @@ class FakePeer:
         self.mode = "ok"
         self.assets: list[dict[str, Any]] = []
         self.requests: list[str] = []
+        self.hosts: list[str] = []
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -316,6 +317,7 @@ class FakePeer:
 
             def do_GET(self) -> None:  # noqa: N802
                 fake.requests.append(self.path)
+                fake.hosts.append(self.headers.get("Host", ""))
                 fake.handle(self)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -457,6 +459,12 @@ class FakePeer:
             if mode == "loop" and more:
                 cursor = "0"
             return self._send(h, 200, json.dumps({"items": page, "next_cursor": cursor}).encode())
+        if parts.path.startswith("/api/v1/assets/") and parts.path.endswith("/original"):
+            ids = {a["id"] for a in self.assets}
+            if parts.path.split("/")[4] not in ids:
+                return self._send(h, 404, b'{"error": {"code": "not_found", "message": "no"}}')
+            n = int(parts.path.split("/")[4].replace("-", ""), 16) - 1
+            return self._send(h, 200, jpeg(n % 5, 64, 48), "image/jpeg")
         if parts.path.startswith("/api/v1/assets/") and "/proxies/" in parts.path:
             if mode == "bad_proxy":
                 return self._send(h, 200, b"<html>not an image</html>", "image/jpeg")

@@ -15,7 +15,7 @@ from rq.serializers import JSONSerializer
 
 from webapp.kv import get_redis
 
-QUEUES = ("default", "ingest", "sync", "maintenance")
+QUEUES = ("default", "ingest", "sync", "maintenance", "faces")
 
 
 def queue(name: str = "default", connection: Redis | None = None) -> Queue:
@@ -60,6 +60,21 @@ def enqueue_ingest(asset_id: int) -> Job:
     return enqueue(
         make_proxies, asset_id, queue_name="ingest", job_id=f"ingest-{asset_id}", timeout=300
     )
+
+
+def enqueue_face_detection(asset_id: int) -> Job:
+    from webapp.jobs.face import detect_faces
+
+    # Its own queue, after ingest in every worker's order: proxies first, faces when idle.
+    return enqueue(
+        detect_faces, asset_id, queue_name="faces", job_id=f"faces-{asset_id}", timeout=300
+    )
+
+
+def enqueue_face_scan() -> Job:
+    from webapp.jobs.face import scan_faces
+
+    return enqueue(scan_faces, queue_name="faces", job_id="faces-scan", timeout=12 * 3600)
 
 
 def enqueue_sync(run_id: int) -> Job:
@@ -135,9 +150,12 @@ def run_worker(
     import webapp.asset.imaging  # noqa: F401
     import webapp.jobs.account  # noqa: F401
     import webapp.jobs.asset  # noqa: F401
+    import webapp.jobs.face  # noqa: F401
     import webapp.jobs.source  # noqa: F401
     import webapp.jobs.storage  # noqa: F401
+    from webapp.face.model import preload
 
+    preload()  # the face weights (when installed), loaded once for every forked work-horse
     worker = _worker_class()(
         [queue(q, connection) for q in queues],
         connection=connection or get_redis(),

@@ -6,6 +6,7 @@ from typing import Any
 
 from webapp.jobs.account import purge_sessions
 from webapp.jobs.asset import purge_trash
+from webapp.jobs.face import faces_tick
 from webapp.jobs.source import schedule_pulls
 from webapp.jobs.storage import schedule_syncs
 
@@ -13,6 +14,8 @@ from webapp.jobs.storage import schedule_syncs
 def register_all(scheduler: Any) -> None:
     scheduler.register(purge_sessions, "maintenance", cron="17 3 * * *", name="purge_sessions")
     scheduler.register(purge_trash, "maintenance", cron="41 2 * * *", name="purge_trash")
+    # Faces, when on: starts the scan of photos that wait for it (e.g. after turning it on).
+    scheduler.register(faces_tick, "maintenance", interval=600, name="faces_tick")
     # Each storage has its own interval; a tick every minute queues the ones that are due.
     scheduler.register(schedule_syncs, "sync", interval=60, name="schedule_syncs")
     # Sources likewise: every 15 minutes by default, per source.

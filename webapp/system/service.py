@@ -117,6 +117,15 @@ SETTINGS: dict[str, SettingSpec] = {
             choices=(("off", "Off: originals stay only where they are"), ("on", "On")),
         ),
         SettingSpec(
+            "faces_enabled",
+            "Face recognition",
+            "Find faces in photos and group them into people (People page, feed filter, search "
+            "by person in shared links). Faces are biometric data: turn it on only where your "
+            "users agree. Needs the face model (the faces extra); it runs in the background.",
+            default="off",
+            choices=(("off", "Off"), ("on", "On: detect faces in photos")),
+        ),
+        SettingSpec(
             "allow_private_sources",
             "Allow private networks for sources",
             "Let sources (other workspaces) be reached on loopback, private and link-local "
