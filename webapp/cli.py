@@ -59,7 +59,9 @@ def createuser(email: str, role: str, password: str | None, name: str) -> None:
     from webapp.account import service as accounts
     from webapp.actor import SYSTEM
     from webapp.errors import AppError
+    from webapp.preflight import check_database
 
+    check_database(get_settings())
     try:
         user, generated = asyncio.run(
             accounts.create_user(SYSTEM, email=email, name=name, role=role, password=password)
@@ -85,6 +87,9 @@ def token_create(email: str, expires: str | None, name: str) -> None:
     from webapp.account.tables import User
     from webapp.actor import SYSTEM
     from webapp.errors import AppError
+    from webapp.preflight import check_database
+
+    check_database(get_settings())
 
     async def run() -> str:
         row = await User.select(User.id).where(User.email == email.strip().lower()).first()

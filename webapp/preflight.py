@@ -22,8 +22,13 @@ async def _db_ping() -> None:
 
 
 def check_database(settings: Settings) -> None:
+    import warnings
+
     try:
-        asyncio.run(asyncio.wait_for(_db_ping(), timeout=10))
+        with warnings.catch_warnings():
+            # Piccolo warns on its own when it cannot connect; our line below says it better.
+            warnings.simplefilter("ignore")
+            asyncio.run(asyncio.wait_for(_db_ping(), timeout=10))
     except Exception as exc:
         if settings.is_sqlite:
             raise PreflightError(
