@@ -127,6 +127,19 @@ def test_b_pulls_from_a_and_mixes_two_flows_into_its_feed(peers):
         theirs = a.api("GET", f"/api/v1/assets/{a_assets[2]['id']}/proxies/thumbnail")
         assert thumb.content == theirs.content
 
+        # B's bulk Share counts external assets out, saying why.
+        own = [x for x in listing if x["origin"] != "source"]
+        picked = own + external[:2]
+        window = browser.get("/links/bulk", params=[("ids", x["number"]) for x in picked])
+        assert window.status_code == 200
+        assert "<strong>3/5</strong>" in window.text
+        assert window.text.count("external source") == 2
+        link = b.api(
+            "POST", "/api/v1/links", json={"kind": "public", "asset_ids": [x["id"] for x in picked]}
+        )
+        assert link.status_code == 201, link.text
+        assert [s["reason"] for s in link.json()["skipped"]] == ["external", "external"]
+
         # B cannot edit or delete an external asset.
         refused = b.api("PATCH", f"/api/v1/assets/{copy['id']}", json={"tags": ["mine"]})
         assert refused.status_code == 403
