@@ -307,6 +307,7 @@ class FakePeer:
         self.assets: list[dict[str, Any]] = []
         self.requests: list[str] = []
         self.hosts: list[str] = []
+        self.proxy_budget: int | None = None  # proxies served before the key stops working
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -466,6 +467,11 @@ class FakePeer:
             n = int(parts.path.split("/")[4].replace("-", ""), 16) - 1
             return self._send(h, 200, jpeg(n % 5, 64, 48), "image/jpeg")
         if parts.path.startswith("/api/v1/assets/") and "/proxies/" in parts.path:
+            if self.proxy_budget is not None:
+                self.proxy_budget -= 1
+                if self.proxy_budget < 0:  # the key is revoked in the middle of a pull
+                    body = json.dumps({"error": {"code": "token_revoked", "message": "x"}})
+                    return self._send(h, 401, body.encode())
             if mode == "bad_proxy":
                 return self._send(h, 200, b"<html>not an image</html>", "image/jpeg")
             n = int(parts.path.split("/")[4].replace("-", ""), 16) - 1

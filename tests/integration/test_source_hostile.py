@@ -179,3 +179,20 @@ async def test_pulls_are_scheduled_per_source_interval(fake):
     assert await sources.schedule_due() == []  # ran less than 15 minutes ago
     later = datetime.now(UTC) + timedelta(minutes=16)
     assert len(await sources.schedule_due(later)) == 1
+
+
+async def test_an_outage_in_the_middle_keeps_whole_batches_and_removes_nothing(fake):
+    fake.add(238, start=12)  # 250: three batches of up to 100
+    source = await sources.create_source(SYSTEM, name="Fake", url=fake.url, api_key="k")
+    fake.proxy_budget = 250  # the first batch's 200 proxies, then the key stops working
+    run = await pull(source.id)
+    assert run.state == "aborted"
+    assert run.counts["new"] == 100 and run.counts["proxies"] == 200
+    assert "pulled before the error are kept; nothing was removed" in run.reason
+    rows, proxies = await snapshot(source.id)
+    assert len(rows) == 100 and len(proxies) == 200  # whole batches only
+    assert (await sources.get_source(SYSTEM, source.id)).status == "revoked_token"
+    fake.proxy_budget = None
+    run = await pull(source.id)
+    assert run.state == "done" and run.counts["new"] == 150
+    assert len((await snapshot(source.id))[0]) == 250

@@ -177,3 +177,34 @@ def test_proxies_must_be_images():
     assert sniff_image(b"<svg onload=alert(1)>") is None
     assert sniff_image(b"<html>") is None
     assert proxy_key(3, "abc", "thumbnail", "image/jpeg") == "sources/3/abc/thumbnail.jpg"
+
+
+@pytest.mark.parametrize(
+    "fmt, options",
+    [
+        (".jpg", {}),
+        (".jpg", {"interlace": True}),
+        (".png", {}),
+        (".gif", {}),
+        (".webp", {}),
+        (".webp", {"lossless": True}),
+    ],
+)
+def test_proxy_sizes_are_read_from_the_header_alone(fmt, options):
+    import pyvips
+
+    from webapp.source.pull import image_size
+
+    image = pyvips.Image.gaussnoise(123, 45).cast("uchar")
+    assert image_size(image.write_to_buffer(fmt, **options)) == (123, 45)
+    rgba = image.bandjoin([image, image, image]).copy(interpretation="srgb")
+    assert image_size(rgba.write_to_buffer(".webp")) == (123, 45)
+
+
+def test_a_truncated_or_fake_header_has_no_size():
+    from webapp.source.pull import image_size
+
+    assert image_size(b"\xff\xd8\xff\xe0") is None
+    assert image_size(b"\x89PNG\r\n\x1a\n" + b"\x00" * 4) is None
+    assert image_size(b"GIF89a\x00\x00\x00\x00") is None
+    assert image_size(b"<svg/>") is None

@@ -27,6 +27,7 @@ source's key (original_download below), so the remote user's rights still decide
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -254,14 +255,53 @@ def sniff_image(data: bytes) -> str | None:
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from the image's header (libvips reads no pixels for this)."""
-    import pyvips
+    """Width and height from a JPEG, PNG, WebP or GIF header (no decoder runs on what the
+    remote sent); None when the header is not a valid one."""
+    import struct
 
     try:
-        image = pyvips.Image.new_from_buffer(data, "", access="sequential")
-        return int(image.width), int(image.height)
-    except pyvips.Error:
+        kind = sniff_image(data)
+        if kind == "image/png":
+            if data[12:16] != b"IHDR":
+                return None
+            width, height = struct.unpack(">II", data[16:24])
+        elif kind == "image/gif":
+            width, height = struct.unpack("<HH", data[6:10])
+        elif kind == "image/webp":
+            chunk = data[12:16]
+            if chunk == b"VP8 ":
+                w, h = struct.unpack("<HH", data[26:30])
+                width, height = w & 0x3FFF, h & 0x3FFF
+            elif chunk == b"VP8L":
+                bits = int.from_bytes(data[21:25], "little")
+                width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+            elif chunk == b"VP8X":
+                width = int.from_bytes(data[24:27], "little") + 1
+                height = int.from_bytes(data[27:30], "little") + 1
+            else:
+                return None
+        elif kind == "image/jpeg":
+            width = height = 0
+            i = 2
+            while i + 9 < len(data):
+                if data[i] != 0xFF:
+                    return None
+                marker = data[i + 1]
+                if marker == 0xFF:
+                    i += 1
+                    continue
+                length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                    height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+                    break
+                i += 2 + length
+        else:
+            return None
+    except struct.error:
         return None
+    if not (0 < width <= 100_000 and 0 < height <= 100_000):
+        return None
+    return int(width), int(height)
 
 
 # ---- the spool -------------------------------------------------------------------------------
@@ -644,107 +684,137 @@ def _write_proxies(store: Any, source_id: int, fetched: dict[str, list[Fetched]]
 async def _apply(
     client: PeerClient, source_id: int, spool: Spool, run_id: int, counts: Counts
 ) -> None:
-    from webapp.asset import service as assets
-    from webapp.asset.tables import Asset, AssetTag, Proxy
+    """Phase 3, in batches. The proxies of the next batch are fetched while this one is
+    written, so the remote's answers, not the writes here, set the pace."""
     from webapp.storage import service as storages
 
     central = await storages.ensure_central()
     store = storages.central_store()
-    for batch in spool.batches(APPLY_BATCH):
-        ids = [i.remote_id for i in batch]
-        existing = {
-            r["remote_id"]: r["id"]
-            for r in await Asset.select(Asset.id, Asset.remote_id).where(
-                (Asset.source_id == source_id) & Asset.remote_id.is_in(ids)
+    batches = iter(spool.batches(APPLY_BATCH))
+    current = next(batches, None)
+    pending = asyncio.create_task(_fetch_proxies(client, current, counts)) if current else None
+    try:
+        while current is not None and pending is not None:
+            fetched = await pending
+            following = next(batches, None)
+            pending = (
+                asyncio.create_task(_fetch_proxies(client, following, counts))
+                if following
+                else None
             )
-        }
-        fetched = await _fetch_proxies(client, batch, counts)
-        await asyncio.to_thread(_write_proxies, store, source_id, fetched)
-        stamp = now()
-        new_rows = []
-        async with Asset._meta.db.transaction():
-            for item in batch:
-                status, reason = item.local_status
-                values: dict[str, Any] = {
-                    "filename": item.filename,
-                    "kind": item.kind,
-                    "mime": item.mime,
-                    "size": item.size,
-                    "sha256": item.sha256,
-                    "width": item.width,
-                    "height": item.height,
-                    "duration": item.duration,
-                    "taken_at": datetime.fromisoformat(item.taken_at) if item.taken_at else None,
-                    "metadata": item.metadata,
-                    "tags": item.tags,
-                    "search_text": assets.search_text(item.filename, item.tags, item.metadata),
-                    "status": status,
-                    "status_reason": reason,
-                    "fp_etag": item.digest,
-                    "remote_updated_at": datetime.fromisoformat(item.updated_at),
-                    "updated_at": stamp,
-                }
-                if item.remote_id in existing:
-                    await Asset.update({getattr(Asset, k): v for k, v in values.items()}).where(
-                        Asset.id == existing[item.remote_id]
-                    )
-                    counts.changed += 1
-                    counts.note(f"changed {item.filename} ({item.remote_id})")
-                else:
-                    new_rows.append(
-                        Asset(
-                            uuid=str(uuidlib.uuid4()),
-                            storage=central.id,
-                            path=f"sources/{source_id}/{item.remote_id}",
-                            origin="source",
-                            source_id=source_id,
-                            remote_id=item.remote_id,
-                            created_at=datetime.fromisoformat(item.created_at),
-                            **values,
-                        )
-                    )
-                    counts.new += 1
-                    counts.note(f"new {item.filename} ({item.remote_id})")
-            if new_rows:
-                await Asset.insert(*new_rows)
-                for r in await Asset.select(Asset.id, Asset.remote_id).where(
-                    (Asset.source_id == source_id)
-                    & Asset.remote_id.is_in([row.remote_id for row in new_rows])
-                ):
-                    existing[r["remote_id"]] = r["id"]
-            asset_ids = [existing[i] for i in ids]
-            await AssetTag.delete().where(AssetTag.asset.is_in(asset_ids))
-            tag_rows = [AssetTag(asset=existing[i.remote_id], tag=t) for i in batch for t in i.tags]
-            if tag_rows:
-                await AssetTag.insert(*tag_rows)
-            # Proxies: fetched ones replace the copy here; types the remote no longer lists
-            # go; a listed one that could not be fetched keeps its old copy.
-            for proxy_type in PULL_PROXIES:
-                drop = [
-                    existing[i.remote_id]
-                    for i in batch
-                    if proxy_type not in i.proxies
-                    or any(f.proxy_type == proxy_type for f in fetched[i.remote_id])
-                ]
-                if drop:
-                    await Proxy.delete().where(Proxy.asset.is_in(drop) & (Proxy.type == proxy_type))
-            proxy_rows = [
-                Proxy(
-                    asset=existing[item.remote_id],
-                    type=f.proxy_type,
-                    key=proxy_key(source_id, item.remote_id, f.proxy_type, f.mime),
-                    mime=f.mime,
-                    width=f.width,
-                    height=f.height,
-                    size=len(f.data),
+            await asyncio.to_thread(_write_proxies, store, source_id, fetched)
+            await _apply_batch(source_id, central.id, current, fetched, counts)
+            await _progress(run_id, counts)
+            current = following
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+
+
+async def _apply_batch(
+    source_id: int,
+    central_id: int,
+    batch: list[RemoteAsset],
+    fetched: dict[str, list[Fetched]],
+    counts: Counts,
+) -> None:
+    """One batch in one transaction: the asset rows, their tags and their proxies."""
+    from webapp.asset import service as assets
+    from webapp.asset.tables import Asset, AssetTag, Proxy
+
+    ids = [i.remote_id for i in batch]
+    existing = {
+        r["remote_id"]: r["id"]
+        for r in await Asset.select(Asset.id, Asset.remote_id).where(
+            (Asset.source_id == source_id) & Asset.remote_id.is_in(ids)
+        )
+    }
+    stamp = now()
+    new_rows = []
+    async with Asset._meta.db.transaction():
+        for item in batch:
+            status, reason = item.local_status
+            values: dict[str, Any] = {
+                "filename": item.filename,
+                "kind": item.kind,
+                "mime": item.mime,
+                "size": item.size,
+                "sha256": item.sha256,
+                "width": item.width,
+                "height": item.height,
+                "duration": item.duration,
+                "taken_at": datetime.fromisoformat(item.taken_at) if item.taken_at else None,
+                "metadata": item.metadata,
+                "tags": item.tags,
+                "search_text": assets.search_text(item.filename, item.tags, item.metadata),
+                "status": status,
+                "status_reason": reason,
+                "fp_etag": item.digest,
+                "remote_updated_at": datetime.fromisoformat(item.updated_at),
+                "updated_at": stamp,
+            }
+            if item.remote_id in existing:
+                await Asset.update({getattr(Asset, k): v for k, v in values.items()}).where(
+                    Asset.id == existing[item.remote_id]
                 )
-                for item in batch
-                for f in fetched[item.remote_id]
+                counts.changed += 1
+                counts.note(f"changed {item.filename} ({item.remote_id})")
+            else:
+                new_rows.append(
+                    Asset(
+                        uuid=str(uuidlib.uuid4()),
+                        storage=central_id,
+                        path=f"sources/{source_id}/{item.remote_id}",
+                        origin="source",
+                        source_id=source_id,
+                        remote_id=item.remote_id,
+                        created_at=datetime.fromisoformat(item.created_at),
+                        **values,
+                    )
+                )
+                counts.new += 1
+                counts.note(f"new {item.filename} ({item.remote_id})")
+        if new_rows:
+            await Asset.insert(*new_rows)
+            for r in await Asset.select(Asset.id, Asset.remote_id).where(
+                (Asset.source_id == source_id)
+                & Asset.remote_id.is_in([row.remote_id for row in new_rows])
+            ):
+                existing[r["remote_id"]] = r["id"]
+        asset_ids = [existing[i] for i in ids]
+        await AssetTag.delete().where(AssetTag.asset.is_in(asset_ids))
+        tag_rows = [AssetTag(asset=existing[i.remote_id], tag=t) for i in batch for t in i.tags]
+        if tag_rows:
+            await AssetTag.insert(*tag_rows)
+        # Proxies: fetched ones replace the copy here; types the remote no longer lists
+        # go; a listed one that could not be fetched keeps its old copy.
+        for proxy_type in PULL_PROXIES:
+            drop = [
+                existing[i.remote_id]
+                for i in batch
+                if proxy_type not in i.proxies
+                or any(f.proxy_type == proxy_type for f in fetched[i.remote_id])
             ]
-            if proxy_rows:
-                await Proxy.insert(*proxy_rows)
-                counts.proxies += len(proxy_rows)
-        await _progress(run_id, counts)
+            if drop:
+                await Proxy.delete().where(Proxy.asset.is_in(drop) & (Proxy.type == proxy_type))
+        proxy_rows = [
+            Proxy(
+                asset=existing[item.remote_id],
+                type=f.proxy_type,
+                key=proxy_key(source_id, item.remote_id, f.proxy_type, f.mime),
+                mime=f.mime,
+                width=f.width,
+                height=f.height,
+                size=len(f.data),
+            )
+            for item in batch
+            for f in fetched[item.remote_id]
+        ]
+        if proxy_rows:
+            await Proxy.insert(*proxy_rows)
+            counts.proxies += len(proxy_rows)
 
 
 async def remove_external(asset_ids: Sequence[int]) -> int:
