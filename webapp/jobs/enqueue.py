@@ -4,7 +4,7 @@ cron scheduler use the same serializer so any process can run any job."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis import Redis
@@ -32,17 +32,17 @@ def enqueue(
     connection: Redis | None = None,
 ) -> Job:
     """Enqueue `func(*args)`. With a job_id, a job of that id still queued or running is
-    returned instead of a second one (at-least-once, never twice at the same time)."""
+    returned instead of a second one (at-least-once, never twice at the same time); one lost
+    with a dead worker is queued again."""
+    from webapp.jobs import recovery
+
     q = queue(queue_name, connection)
     if job_id:
         existing = q.fetch_job(job_id)
-        if existing is not None and existing.get_status(refresh=True) in {
-            "queued",
-            "started",
-            "deferred",
-            "scheduled",
-        }:
-            return existing
+        if existing is not None:
+            if recovery.is_pending(existing, q):
+                return existing
+            recovery.forget(existing, q)
     return q.enqueue(
         func,
         args=args,
@@ -60,6 +60,38 @@ def enqueue_ingest(asset_id: int) -> Job:
     return enqueue(
         make_proxies, asset_id, queue_name="ingest", job_id=f"ingest-{asset_id}", timeout=300
     )
+
+
+def enqueue_ingest_many(asset_ids: Sequence[int]) -> None:
+    """enqueue_ingest for many assets at once (a sync's new files): two round trips to Redis
+    for those without a job yet; the others go through `enqueue` one by one."""
+    from webapp.jobs.asset import make_proxies
+
+    q = queue("ingest")
+    ids = [f"ingest-{i}" for i in asset_ids]
+    with q.connection.pipeline(transaction=False) as pipe:
+        for job_id in ids:
+            pipe.exists(Job.key_for(job_id))
+        known = pipe.execute()
+    fresh = []
+    for asset_id, job_id, exists in zip(asset_ids, ids, known, strict=True):
+        if exists:
+            enqueue_ingest(asset_id)
+        else:
+            fresh.append(
+                Queue.prepare_data(
+                    make_proxies,
+                    args=(asset_id,),
+                    job_id=job_id,
+                    timeout=300,
+                    retry=Retry(max=3, interval=[10, 60, 300]),
+                    failure_ttl=7 * 86400,
+                )
+            )
+    if fresh:
+        with q.connection.pipeline() as pipe:
+            q.enqueue_many(fresh, pipeline=pipe)
+            pipe.execute()
 
 
 def enqueue_face_detection(asset_id: int) -> Job:
@@ -156,9 +188,15 @@ def run_worker(
     from webapp.face.model import preload
 
     preload()  # the face weights (when installed), loaded once for every forked work-horse
+    from webapp.jobs import recovery
+
+    connection = connection or get_redis()
     worker = _worker_class()(
         [queue(q, connection) for q in queues],
-        connection=connection or get_redis(),
+        connection=connection,
         serializer=JSONSerializer,
+        name=recovery.worker_name(),
     )
+    # Jobs of workers of this machine that died (killed, crashed) go back first.
+    recovery.requeue_abandoned(worker.queues, connection)
     return worker.work(burst=burst, with_scheduler=True)

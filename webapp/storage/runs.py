@@ -95,6 +95,7 @@ async def request_sync(
         .first()
     )
     if active is not None and not apply_anyway:
+        _revive(active["id"])
         return _run_view(active)
     row = SyncRun(
         storage=storage_id,
@@ -107,6 +108,15 @@ async def request_sync(
 
     enqueue_sync(row.id)
     return await get_run(None, row.id)
+
+
+def _revive(run_id: int) -> None:
+    """A run still queued or running whose job was lost with a dead worker, or gave up after
+    its retries, is queued again (enqueue keeps a job that is still alive as it is); the run
+    is idempotent and starts over from the listing."""
+    from webapp.jobs.enqueue import enqueue_sync
+
+    enqueue_sync(run_id)
 
 
 async def get_run(actor: Actor | None, run_id: int, storage_id: int | None = None) -> RunView:
@@ -146,13 +156,16 @@ async def schedule_due(at: datetime | None = None) -> list[int]:
     queued = []
     for r in rows:
         last = (
-            await SyncRun.select(SyncRun.created_at, SyncRun.state)
+            await SyncRun.select(SyncRun.id, SyncRun.created_at, SyncRun.state)
             .where(SyncRun.storage == r["id"])
             .order_by(SyncRun.id, ascending=False)
             .first()
         )
-        if last and (last["state"] in ACTIVE_STATES or last["state"] == "confirm"):
-            continue  # running, or waiting for an admin's decision
+        if last and last["state"] in ACTIVE_STATES:
+            _revive(last["id"])  # under way; queued again only if its job was lost
+            continue
+        if last and last["state"] == "confirm":
+            continue  # waiting for an admin's decision
         if last and at - last["created_at"] < timedelta(minutes=r["sync_interval_minutes"]):
             continue
         run = await request_sync(None, r["id"])

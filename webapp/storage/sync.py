@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import unicodedata
 import uuid as uuidlib
 from collections.abc import Iterable, Iterator
@@ -209,8 +210,8 @@ async def run_sync(run_id: int) -> str:
     if storage is None or not storage.is_active or storage.is_central:
         await _finish(run_id, "aborted", Counts(), "The storage is removed or deactivated.")
         return "aborted"
-    lock = get_redis().lock(key("sync-lock", storage.id), timeout=6 * 3600, blocking=False)
-    if not lock.acquire(blocking=False):
+    lock = StorageLock(get_redis(), key("sync-lock", storage.id))
+    if not lock.acquire():
         # Another run of this storage is under way: this one waits for its retry.
         raise RuntimeError(f"storage {storage.id} is being synchronised by another run")
     counts = Counts()
@@ -236,8 +237,69 @@ async def run_sync(run_id: int) -> str:
         await _finish(run_id, "done", counts, "")
         return "done"
     finally:
+        lock.release()
+
+
+class StorageLock:
+    """The per-storage lock of a run (rule 2: runs never overlap). Its value names the
+    process holding it (host, pid namespace, pid), so that the retry of an attempt killed with
+    its worker takes the lock over at once on the same machine; elsewhere a dead holder's lock
+    lapses after TTL seconds, since a live holder renews it every RENEW seconds."""
+
+    TTL = 300
+    RENEW = 60
+
+    def __init__(self, redis: Any, name: str):
+        from webapp.jobs.recovery import process_tag
+
+        self.redis = redis
+        self.name = name
+        self.token = process_tag()
+        self.lock = redis.lock(name, timeout=self.TTL, thread_local=False)
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        if not (self.lock.acquire(blocking=False, token=self.token) or self._take_over()):
+            return False
+        self._renewer = threading.Thread(target=self._renew, name="sync-lock", daemon=True)
+        self._renewer.start()
+        return True
+
+    def _take_over(self) -> bool:
+        from redis.exceptions import WatchError
+
+        from webapp.jobs.recovery import process_gone
+
+        holder = self.redis.get(self.name)
+        if holder is None or not process_gone(holder.decode(errors="replace")):
+            return False
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(self.name)
+                if pipe.get(self.name) != holder:
+                    return False
+                pipe.multi()
+                pipe.set(self.name, self.token, ex=self.TTL)
+                pipe.execute()
+            except WatchError:
+                return False
+        self.lock.local.token = self.token.encode()
+        return True
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.RENEW):
+            try:
+                self.lock.reacquire()
+            except Exception:  # lost (expired and taken): the run's writes are idempotent
+                return
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=5)
         try:
-            lock.release()
+            self.lock.release()
         except Exception:  # the lock expired: nothing to release
             pass
 
@@ -372,17 +434,30 @@ async def _missing(storage_id: int, seen: set[bytes]) -> list[tuple[int, str]]:
         last = rows[-1]["id"]
 
 
-async def _known(storage_id: int, keys: list[str]) -> dict[str, Known]:
+def _marks(n: int) -> str:
+    return ", ".join(["{}"] * n)
+
+
+async def _known(storage_id: int, keys: list[str], tombstones: bool = True) -> dict[str, Known]:
+    """What the database knows of a batch's paths. Plain SQL: the query builder's per-value
+    work cost more than the database itself on a 100,000-file listing (bench/sync.py)."""
     from webapp.asset.tables import Asset
     from webapp.storage.tables import Tombstone
 
-    rows = await Asset.select(
-        Asset.id, Asset.path, Asset.status, Asset.fp_size, Asset.fp_mtime, Asset.fp_etag
-    ).where((Asset.storage == storage_id) & Asset.path.is_in(keys))
-    stones = await Tombstone.select(Tombstone.path).where(
-        (Tombstone.storage == storage_id) & Tombstone.path.is_in(keys)
+    rows = await Asset.raw(
+        "SELECT id, path, status, fp_size, fp_mtime, fp_etag FROM asset "
+        f"WHERE storage = {{}} AND path IN ({_marks(len(keys))})",
+        storage_id,
+        *keys,
     )
-    tombstoned = {s["path"] for s in stones}
+    tombstoned: set[str] = set()
+    if tombstones:
+        stones = await Tombstone.raw(
+            f"SELECT path FROM tombstone WHERE storage = {{}} AND path IN ({_marks(len(keys))})",
+            storage_id,
+            *keys,
+        )
+        tombstoned = {s["path"] for s in stones}
     return {
         r["path"]: Known(
             r["id"],
@@ -399,9 +474,12 @@ async def _known(storage_id: int, keys: list[str]) -> dict[str, Known]:
 
 async def _apply(storage: Any, spool: Spool, run_id: int, counts: Counts) -> None:
     from webapp.asset import service as assets
+    from webapp.storage.tables import Tombstone
 
+    # Most storages have no tombstone: then no batch needs to look for one.
+    stones = await Tombstone.exists().where(Tombstone.storage == storage.id)
     for batch in spool.batches():
-        known = await _known(storage.id, [e.key for e in batch])
+        known = await _known(storage.id, [e.key for e in batch], stones)
         plan = plan_batch(batch, known)
         if storage.is_collector:
             for entry in plan.new:
@@ -432,47 +510,63 @@ async def _apply(storage: Any, spool: Spool, run_id: int, counts: Counts) -> Non
         await _progress(run_id, counts)
 
 
+_NEW_ASSET_COLUMNS = (
+    "uuid, filename, kind, mime, size, tags, search_text, storage, path, fp_size, fp_mtime, "
+    "fp_etag, status, origin, uploader, created_at, updated_at"
+)
+
+
 async def _insert_new(storage: Any, entries: list[Entry], counts: Counts) -> None:
+    """New files become assets (processing, with their folder tags) in one statement per
+    batch; the other columns take their defaults."""
     if not entries:
         return
     from webapp.asset import service as assets
     from webapp.asset.tables import Asset, AssetTag
+    from webapp.jobs.enqueue import enqueue_ingest_many
 
-    rows = []
+    stamp = now()
+    values: list[Any] = []
+    tags_of: dict[str, list[str]] = {}
     for entry in entries:
         name = entry.key.rsplit("/", 1)[-1]
-        tags = folder_tags(entry.key)
-        rows.append(
-            Asset(
-                uuid=str(uuidlib.uuid4()),
-                filename=assets.safe_filename(name),
-                kind="other",
-                mime="application/octet-stream",
-                size=entry.size,
-                tags=tags,
-                search_text=assets.search_text(name, tags, {}),
-                storage=storage.id,
-                path=entry.key,
-                fp_size=entry.size,
-                fp_mtime=entry.mtime,
-                fp_etag=entry.etag,
-                status="processing",
-                origin="sync",
-                uploader=storage.owner_id,
-            )
-        )
+        tags = tags_of[entry.key] = folder_tags(entry.key)
+        values += [
+            uuidlib.uuid4(),
+            assets.safe_filename(name),
+            "other",
+            "application/octet-stream",
+            entry.size,
+            json.dumps(tags),
+            assets.search_text(name, tags, {}),
+            storage.id,
+            entry.key,
+            entry.size,
+            entry.mtime,
+            entry.etag,
+            "processing",
+            "sync",
+            storage.owner_id,
+            stamp,
+            stamp,
+        ]
+    row = f"({_marks(17)})"
+    # The assets and their tag rows commit together: a run killed in between must not leave
+    # assets that the next attempt sees as known but without their tags.
     async with Asset._meta.db.transaction():
-        await Asset.insert(*rows)
-    inserted = await Asset.select(Asset.id, Asset.path, Asset.tags).where(
-        (Asset.storage == storage.id) & Asset.path.is_in([e.key for e in entries])
-    )
-    tag_rows = [
-        AssetTag(asset=r["id"], tag=t) for r in inserted for t in assets._json_value(r["tags"], [])
-    ]
-    if tag_rows:
-        await AssetTag.insert(*tag_rows)
+        inserted = await Asset.raw(
+            f"INSERT INTO asset ({_NEW_ASSET_COLUMNS}) VALUES "
+            f"{', '.join([row] * len(entries))} RETURNING id, path",
+            *values,
+        )
+        pairs = [(r["id"], t) for r in inserted for t in tags_of[r["path"]]]
+        if pairs:
+            await AssetTag.raw(
+                f"INSERT INTO asset_tag (asset, tag) VALUES {', '.join(['({}, {})'] * len(pairs))}",
+                *[v for pair in pairs for v in pair],
+            )
+    enqueue_ingest_many([r["id"] for r in inserted])
     for r in inserted:
-        assets.queue_ingest(r["id"])
         counts.new += 1
         counts.note(f"new {r['path']}")
 

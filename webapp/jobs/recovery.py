@@ -1,0 +1,194 @@
+"""Jobs whose worker died (SIGKILL, OOM killer, power cut), put back in their queue.
+
+RQ alone notices a dead worker's job only once the job's heartbeat lapses (about 90 s) and a
+worker's maintenance pass (every 10 minutes) retries it with the job's back-off; and a job
+that a worker took off a multi-queue list (LPOP) but died before registering as started is
+in no list and no registry at all: RQ never runs it again, and a later enqueue with the same
+id would take the lost job for a queued one. Jobs here are idempotent (at-least-once is the
+contract), so a job known to be lost is simply queued again:
+
+- a worker started on a machine puts back, at the front, the started jobs of workers that
+  ran on the same machine (same host name and pid namespace) under a pid that is gone, and
+  the jobs marked queued that sit in no list;
+- `is_pending` tells `enqueue` whether an existing job of the same id will still run.
+
+Worker names carry the host, pid namespace and pid for that check. A job abandoned more than
+ABANDON_LIMIT times is left to RQ's own handling (its retries, then the failed registry).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+
+from redis import Redis
+from rq.job import Job, JobStatus
+from rq.queue import Queue
+from rq.worker import Worker
+
+log = logging.getLogger(__name__)
+
+ABANDON_LIMIT = 10
+LIST_CHECK_LIMIT = 10_000
+_own_names: set[str] = set()
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return "0"
+
+
+def process_tag() -> str:
+    """host.pidns.pid of this process: enough to tell later, on the same machine, whether
+    the process is gone."""
+    return f"{socket.gethostname()}.{_pid_namespace()}.{os.getpid()}"
+
+
+def worker_name() -> str:
+    name = f"{process_tag()}.{uuid.uuid4().hex[:8]}"
+    _own_names.add(name)
+    return name
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in {"Z", "X"}  # a zombie is dead
+    except (OSError, IndexError):
+        return False
+
+
+def process_gone(tag: str) -> bool:
+    """Whether the process of a `process_tag()` is known to be gone: it ran on this machine
+    and its pid no longer runs. Unknown (another machine, another format) counts as alive."""
+    parts = tag.split(".")
+    if len(parts) < 3 or not parts[-1].isdigit():
+        return False
+    host, namespace, pid = ".".join(parts[:-2]), parts[-2], int(parts[-1])
+    if host != socket.gethostname() or namespace != _pid_namespace():
+        return False
+    return pid != os.getpid() and _pid_gone(pid)
+
+
+def worker_dead(connection: Redis, name: str) -> bool:
+    """A worker is dead when its key lapsed (no heartbeat for longer than its TTL: RQ's own
+    rule), or when it ran on this machine under a pid that is gone."""
+    if not name or name in _own_names:
+        return False
+    if not connection.exists(Worker.redis_worker_namespace_prefix + name):
+        return True
+    parts = name.split(".")
+    return len(parts) >= 4 and process_gone(".".join(parts[:-1]))
+
+
+def _in_list(connection: Redis, key: str, job_id: str) -> bool:
+    return connection.lpos(key, job_id) is not None
+
+
+def is_pending(job: Job, queue: Queue) -> bool:
+    """Whether `job` will still run or is running: queued in its list (or just taken by a
+    worker), waiting (scheduled, deferred), or started by a worker that is not dead.
+
+    A queued job is looked for in its list only while the list is short (LPOS is linear):
+    in a long list it is taken at its word, and the next worker start puts it back if lost."""
+    status = job.get_status(refresh=True)
+    if status in (JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return True
+    if status == JobStatus.QUEUED:
+        connection = queue.connection
+        if job.has_rate_limit or connection.llen(queue.key) > LIST_CHECK_LIMIT:
+            return True
+        return _in_list(connection, queue.key, job.id) or _in_list(
+            connection, queue.intermediate_queue.key, job.id
+        )
+    if status == JobStatus.STARTED:
+        executions = job.get_executions()
+        return any(not worker_dead(queue.connection, e.worker_name) for e in executions)
+    return False
+
+
+def forget(job: Job, queue: Queue) -> None:
+    """Drops what is left of a lost attempt (its started and failed registry entries), so
+    that RQ's own cleanup never takes the next attempt for the abandoned one."""
+    queue.started_job_registry.remove_executions(job)
+    queue.failed_job_registry.remove(job)
+
+
+def _requeue(job: Job, queue: Queue, why: str) -> bool:
+    count = int(job.meta.get("abandoned", 0)) + 1
+    if count > ABANDON_LIMIT:
+        log.warning("job %s was abandoned %d times; left to RQ's retries", job.id, count)
+        return False
+    job.meta["abandoned"] = count
+    job.save_meta()
+    forget(job, queue)
+    queue.enqueue_job(job, at_front=True)
+    log.warning("job %s put back in queue %s: %s", job.id, queue.name, why)
+    return True
+
+
+def _lost_queued(connection: Redis, queues: dict[str, Queue]) -> list[tuple[str, str]]:
+    """(job id, queue name) of jobs marked queued for one of `queues` that are in no list."""
+    prefix = Job.redis_job_namespace_prefix
+    keys = [
+        k.decode()
+        for k in connection.scan_iter(match=prefix + "*", count=1000)
+        if ":" not in k.decode()[len(prefix) :]
+    ]
+    listed: dict[str, set[bytes | str]] = {}  # each list read once, not searched once per job
+    found = []
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        with connection.pipeline(transaction=False) as pipe:
+            for k in chunk:
+                pipe.hmget(k, "status", "origin")
+            rows = pipe.execute()
+        for k, (status, origin) in zip(chunk, rows, strict=True):
+            if status != b"queued" or not origin or origin.decode() not in queues:
+                continue
+            queue = queues[origin.decode()]
+            if queue.name not in listed:
+                listed[queue.name] = set(connection.lrange(queue.key, 0, -1)) | set(
+                    connection.lrange(queue.intermediate_queue.key, 0, -1)
+                )
+            job_id = k[len(prefix) :]
+            if job_id.encode() not in listed[queue.name]:
+                found.append((job_id, queue.name))
+    return found
+
+
+def requeue_abandoned(queues: list[Queue], connection: Redis, settle: float = 1.0) -> list[str]:
+    """Run by a worker before it starts: puts back the jobs of dead workers of this machine
+    and the jobs lost between a worker's LPOP and its start. Returns their ids."""
+    by_name = {q.name: q for q in queues}
+    requeued: list[str] = []
+    for queue in queues:
+        for job_id in queue.started_job_registry.get_job_ids(cleanup=False):
+            job = queue.fetch_job(job_id)
+            if job is None or job.get_status(refresh=False) != JobStatus.STARTED:
+                continue
+            if not is_pending(job, queue) and _requeue(job, queue, "its worker died"):
+                requeued.append(job_id)
+    # A live worker holds a job outside any list for a moment between LPOP and its start:
+    # only jobs still lost after `settle` seconds are put back.
+    candidates = _lost_queued(connection, by_name)
+    if candidates:
+        time.sleep(settle)
+        for job_id, name in candidates:
+            queue = by_name[name]
+            job = queue.fetch_job(job_id)
+            why = "it was taken by a worker that died before starting it"
+            if job is not None and not is_pending(job, queue) and _requeue(job, queue, why):
+                requeued.append(job_id)
+    return requeued
