@@ -275,7 +275,8 @@ def _json_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _view(row: dict[str, Any]) -> LinkView:
+def _view(row: dict[str, Any], token: str | None = None) -> LinkView:
+    """A link from its row; the token is unsealed unless the caller knows it already."""
     owner = row.get("owner")
     owner_id = int(owner["id"]) if isinstance(owner, dict) else int(owner or 0)
     owner_email = owner["email"] if isinstance(owner, dict) else row.get("owner_email", "")
@@ -290,7 +291,7 @@ def _view(row: dict[str, Any]) -> LinkView:
         asset_uuid=str(asset_uuid) if asset_uuid else None,
         collection_id=row["collection"],
         collection_name=row.get("collection_name"),
-        token=unseal_token(row["token_sealed"]),
+        token=unseal_token(row["token_sealed"]) if token is None else token,
         allow_original=bool(row["allow_original"]),
         allow_attachments=bool(row["allow_attachments"]),
         proxy_types=_json_list(row["proxy_types"]),
@@ -346,6 +347,23 @@ class ShareCheck:
 
 def _is_postgres() -> bool:
     return ShareLink._meta.db.engine_type == "postgres"
+
+
+def _reads() -> Any:
+    """One transaction for a request's reads: one connection instead of one per query
+    (Piccolo opens a SQLite connection per query outside a transaction)."""
+    return ShareLink._meta.db.transaction()
+
+
+def _writes() -> Any:
+    """A write transaction; on SQLite it takes the write lock at BEGIN, so that its reads
+    cannot deadlock with another writer when it starts writing."""
+    db = ShareLink._meta.db
+    if _is_postgres():
+        return db.transaction()
+    from piccolo.engine.sqlite import TransactionType
+
+    return db.transaction(transaction_type=TransactionType.immediate)
 
 
 def _ids_clause(alias: str) -> str:
@@ -500,7 +518,7 @@ def proxy_groups(names: Sequence[str]) -> list[tuple[str, list[str]]]:
 async def _clean_options(actor: Actor, options: LinkOptions) -> LinkOptions:
     if options.kind not in KINDS:
         raise Invalid("The kind must be public or download.", field="kind")
-    known = set(await proxy_type_names())
+    known = set(await proxy_type_names()) if options.proxy_types else set()
     unknown = [p for p in options.proxy_types if p not in known]
     if unknown:
         raise Invalid(f"Unknown proxy type: {', '.join(unknown)}.", field="proxies")
@@ -541,6 +559,15 @@ async def create_link(actor: Actor, refs: Sequence[int | str], options: LinkOpti
     actor.require(Perm.create_links)
     if actor.user_id is None:
         raise Invalid("Only users can own links.")
+    # argon2 takes a while on purpose: outside the transaction, off the event loop.
+    password_hash = await asyncio.to_thread(_clean_password, options.password)
+    async with _writes():
+        return await _create(actor, refs, options, password_hash)
+
+
+async def _create(
+    actor: Actor, refs: Sequence[int | str], options: LinkOptions, password_hash: str
+) -> Created:
     options = await _clean_options(actor, options)
     check = await check_assets(actor, refs)
     if check.selected == 0:
@@ -571,26 +598,23 @@ async def create_link(actor: Actor, refs: Sequence[int | str], options: LinkOpti
         "allow_attachments": options.allow_attachments,
         "proxy_types": json.dumps(options.proxy_types),
         "expires_at": options.expires_at,
-        "password_hash": _clean_password(options.password),
+        "password_hash": password_hash,
         "watermark": options.watermark,
         "allow_face_search": options.allow_face_search and not single,
         "is_active": True,
     }
     collection_id = None
-    async with ShareLink._meta.db.transaction():
-        if single:
-            values["asset"] = check.asset_ids[0]
-        else:
-            coll_name = _clean_name(
-                options.collection_name, default_collection_name(), "collection"
-            )
-            coll = Collection(owner=actor.user_id, name=coll_name)
-            await coll.save()
-            collection_id = coll.id
-            await _fill_collection(collection_id, check.asset_ids)
-            values["collection"] = collection_id
-        link = ShareLink(**values)
-        await link.save()
+    if single:
+        values["asset"] = check.asset_ids[0]
+    else:
+        coll_name = _clean_name(options.collection_name, default_collection_name(), "collection")
+        coll = Collection(owner=actor.user_id, name=coll_name)
+        await coll.save()
+        collection_id = coll.id
+        await _fill_collection(collection_id, check.asset_ids)
+        values["collection"] = collection_id
+    link = ShareLink(**values)
+    await link.save()
     return Created(await get_link(actor, link.id), collection_id, check)
 
 
@@ -617,7 +641,7 @@ async def get_link(actor: Actor, link_id: int) -> LinkView:
     # Another user's link does not exist for you (admins see every link).
     if row is None or not _may_manage(actor, row["owner"]):
         raise NotFound("No such link.")
-    return _view(row)
+    return _with_pending([_view(row)])[0]
 
 
 async def list_links(
@@ -635,7 +659,7 @@ async def list_links(
             CollectionAsset.asset == asset.id
         )
         query = query.where((ShareLink.asset == asset.id) | ShareLink.collection.is_in(holding))
-    return [_view(r) for r in await query]
+    return _with_pending([_view(r) for r in await query])
 
 
 async def update_link(
@@ -687,7 +711,7 @@ async def update_link(
             None if expires_at is None else parse_expiry(expires_at)  # type: ignore[arg-type]
         )
     if password != "keep":
-        values[ShareLink.password_hash] = _clean_password(password)
+        values[ShareLink.password_hash] = await asyncio.to_thread(_clean_password, password)
     if is_active is not None:
         values[ShareLink.is_active] = is_active
     await ShareLink.update(values).where(ShareLink.id == link_id)
@@ -802,7 +826,7 @@ async def _resolve(token: str) -> tuple[dict[str, Any], LinkView, Actor]:
     owner = actor_for(row["owner"], kind="user")
     if not owner.can(Perm.create_links) or not owner.can(Perm.read):
         raise NotFound("This link does not exist or was removed.")
-    link = _view(row)
+    link = _view(row, token)
     if link.state == "expired":
         raise Gone("This link has expired.")
     return row, link, owner
@@ -900,13 +924,78 @@ async def _member(link: LinkView, owner: Actor, asset_uuid: str | None) -> asset
 # ---- recipients: counters, password ----------------------------------------------------------
 
 
+# Views and downloads are counted in Redis and written to the link's row at most once per
+# COUNT_FLUSH_SECONDS and link: a busy public page then costs no database write per visit.
+# Owners see the row plus what is still pending, so their numbers are always current.
+COUNT_FLUSH_SECONDS = 30
+
+
+def _count_key(link_id: int) -> str:
+    return kv_key("share-count", link_id)
+
+
 async def _count(link_id: int, *, view: bool = False, download: bool = False) -> None:
-    values: dict[Any, Any] = {ShareLink.last_used_at: now()}
+    redis = get_redis()
+    pipe = redis.pipeline(transaction=False)
     if view:
-        values[ShareLink.views] = ShareLink.views + 1
+        pipe.hincrby(_count_key(link_id), "views", 1)
     if download:
-        values[ShareLink.downloads] = ShareLink.downloads + 1
-    await ShareLink.update(values).where(ShareLink.id == link_id)
+        pipe.hincrby(_count_key(link_id), "downloads", 1)
+    pipe.hset(_count_key(link_id), "last", f"{time.time():.3f}")
+    pipe.set(kv_key("share-count-flush", link_id), 1, nx=True, ex=COUNT_FLUSH_SECONDS)
+    if pipe.execute()[-1]:
+        await flush_counts(link_id)
+
+
+async def flush_counts(link_id: int) -> None:
+    """Moves a link's pending counts from Redis into its row."""
+    redis = get_redis()
+    pipe = redis.pipeline(transaction=True)
+    pipe.hgetall(_count_key(link_id))
+    pipe.delete(_count_key(link_id))
+    pending, _ = pipe.execute()
+    views, downloads, last = _decode_counts(pending)
+    if not (views or downloads or last):
+        return
+    values: dict[Any, Any] = {
+        ShareLink.views: ShareLink.views + views,
+        ShareLink.downloads: ShareLink.downloads + downloads,
+    }
+    if last:
+        values[ShareLink.last_used_at] = last
+    try:
+        await ShareLink.update(values).where(ShareLink.id == link_id)
+    except Exception:
+        # Put them back for the next flush rather than lose them.
+        back = redis.pipeline(transaction=False)
+        back.hincrby(_count_key(link_id), "views", views)
+        back.hincrby(_count_key(link_id), "downloads", downloads)
+        back.execute()
+        raise
+
+
+def _decode_counts(raw: dict[Any, Any]) -> tuple[int, int, datetime | None]:
+    data = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in (raw or {}).items()
+    }
+    last = datetime.fromtimestamp(float(data["last"]), UTC) if data.get("last") else None
+    return int(data.get("views") or 0), int(data.get("downloads") or 0), last
+
+
+def _with_pending(links: list[LinkView]) -> list[LinkView]:
+    if not links:
+        return links
+    pipe = get_redis().pipeline(transaction=False)
+    for link in links:
+        pipe.hgetall(_count_key(link.id))
+    for link, raw in zip(links, pipe.execute(), strict=True):
+        views, downloads, last = _decode_counts(raw)
+        link.views += views
+        link.downloads += downloads
+        if last and (link.last_used_at is None or last > link.last_used_at):
+            link.last_used_at = last
+    return links
 
 
 def _client_key(link_id: int, client: str) -> str:
@@ -949,7 +1038,7 @@ async def enter_password(token: str, password: str, client: str) -> str:
             retry_after=wait,
         )
     await _sleep(failure_delay(count - 1))
-    if sec.verify_password(row["password_hash"], password or ""):
+    if await asyncio.to_thread(sec.verify_password, row["password_hash"], password or ""):
         redis.delete(bucket)
         return password_cookie(link.id, row["password_hash"])
     await ShareLink.update(
@@ -1090,12 +1179,14 @@ async def visit(
     token: str, cookie: str | None, cursor: str | None = None, *, count: bool = True
 ) -> SharedPage:
     """The public page (or one more page of its grid). Counts a view on the first page."""
-    grant = await authorize(token, cookie, Access("page"))
-    link, owner = grant.link, grant.owner
-    if link.kind == "download":
-        raise Conflict("This link downloads one original.")
-    items, next_cursor = await _page_assets(grant, cursor)
-    attachments = await _attachments_of([a.id for a in items]) if link.allow_attachments else {}
+    async with _reads():
+        grant = await authorize(token, cookie, Access("page"))
+        link, owner = grant.link, grant.owner
+        if link.kind == "download":
+            raise Conflict("This link downloads one original.")
+        items, next_cursor = await _page_assets(grant, cursor)
+        ids = [a.id for a in items]
+        attachments = await _attachments_of(ids) if link.allow_attachments else {}
     shared = [_shared(link, owner, a, attachments.get(a.id, ())) for a in items]
     if count and cursor is None:
         await _count(link.id, view=True)
@@ -1105,25 +1196,28 @@ async def visit(
 
 async def shared_asset(token: str, cookie: str | None, asset_uuid: str) -> SharedAsset:
     """One asset's details for the lightbox (an htmx fragment)."""
-    grant = await authorize(token, cookie, Access("asset", asset=asset_uuid))
-    assert grant.asset is not None
-    attachments = await _attachments_of([grant.asset.id]) if grant.link.allow_attachments else {}
+    async with _reads():
+        grant = await authorize(token, cookie, Access("asset", asset=asset_uuid))
+        assert grant.asset is not None
+        allowed = grant.link.allow_attachments
+        attachments = await _attachments_of([grant.asset.id]) if allowed else {}
     return _shared(grant.link, grant.owner, grant.asset, attachments.get(grant.asset.id, ()))
 
 
 async def proxy_file(
     token: str, cookie: str | None, asset_uuid: str, proxy: str, *, download: bool, count: bool
 ) -> assets.Download:
-    grant = await authorize(
-        token, cookie, Access("proxy", asset=asset_uuid, proxy=proxy, download=download)
-    )
-    asset = grant.asset
-    assert asset is not None
-    row = (
-        await Proxy.select(Proxy.id, Proxy.key, Proxy.mime, Proxy.size)
-        .where((Proxy.asset == asset.id) & (Proxy.type == proxy))
-        .first()
-    )
+    async with _reads():
+        grant = await authorize(
+            token, cookie, Access("proxy", asset=asset_uuid, proxy=proxy, download=download)
+        )
+        asset = grant.asset
+        assert asset is not None
+        row = (
+            await Proxy.select(Proxy.id, Proxy.key, Proxy.mime, Proxy.size)
+            .where((Proxy.asset == asset.id) & (Proxy.type == proxy))
+            .first()
+        )
     if row is None:
         raise NotFound("This version does not exist.")
     stem = asset.filename.rsplit(".", 1)[0]
@@ -1155,11 +1249,12 @@ async def original_file(
 ) -> assets.Download:
     """The original through a public link (asset_uuid given) or a download link (None)."""
     access = Access("page") if asset_uuid is None else Access("original", asset=asset_uuid)
-    grant = await authorize(token, cookie, access)
-    if asset_uuid is None and grant.link.kind != "download":
-        raise NotFound("No such file.")
-    assert grant.asset is not None
-    download_ = await assets.original_download(grant.owner, grant.asset.id)
+    async with _reads():
+        grant = await authorize(token, cookie, access)
+        if asset_uuid is None and grant.link.kind != "download":
+            raise NotFound("No such file.")
+        assert grant.asset is not None
+        download_ = await assets.original_download(grant.owner, grant.asset.id)
     if count:
         await _count(grant.link.id, download=True)
     return download_
