@@ -459,3 +459,25 @@ async def test_counts_gather_in_redis_and_reach_the_row():
     row = await ShareLink.select(ShareLink.views).where(ShareLink.id == link.id).first()
     assert row["views"] == 3
     assert (await share.get_link(editor, link.id)).views == 3
+
+
+async def test_watermark_only_readers_get_the_same_watermarked_images():
+    admin = await actor_for("admin", "admin@example.com")
+    editor = await actor_for()
+    reader = await actor_for(
+        "viewer", "reader@example.com", perms=frozenset({Perm.read_watermarked})
+    )
+    [asset] = await uploaded(editor)
+    # No watermark configured: the thumbnail as it is, nothing larger.
+    plain = await assets.proxy_download(reader, asset.id, "thumbnail")
+    assert not plain.key.startswith("watermarks/")
+    with pytest.raises(Forbidden):
+        await assets.proxy_download(reader, asset.id, "preview")
+    config = await wm.save_config(admin, logo=logo_png(), position="center", scale=30, opacity=70)
+    for proxy in ("thumbnail", "preview"):
+        got = await assets.proxy_download(reader, asset.id, proxy)
+        assert got.key.startswith(f"watermarks/{config.version}/")
+    # Everyone else still sees the proxies themselves.
+    assert not (await assets.proxy_download(editor, asset.id, "preview")).key.startswith(
+        "watermarks/"
+    )

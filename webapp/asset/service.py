@@ -1062,7 +1062,7 @@ async def original_download(actor: Actor, ref: str | int) -> Download:
     )
 
 
-# Proxies a watermark-only reader may see until watermarked renditions exist.
+# Proxies a watermark-only reader may see unwatermarked while no watermark is configured.
 WATERMARK_FREE_PROXIES = frozenset({"thumbnail"})
 
 
@@ -1074,15 +1074,25 @@ async def proxy_download(actor: Actor, ref: str | int, proxy_type: str) -> Downl
     info = asset.proxies.get(proxy_type)
     if info is None:
         raise NotFound(f"This asset has no {proxy_type} proxy.")
-    if actor.watermark_only and proxy_type not in WATERMARK_FREE_PROXIES:
-        raise Forbidden("You may see this asset only with a watermark.")
     row = (
-        await Proxy.select(Proxy.key)
+        await Proxy.select(Proxy.id, Proxy.key)
         .where((Proxy.asset == asset.id) & (Proxy.type == proxy_type))
         .first()
     )
     assert row is not None
     stem = asset.filename.rsplit(".", 1)[0]
+    if actor.watermark_only and info.mime.startswith("image/"):
+        # The watermark of share links (webapp/share/watermark.py), made once and cached.
+        from webapp.share.watermark import rendition
+
+        made = await rendition(asset.uuid, row["id"], row["key"], proxy_type, info.mime)
+        if made is not None:
+            key, mime, size = made
+            ext = key.rsplit(".", 1)[-1]
+            name = f"{stem}-{proxy_type}.{ext}"
+            return Download(name, mime, size, storages.central_store(), key)
+    if actor.watermark_only and proxy_type not in WATERMARK_FREE_PROXIES:
+        raise Forbidden("You may see this asset only with a watermark.")
     ext = row["key"].rsplit(".", 1)[-1]
     return Download(
         f"{stem}-{proxy_type}.{ext}", info.mime, info.size, storages.central_store(), row["key"]

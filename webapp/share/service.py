@@ -1223,15 +1223,13 @@ async def proxy_file(
     stem = asset.filename.rsplit(".", 1)[0]
     central = storages.central_store()
     if grant.watermark is not None:
-        config = grant.watermark
-        key = wm.cache_key(config, asset.uuid, row["id"], proxy, row["mime"])
         try:
-            size = await asyncio.to_thread(
-                wm.ensure_rendition, central, row["key"], key, config, row["mime"]
-            )
+            made = await wm.rendition(asset.uuid, row["id"], row["key"], proxy, row["mime"])
         except StoreError:
             raise Unavailable("The watermarked image cannot be made right now.") from None
-        mime = wm.output_mime(row["mime"])
+        if made is None:
+            raise Unavailable("Images of this link are shown with a watermark, and none is set up.")
+        key, mime, size = made
         ext = key.rsplit(".", 1)[-1]
         download_ = assets.Download(f"{stem}-{proxy}.{ext}", mime, size, central, key)
     else:

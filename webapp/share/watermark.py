@@ -256,6 +256,22 @@ def cache_key(
     return f"watermarks/{config.version}/{asset_uuid[:2]}/{asset_uuid}/{proxy_id}-{proxy_type}{ext}"
 
 
+async def rendition(
+    asset_uuid: str, proxy_id: int, proxy_key: str, proxy_type: str, mime: str
+) -> tuple[str, str, int] | None:
+    """(key, mime, size) of the watermarked rendition of a proxy in the central storage,
+    made now if needed; None when no watermark is configured. The one way both share links
+    and readers who may see images only with a watermark get their images."""
+    from webapp.storage.service import central_store
+
+    config = await get_config()
+    if config is None:
+        return None
+    key = cache_key(config, asset_uuid, proxy_id, proxy_type, mime)
+    size = await asyncio.to_thread(ensure_rendition, central_store(), proxy_key, key, config, mime)
+    return key, output_mime(mime), size
+
+
 def ensure_rendition(
     store: Any, source_key: str, dest_key: str, config: WatermarkConfig, mime: str
 ) -> int:
