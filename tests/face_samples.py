@@ -1,9 +1,9 @@
 """Photos of real faces for the face tests, and the skip when the face model is missing.
 
 The photos are not in this repository: they come from the face_recognition source
-distribution on PyPI (tests/test_images: three photos of one person, obama*.jpg, and one of
-another, biden.jpg), fetched with pip on first use and kept in a cache folder outside the
-work tree.
+distribution on PyPI (tests/test_images: photos of one person, obama*.jpg and 32bit.png,
+and one of another, biden.jpg), fetched with pip on first use and kept in a cache folder
+outside the work tree.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import pytest
-
 SDIST = "face_recognition==1.3.0"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pictorium-tests"
-PHOTOS = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
+PHOTOS = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "32bit.png")
 
 
 def model_or_skip() -> None:
+    import pytest
+
     from webapp.face.model import model_status
 
     status = model_status()
@@ -32,7 +32,7 @@ def model_or_skip() -> None:
 
 
 @functools.cache
-def _photo_dir() -> Path | str:
+def photo_dir() -> Path | str:
     """The folder with the photos, or why it could not be had."""
     target = CACHE / "face_recognition-1.3.0" / "test_images"
     if all((target / name).is_file() for name in PHOTOS):
@@ -58,7 +58,9 @@ def _photo_dir() -> Path | str:
 
 def photo(name: str) -> bytes:
     """The bytes of one of PHOTOS; skips the test when they cannot be fetched."""
-    folder = _photo_dir()
+    folder = photo_dir()
     if isinstance(folder, str):
+        import pytest
+
         pytest.skip(folder)
     return (folder / name).read_bytes()

@@ -22,6 +22,7 @@ from webapp.routes.collections import collections_router
 from webapp.routes.dashboard import rq_dashboard
 from webapp.routes.error_pages import handle_exception
 from webapp.routes.health import healthz
+from webapp.routes.people import api_people_router, face_link_router, people_router
 from webapp.routes.share import (
     admin_watermark_router,
     share_owner_router,
@@ -94,6 +95,9 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
             share_owner_router,
             admin_watermark_router,
             api_links_router,
+            people_router,
+            face_link_router,
+            api_people_router,
             rq_dashboard,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],

@@ -20,7 +20,7 @@ from typing import Any
 
 from webapp.actor import Actor, Perm
 from webapp.asset.tables import Asset, Proxy
-from webapp.errors import Conflict, Invalid, NotFound
+from webapp.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from webapp.face import model
 from webapp.face.tables import Face, FaceScan, Person
 from webapp.system import service as system
@@ -708,3 +708,90 @@ async def match_picture(asset_ids: Sequence[int], picture: bytes) -> SelfieResul
         if d and model.distance(d, largest.descriptor) < model.MATCH_THRESHOLD
     }
     return SelfieResult(sorted(matched, reverse=True), len(found))
+
+
+# ---- search by person inside a shared link -------------------------------------------------
+
+# A selfie search costs about half a second of CPU: a few per minute per visitor and link.
+SEARCHES_PER_MINUTE = 10
+
+
+@dataclass
+class LinkSearch:
+    link: Any  # the share service's LinkView
+    items: list[Any]  # AssetView, newest first, each passed by the link's check
+    faces_in_picture: int
+
+
+async def _search_grant(token: str, cookie: str | None) -> Any:
+    """The link's grant when its recipients may search by person: the share service's one
+    authorization check first, then the link's option and this workspace's setting."""
+    from webapp.share import service as share
+
+    grant = await share.authorize(token, cookie, share.Access("page"))
+    link = grant.link
+    if link.kind != "public" or link.collection_id is None or not link.allow_face_search:
+        raise Forbidden("This link does not offer a search by person.")
+    await require_enabled()
+    return grant
+
+
+async def link_offers_search(link: Any) -> bool:
+    """Whether a link's page shows the search form (for the share routes)."""
+    if link.kind != "public" or link.collection_id is None or not link.allow_face_search:
+        return False
+    return await is_enabled()
+
+
+async def searchable_link(token: str, cookie: str | None) -> Any:
+    return (await _search_grant(token, cookie)).link
+
+
+def _throttle(link_id: int, client: str) -> None:
+    from webapp.kv import get_redis, key
+
+    redis = get_redis()
+    name = key("faces-search", link_id, client)
+    count = int(redis.incr(name))
+    if count == 1:
+        redis.expire(name, 60)
+    if count > SEARCHES_PER_MINUTE:
+        raise TooManyRequests("Too many searches in a minute: wait a little.", retry_after=60)
+
+
+async def _link_asset_ids(grant: Any) -> list[int]:
+    """Every asset the link's page lists (its collection, as the link's owner sees it)."""
+    from webapp.asset import service as assets
+
+    ids: list[int] = []
+    cursor = None
+    f = assets.AssetFilter(collection_id=grant.link.collection_id)
+    while True:
+        page = await assets.list_assets(grant.owner, f, cursor=cursor, limit=assets.MAX_PAGE)
+        ids += [a.id for a in page.items if a.origin != "source"]
+        cursor = page.next_cursor
+        if not cursor:
+            return ids
+
+
+async def search_link(token: str, cookie: str | None, picture: bytes, client: str) -> LinkSearch:
+    """A recipient's search by a picture of a person: only among the link's own assets, and
+    each hit passes the link's check again before it is shown. The picture is decoded in
+    memory and dropped; nothing of it is stored."""
+    from webapp.share import service as share
+
+    grant = await _search_grant(token, cookie)
+    _throttle(grant.link.id, client)
+    if not picture:
+        raise Invalid("Choose or take a photo of the person first.", field="picture")
+    found = await match_picture(await _link_asset_ids(grant), picture)
+    rows = await Asset.select(Asset.id, Asset.uuid).where(Asset.id.is_in(found.asset_ids or [0]))
+    uuids = {r["id"]: str(r["uuid"]) for r in rows}
+    items = []
+    for asset_id in found.asset_ids:
+        try:
+            hit = await share.authorize(token, cookie, share.Access("asset", asset=uuids[asset_id]))
+        except (NotFound, Forbidden, KeyError):
+            continue
+        items.append(hit.asset)
+    return LinkSearch(grant.link, items, found.faces_in_picture)

@@ -15,6 +15,7 @@ from webapp.actor import Actor, Perm
 from webapp.asset import service as assets
 from webapp.collection import service as collections
 from webapp.errors import AppError, Invalid
+from webapp.face import service as faces
 from webapp.routes._files import file_response
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
@@ -24,7 +25,7 @@ from webapp.system import service as system
 # Litestar's own body cap; the workspace's upload limit is enforced while spooling.
 MAX_UPLOAD_BODY = 64 * 1024**3
 
-FILTER_KEYS = ("q", "kind", "status", "tag", "uploader", "from", "to", "flow")
+FILTER_KEYS = ("q", "kind", "status", "tag", "uploader", "from", "to", "flow", "person")
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -47,6 +48,7 @@ def filter_from_query(params: Any) -> tuple[assets.AssetFilter, dict[str, str]]:
         uploader_id=int(uploader) if uploader.isdigit() else None,
         date_from=_date(raw["from"], "from"),
         date_to=_date(raw["to"], "to"),
+        person_id=int(raw["person"]) if raw["person"].isdigit() else None,
     )
     return f, {k: v for k, v in raw.items() if v}
 
@@ -92,6 +94,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         limits=await assets.upload_limits(),
         filtered=not f.is_empty() or "flow" in active,
         feed_flows=await flows.feed_flows(actor),
+        filter_person=await faces.person_name(actor, f.person_id) if f.person_id else "",
     )
     return render(request, "assets/feed.html", ctx, block="feed_results")
 
@@ -161,6 +164,7 @@ async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
         "in_collections": await collections.collections_of_asset(actor, asset.id),
         "my_collections": await collections.list_collections(actor),
         "retention": await system.get("trash_retention_days"),
+        "asset_faces": await faces.people_of_asset(actor, asset.id),
     }
 
 

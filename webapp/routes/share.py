@@ -20,6 +20,7 @@ from litestar.response import Stream
 from webapp.actor import Actor
 from webapp.asset import service as assets
 from webapp.errors import AppError, Invalid, NotFound, TooManyRequests
+from webapp.face import service as faces
 from webapp.routes._files import content_disposition, file_response
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.admin import admin_actor
@@ -106,6 +107,7 @@ async def share_page(request: Request, token: str, cursor: str | None = None) ->
             token, _cookie(request), cursor, count=request.method == "GET" and not cursor
         )
         ctx = {"page": page, "token": token, "embed": False, "more": bool(cursor)}
+        ctx["face_search"] = not cursor and await faces.link_offers_search(page.link)
         return _page(request, "share/link.html", ctx)
 
     return await _guarded(request, token, make)
@@ -323,6 +325,7 @@ def _options(form: Any) -> share.LinkOptions:
         expires_at=_expiry(form),
         password=str(form.get("password") or "") if _flag(form, "password_on") else None,
         watermark=_flag(form, "watermark"),
+        allow_face_search=_flag(form, "allow_face_search"),
     )
 
 
@@ -344,6 +347,7 @@ async def _form_ctx(
         "default_collection": share.default_collection_name(now),
         "today": date.today().isoformat(),
         "values": {},
+        "faces_on": await faces.is_enabled(),
         **extra,
     }
 
@@ -474,6 +478,10 @@ async def link_update(request: Request, actor: CurrentActor, link_id: int) -> Re
             expires_at=_expiry(form),
             password=password,
             watermark=_flag(form, "watermark"),
+            # Only a form that showed the option (face recognition on) may change it.
+            allow_face_search=(
+                _flag(form, "allow_face_search") if "face_search_offered" in form else None
+            ),
         )
     except AppError as exc:
         ctx = await _form_ctx(
