@@ -17,6 +17,7 @@ only with a watermark shares them only with a watermark.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -31,7 +32,7 @@ from datetime import time as dtime
 from typing import Any
 
 from webapp.account import crypto as sec
-from webapp.account.service import actor_for
+from webapp.account.service import FLAG_COLUMNS, actor_for
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
 from webapp.asset import service as assets
@@ -350,8 +351,11 @@ def _is_postgres() -> bool:
 
 
 def _reads() -> Any:
-    """One transaction for a request's reads: one connection instead of one per query
-    (Piccolo opens a SQLite connection per query outside a transaction)."""
+    """Groups a request's reads. On SQLite, one transaction: one connection instead of one
+    per query (Piccolo opens a SQLite connection per query outside a transaction). On
+    PostgreSQL the pool's connections are cheap and BEGIN/COMMIT would be two round trips."""
+    if _is_postgres():
+        return contextlib.nullcontext()
     return ShareLink._meta.db.transaction()
 
 
@@ -366,12 +370,12 @@ def _writes() -> Any:
     return db.transaction(transaction_type=TransactionType.immediate)
 
 
-def _ids_clause(alias: str) -> str:
-    """SQL matching `alias`.id against one parameter holding every id: a JSON array on
-    SQLite, an integer array on PostgreSQL. One statement whatever the number of ids."""
+def _ids_clause(alias: str, column: str = "id") -> str:
+    """SQL matching `alias`.`column` against one parameter holding every id: a JSON array
+    on SQLite, an integer array on PostgreSQL. One statement whatever the number of ids."""
     if _is_postgres():
-        return f"{alias}.id = ANY({{}}::integer[])"
-    return f"{alias}.id IN (SELECT value FROM json_each({{}}))"
+        return f"{alias}.{column} = ANY({{}}::integer[])"
+    return f"{alias}.{column} IN (SELECT value FROM json_each({{}}))"
 
 
 def _ids_param(ids: Sequence[int]) -> Any:
@@ -804,26 +808,42 @@ class LinkGrant:
     access: Access
     asset: assets.AssetView | None
     watermark: wm.WatermarkConfig | None  # set when images must carry the watermark
+    proxy_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def must_watermark(self) -> bool:
         return self.link.watermark or self.owner.watermark_only
 
 
+def _link_sql() -> str:
+    flags = ", ".join(f"u.{column}" for column in FLAG_COLUMNS.values())
+    return (
+        "SELECT l.*, u.email AS owner_email, u.name AS owner_name, u.role AS owner_role, "
+        f"u.is_active AS owner_active, {flags} "
+        "FROM share_link l JOIN account_user u ON u.id = l.owner WHERE l.token_hash = {}"
+    )
+
+
 async def _resolve(token: str) -> tuple[dict[str, Any], LinkView, Actor]:
     """The link behind a token, if it may answer at all: 404 for unknown, deactivated or
-    deleted links and links whose owner can no longer share; 410 once expired."""
+    deleted links and links whose owner can no longer share; 410 once expired. One plain
+    query: every image of a shared page comes through here."""
     if not _TOKEN_RE.match(token or ""):
         raise NotFound("This link does not exist or was removed.")
-    row = (
-        await ShareLink.select(*ShareLink.all_columns(), *ShareLink.owner.all_columns())
-        .where(ShareLink.token_hash == token_hash(token))
-        .output(nested=True)
-        .first()
-    )
-    if row is None or not row["is_active"] or not row["owner"]["is_active"]:
+    rows = await ShareLink.raw(_link_sql(), token_hash(token))
+    row = rows[0] if rows else None
+    if row is None or not row["is_active"] or not row["owner_active"]:
         raise NotFound("This link does not exist or was removed.")
-    owner = actor_for(row["owner"], kind="user")
+    owner = actor_for(
+        {
+            "id": row["owner"],
+            "email": row["owner_email"],
+            "name": row["owner_name"],
+            "role": row["owner_role"],
+            **{column: row[column] for column in FLAG_COLUMNS.values()},
+        },
+        kind="user",
+    )
     if not owner.can(Perm.create_links) or not owner.can(Perm.read):
         raise NotFound("This link does not exist or was removed.")
     link = _view(row, token)
@@ -860,7 +880,7 @@ async def authorize(token: str, cookie: str | None, access: Access) -> LinkGrant
         asset = None
         if link.collection_id is None:
             # A link to one asset serves nothing at all once that asset may not be shown.
-            asset = await _member(link, owner, None)
+            asset = (await _member(link, owner, None)).asset
         if link.kind == "download" and access.what == "page":
             assert asset is not None
             if not _may_original(link, owner, asset):
@@ -868,7 +888,8 @@ async def authorize(token: str, cookie: str | None, access: Access) -> LinkGrant
         return LinkGrant(link, owner, access, asset, None)
     if link.kind == "download" and access.what != "original":
         raise Forbidden("This link downloads the original only.")
-    asset = await _member(link, owner, access.asset)
+    member = await _member(link, owner, access.asset)
+    asset = member.asset
     config = None
     must_watermark = link.watermark or owner.watermark_only
     if access.what == "proxy":
@@ -892,33 +913,58 @@ async def authorize(token: str, cookie: str | None, access: Access) -> LinkGrant
             raise Forbidden("This link does not offer attachments.")
     elif access.what != "asset":
         raise NotFound("No such page.")
-    return LinkGrant(link, owner, access, asset, config)
+    return LinkGrant(link, owner, access, asset, config, member.proxy_rows)
 
 
-async def _member(link: LinkView, owner: Actor, asset_uuid: str | None) -> assets.AssetView:
+@dataclass(frozen=True)
+class _Member:
+    asset: assets.AssetView
+    proxy_rows: dict[str, dict[str, Any]]  # type -> id, key, mime, size
+
+
+async def _member(link: LinkView, owner: Actor, asset_uuid: str | None) -> _Member:
     """The asset, if it is part of the link and may be shown: not trashed, not external,
-    its storage active."""
-    query = Asset.select(Asset.id).where(
-        (Asset.status != "trashed") & (Asset.origin != "source") & (Asset.storage.is_active == True)  # noqa: E712
-    )
+    its storage active; with its proxies. Two plain queries."""
+    conditions = ["a.status <> 'trashed'", "a.origin <> 'source'", "s.is_active"]
+    params: list[Any] = []
     if asset_uuid is not None:
         parsed = assets.parse_ref(asset_uuid)
         if not isinstance(parsed, str):
             raise NotFound("No such asset in this link.")
-        query = query.where(Asset.uuid == parsed)
+        conditions.append("a.uuid = {}")
+        params.append(uuidlib.UUID(parsed) if _is_postgres() else parsed)
     if link.collection_id is not None:
         if asset_uuid is None:
             raise NotFound("No such asset in this link.")
-        members = CollectionAsset.select(CollectionAsset.asset).where(
-            CollectionAsset.collection == link.collection_id
+        conditions.append(
+            "EXISTS (SELECT 1 FROM collection_asset ca WHERE ca.collection = {} "
+            "AND ca.asset = a.id)"
         )
-        query = query.where(Asset.id.is_in(members))
+        params.append(link.collection_id)
     else:
-        query = query.where(Asset.id == link.asset_id)
-    row = await query.first()
-    if row is None:
+        conditions.append("a.id = {}")
+        params.append(link.asset_id)
+    rows = await Asset.raw(
+        "SELECT a.*, s.name AS storage_name, s.status AS storage_status FROM asset a "
+        f"JOIN storage s ON s.id = a.storage WHERE {' AND '.join(conditions)}",
+        *params,
+    )
+    if not rows:
         raise NotFound("No such asset in this link.")
-    return await assets.get_asset(owner, row["id"])
+    row = rows[0]
+    proxy_rows = {
+        p["type"]: p
+        for p in await Proxy.raw(
+            "SELECT id, type, key, mime, width, height, size FROM proxy WHERE asset = {}",
+            row["id"],
+        )
+    }
+    infos = {
+        t: assets.ProxyInfo(t, p["mime"], p["width"], p["height"], p["size"])
+        for t, p in proxy_rows.items()
+    }
+    # The asset service's own view of a row, so a shared asset is the asset it knows.
+    return _Member(assets._view(row, infos), proxy_rows)
 
 
 # ---- recipients: counters, password ----------------------------------------------------------
@@ -1169,10 +1215,43 @@ async def _page_assets(
     if link.collection_id is None:
         assert grant.asset is not None
         return [grant.asset], None
-    page = await assets.list_assets(
-        owner, assets.AssetFilter(collection_id=link.collection_id), cursor=cursor, limit=limit
+    owner.require(Perm.read)
+    # Walk the collection's (collection, asset) index newest first and join each member:
+    # the cost follows the page, wherever the members sit among all assets.
+    conditions = [
+        "ca.collection = {}",
+        "a.status <> 'trashed'",
+        "a.origin <> 'source'",
+        "s.is_active",
+    ]
+    params: list[Any] = [link.collection_id]
+    after = assets.decode_cursor(cursor)
+    if after is not None:
+        conditions.append("ca.asset < {}")
+        params.append(after)
+    rows = await Asset.raw(
+        "SELECT a.*, s.name AS storage_name, s.status AS storage_status "
+        "FROM collection_asset ca JOIN asset a ON a.id = ca.asset "
+        f"JOIN storage s ON s.id = a.storage WHERE {' AND '.join(conditions)} "
+        "ORDER BY ca.asset DESC LIMIT {}",
+        *params,
+        limit + 1,
     )
-    return [a for a in page.items if a.origin != "source"], page.next_cursor
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r["id"] for r in rows]
+    infos: dict[int, dict[str, assets.ProxyInfo]] = {i: {} for i in ids}
+    if ids:
+        for p in await Proxy.raw(
+            "SELECT p.asset, p.type, p.mime, p.width, p.height, p.size FROM proxy p "
+            f"WHERE {_ids_clause('p', 'asset')}",
+            _ids_param(ids),
+        ):
+            infos[p["asset"]][p["type"]] = assets.ProxyInfo(
+                p["type"], p["mime"], p["width"], p["height"], p["size"]
+            )
+    items = [assets._view(r, infos[r["id"]]) for r in rows]
+    return items, assets.encode_cursor(ids[-1]) if more and ids else None
 
 
 async def visit(
@@ -1213,11 +1292,7 @@ async def proxy_file(
         )
         asset = grant.asset
         assert asset is not None
-        row = (
-            await Proxy.select(Proxy.id, Proxy.key, Proxy.mime, Proxy.size)
-            .where((Proxy.asset == asset.id) & (Proxy.type == proxy))
-            .first()
-        )
+        row = grant.proxy_rows.get(proxy)
     if row is None:
         raise NotFound("This version does not exist.")
     stem = asset.filename.rsplit(".", 1)[0]
