@@ -123,6 +123,9 @@ def load_rgb(data: bytes, max_edge: int = DETECT_EDGE) -> Any:
     raise FaceError before their pixels are decoded."""
     import pyvips
 
+    # Before anything is decoded: blocks libvips' untrusted loaders in this process too.
+    import webapp.asset.imaging  # noqa: F401
+
     if not data:
         raise FaceError("The picture is empty.")
     if len(data) > MAX_UPLOAD_BYTES:

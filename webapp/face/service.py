@@ -462,7 +462,7 @@ async def list_people(
     people = [_person_view(r, counts[r["id"]]) for r in rows]
     if not by_id:
         people.sort(key=lambda p: (-p.asset_count, not p.name, p.label.lower(), p.id))
-    return people[: max(1, min(limit, MAX_PEOPLE))]
+    return people[: max(1, limit)]
 
 
 async def get_person(actor: Actor, person_id: int) -> PersonView:
