@@ -97,15 +97,15 @@ def _page(request: Request, template: str, ctx: dict[str, Any], *, embed: bool =
 @route("/{token:str}", http_method=_FILE_METHODS, name="share_page")
 async def share_page(request: Request, token: str, cursor: str | None = None) -> Response:
     async def make() -> Response:
-        state = await share.link_state(token)
-        if state.kind == "download":
-            download = await share.original_file(
-                token, _cookie(request), None, count=_counts(request)
-            )
-            return file_response(request, download)
-        page = await share.visit(
-            token, _cookie(request), cursor, count=request.method == "GET" and not cursor
+        page = await share.landing(
+            token,
+            _cookie(request),
+            cursor,
+            count=request.method == "GET" and not cursor,
+            count_download=_counts(request),
         )
+        if not isinstance(page, share.SharedPage):
+            return file_response(request, page)  # a download link: the original
         ctx = {"page": page, "token": token, "embed": False, "more": bool(cursor)}
         ctx["face_search"] = not cursor and await faces.link_offers_search(page.link)
         return _page(request, "share/link.html", ctx)
@@ -116,10 +116,11 @@ async def share_page(request: Request, token: str, cursor: str | None = None) ->
 @route("/{token:str}/embed", http_method=_FILE_METHODS, name="share_embed")
 async def share_embed(request: Request, token: str) -> Response:
     async def make() -> Response:
-        state = await share.link_state(token)
-        if state.kind == "download":
+        page = await share.landing(
+            token, _cookie(request), None, count=request.method == "GET", count_download=False
+        )
+        if not isinstance(page, share.SharedPage):
             raise NotFound("This link has no page to embed.")
-        page = await share.visit(token, _cookie(request), None, count=request.method == "GET")
         ctx = {"page": page, "token": token, "embed": True, "more": False}
         return _page(request, "share/link.html", ctx, embed=True)
 
@@ -165,8 +166,7 @@ async def share_asset(request: Request, token: str, asset: str) -> Response:
 
     async def make() -> Response:
         item = await share.shared_asset(token, _cookie(request), asset)
-        link = await share.link_state(token)
-        ctx = {"item": item, "token": token, "link": link}
+        ctx = {"item": item, "token": token}
         response = render(request, "share/asset.html", ctx, block="share_asset")
         response.headers.update(_PAGE_HEADERS)
         return response

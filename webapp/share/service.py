@@ -1093,12 +1093,6 @@ async def enter_password(token: str, password: str, client: str) -> str:
     raise Invalid("Wrong password.", field="password", code="wrong_password")
 
 
-async def link_state(token: str) -> LinkView:
-    """For pages that must know whether to ask for a password (no content)."""
-    _, link, _ = await _resolve(token)
-    return link
-
-
 # ---- recipients: what they see -------------------------------------------------------------
 
 
@@ -1128,6 +1122,7 @@ class SharedAsset:
     video: str | None
     downloads: list[Version]
     original_note: str = ""
+    link_name: str = ""
 
 
 @dataclass
@@ -1254,23 +1249,46 @@ async def _page_assets(
     return items, assets.encode_cursor(ids[-1]) if more and ids else None
 
 
-async def visit(
-    token: str, cookie: str | None, cursor: str | None = None, *, count: bool = True
-) -> SharedPage:
-    """The public page (or one more page of its grid). Counts a view on the first page."""
+async def landing(
+    token: str,
+    cookie: str | None,
+    cursor: str | None = None,
+    *,
+    count: bool = True,
+    count_download: bool | None = None,
+) -> SharedPage | assets.Download:
+    """What /s/<token> answers: a public link's page (or one more page of its grid), or a
+    download link's original. Counts a view on a page's first request, a download of the
+    original when count_download (default: count) says so."""
     async with _reads():
         grant = await authorize(token, cookie, Access("page"))
-        link, owner = grant.link, grant.owner
+        link = grant.link
         if link.kind == "download":
-            raise Conflict("This link downloads one original.")
-        items, next_cursor = await _page_assets(grant, cursor)
-        ids = [a.id for a in items]
-        attachments = await _attachments_of(ids) if link.allow_attachments else {}
-    shared = [_shared(link, owner, a, attachments.get(a.id, ())) for a in items]
+            assert grant.asset is not None
+            original = await assets.original_download(grant.owner, grant.asset.id)
+        else:
+            items, next_cursor = await _page_assets(grant, cursor)
+            ids = [a.id for a in items]
+            attachments = await _attachments_of(ids) if link.allow_attachments else {}
+    if link.kind == "download":
+        if count if count_download is None else count_download:
+            await _count(link.id, download=True)
+        return original
+    shared = [_shared(link, grant.owner, a, attachments.get(a.id, ())) for a in items]
     if count and cursor is None:
         await _count(link.id, view=True)
     can_zip = bool(link.proxy_types or link.allow_attachments or link.allow_original)
     return SharedPage(link, token, shared, next_cursor, link.collection_id is None, can_zip)
+
+
+async def visit(
+    token: str, cookie: str | None, cursor: str | None = None, *, count: bool = True
+) -> SharedPage:
+    """A public link's page; a download link has none (409)."""
+    got = await landing(token, cookie, cursor, count=count, count_download=False)
+    if not isinstance(got, SharedPage):
+        raise Conflict("This link downloads one original.")
+    return got
 
 
 async def shared_asset(token: str, cookie: str | None, asset_uuid: str) -> SharedAsset:
@@ -1280,7 +1298,9 @@ async def shared_asset(token: str, cookie: str | None, asset_uuid: str) -> Share
         assert grant.asset is not None
         allowed = grant.link.allow_attachments
         attachments = await _attachments_of([grant.asset.id]) if allowed else {}
-    return _shared(grant.link, grant.owner, grant.asset, attachments.get(grant.asset.id, ()))
+    item = _shared(grant.link, grant.owner, grant.asset, attachments.get(grant.asset.id, ()))
+    item.link_name = grant.link.name
+    return item
 
 
 async def proxy_file(
