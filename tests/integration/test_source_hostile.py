@@ -181,7 +181,8 @@ async def test_pulls_are_scheduled_per_source_interval(fake):
     assert len(await sources.schedule_due(later)) == 1
 
 
-async def test_an_outage_in_the_middle_keeps_whole_batches_and_removes_nothing(fake):
+async def test_an_outage_in_the_middle_keeps_whole_batches_and_removes_nothing(fake, monkeypatch):
+    monkeypatch.setattr(pull_module, "APPLY_BATCH", 100)
     fake.add(238, start=12)  # 250: three batches of up to 100
     source = await sources.create_source(SYSTEM, name="Fake", url=fake.url, api_key="k")
     fake.proxy_budget = 250  # the first batch's 200 proxies, then the key stops working

@@ -226,6 +226,8 @@ async def test_external_assets_cannot_be_edited_or_deleted_here(peer_a, b_admin)
     with pytest.raises(Forbidden):
         await assets.trash_assets(SYSTEM, [row["id"]])
     with pytest.raises(Forbidden):
+        await assets.reingest(SYSTEM, row["id"])
+    with pytest.raises(Forbidden):
         await assets.add_attachment(SYSTEM, str(row["uuid"]), "note.txt", io.BytesIO(b"x"))
 
 

@@ -794,6 +794,8 @@ async def reingest(actor: Actor, ref: str | int) -> AssetView:
     """Makes an asset's proxies again (after a proxy type changed, or a failed file)."""
     actor.require(Perm.update)
     asset = await get_asset(actor, ref)
+    if asset.origin == "source":
+        raise Forbidden("Assets from another workspace get their previews from there.")
     if asset.status == "trashed":
         raise Conflict("Restore the asset from the recycle bin first.")
     await _set_status(asset.id, "processing")

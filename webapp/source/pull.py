@@ -42,7 +42,7 @@ from typing import Any
 from webapp.source.client import PeerClient, SourceError
 
 PAGE = 500  # the most the API gives per page
-APPLY_BATCH = 100
+APPLY_BATCH = 200
 MAX_LISTED = 500_000  # one listing pass; more is "too much" and stops the run
 PULL_PROXIES = ("thumbnail", "preview")
 REMOVAL_FLOOR = 10  # the brake never stops a run for this many removals or fewer
@@ -676,9 +676,19 @@ async def _fetch_proxies(
 
 
 def _write_proxies(store: Any, source_id: int, fetched: dict[str, list[Fetched]]) -> None:
-    for remote_id, proxies in fetched.items():
-        for p in proxies:
-            store.write(proxy_key(source_id, remote_id, p.proxy_type, p.mime), p.data)
+    """Writes a batch's proxies to the central storage, four at a time (stores are safe to
+    use from several threads; a storage round trip, not the CPU, is what each one waits for).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [
+        (proxy_key(source_id, remote_id, p.proxy_type, p.mime), p.data)
+        for remote_id, proxies in fetched.items()
+        for p in proxies
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in pool.map(lambda job: store.write(*job), jobs):
+            pass
 
 
 async def _apply(
@@ -731,6 +741,7 @@ async def _apply_batch(
             (Asset.source_id == source_id) & Asset.remote_id.is_in(ids)
         )
     }
+    known_before = set(existing.values())  # only these can have tags and proxies to replace
     stamp = now()
     new_rows = []
     async with Asset._meta.db.transaction():
@@ -783,8 +794,8 @@ async def _apply_batch(
                 & Asset.remote_id.is_in([row.remote_id for row in new_rows])
             ):
                 existing[r["remote_id"]] = r["id"]
-        asset_ids = [existing[i] for i in ids]
-        await AssetTag.delete().where(AssetTag.asset.is_in(asset_ids))
+        if known_before:
+            await AssetTag.delete().where(AssetTag.asset.is_in(sorted(known_before)))
         tag_rows = [AssetTag(asset=existing[i.remote_id], tag=t) for i in batch for t in i.tags]
         if tag_rows:
             await AssetTag.insert(*tag_rows)
@@ -794,8 +805,11 @@ async def _apply_batch(
             drop = [
                 existing[i.remote_id]
                 for i in batch
-                if proxy_type not in i.proxies
-                or any(f.proxy_type == proxy_type for f in fetched[i.remote_id])
+                if existing[i.remote_id] in known_before
+                and (
+                    proxy_type not in i.proxies
+                    or any(f.proxy_type == proxy_type for f in fetched[i.remote_id])
+                )
             ]
             if drop:
                 await Proxy.delete().where(Proxy.asset.is_in(drop) & (Proxy.type == proxy_type))
