@@ -608,3 +608,86 @@ async def test_api_errors_are_json(client):
     assert other.status_code in (403, 404)
     unknown = await client.patch(f"/api/v1/links/{link.id}", json={"colour": "red"}, headers=auth)
     assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "colour"
+
+
+async def test_video_plays_its_proxy_and_a_watermark_marks_only_images(browser, stranger, tmp_path):
+    from tests.jobs import run_jobs
+    from tests.media_samples import make_mp4
+    from webapp.actor import SYSTEM
+    from webapp.share import watermark as wm
+
+    editor = await signed_in(browser)
+    await wm.save_config(SYSTEM, logo=logo_png(), position="center", scale=30, opacity=80)
+    clip = make_mp4(tmp_path / "clip.mp4", frames=30)
+    result = await assets.upload_asset(editor, "clip.mp4", io.BytesIO(clip.read_bytes()))
+    assert await run_jobs() == 0
+    video = await assets.get_asset(editor, result.asset.id)
+    assert video.kind == "video" and {"poster", "video"} <= set(video.proxies)
+    link = (
+        await share.create_link(
+            editor,
+            [video.id],
+            share.LinkOptions(watermark=True, allow_original=True, proxy_types=["video"]),
+        )
+    ).link
+    page = await stranger.get(f"/s/{link.token}")
+    base = f"/s/{link.token}/a/{video.uuid}"
+    assert f'src="{base}/p/video"' in page.text and f'poster="{base}/p/poster"' in page.text
+    # The video plays with seeking; a video is not an image, so neither it nor its original
+    # carries the watermark, and the original stays offered.
+    part = await stranger.get(f"{base}/p/video", headers={"range": "bytes=0-15"})
+    assert part.status_code == 206 and part.headers["content-type"] == "video/mp4"
+    assert b"ftyp" in part.content
+    assert 'data-version="original:original"' in page.text
+    assert (await stranger.get(f"{base}/original")).content == clip.read_bytes()
+    # Its poster is an image: watermarked.
+    poster = await stranger.get(f"{base}/p/poster")
+    assert poster.status_code == 200
+    plain = await assets.proxy_download(editor, video.id, "poster")
+    with plain.open() as fh:
+        assert poster.content != fh.read()
+
+
+async def test_editing_every_option_from_the_form(browser, stranger):
+    editor = await signed_in(browser)
+    [asset] = await uploaded(editor)
+    options = share.LinkOptions(
+        password="first secret",
+        expires_at=share.parse_expiry("2999-01-01"),
+        proxy_types=["preview"],
+    )
+    link = (await share.create_link(editor, [asset.id], options)).link
+    form = await browser.get(f"/links/{link.id}/edit")
+    assert 'value="2999-01-01"' in form.text and 'data-test="share-password-remove"' in form.text
+    assert re.search(r'value="preview" checked', form.text)
+    saved = await browser.post(
+        f"/links/{link.id}",
+        {
+            "name": "Edited",
+            "proxies": ["thumbnail", "fullscreen"],
+            "allow_original": "1",
+            "password_action": "remove",
+        },
+        htmx=True,
+    )
+    assert saved.status_code == 200
+    edited = await share.get_link(editor, link.id)
+    assert (edited.name, edited.has_password, edited.expires_at) == ("Edited", False, None)
+    assert edited.proxy_types == ["thumbnail", "fullscreen"] and edited.allow_original
+    assert (await stranger.get(f"/s/{link.token}/a/{asset.uuid}/original")).status_code == 200
+    plain = await browser.post(
+        f"/links/{link.id}",
+        {
+            "name": "Edited",
+            "expires_on": "1",
+            "expires": "2999-06-30",
+            "password_action": "set",
+            "password": "second secret",
+        },
+        follow_redirects=False,
+    )
+    assert plain.status_code == 303 and plain.headers["location"] == f"/links/{link.id}"
+    again = await share.get_link(editor, link.id)
+    assert again.has_password and again.expires_at.date().isoformat() == "2999-06-30"
+    assert again.proxy_types == [] and not again.allow_original
+    assert (await stranger.get(f"/s/{link.token}")).status_code == 401
