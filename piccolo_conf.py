@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from webapp.db import make_engine
+from webapp.core.db import make_engine
 from webapp.settings import get_settings
 
 DB = make_engine(get_settings())

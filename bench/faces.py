@@ -48,8 +48,8 @@ def photos(folder: Path) -> list[tuple[str, Path]]:
 
 
 def main() -> None:
-    from webapp.asset import imaging
     from webapp.face import model
+    from webapp.media import imaging
 
     status = model.model_status()
     if not status.available:

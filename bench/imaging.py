@@ -8,7 +8,7 @@ stored as portrait pixels, every tenth an RGBA PNG. Set BENCH_DIR to keep and re
   - bare: pyvips.Image.thumbnail(path, 2500, height=2500) (long edge, like the proxies),
     alpha flattened, copied to memory (without that copy libvips would decode again for
     each smaller size), saved as JPEG, then 800 and 500 px from it;
-  - Pictorium: webapp.asset.imaging.process(path, name) with the default proxies.
+  - Pictorium: webapp.media.imaging.process(path, name) with the default proxies.
 
 The two run alternately, file by file (and in swapped order every other file), so drift in
 machine speed hits both alike. Prints images per second of each and their ratio (target
@@ -77,7 +77,7 @@ def bare(path: Path) -> int:
 
 
 def pictorium(path: Path) -> int:
-    from webapp.asset.imaging import process
+    from webapp.media.imaging import process
 
     _info, outputs = process(str(path), path.name)
     return sum(len(o.data) for o in outputs)
@@ -104,7 +104,7 @@ def peak_of(name: str, folder: Path) -> float:
 
 
 def peak_child(name: str, folder: Path) -> None:
-    import webapp.asset.imaging  # noqa: F401
+    import webapp.media.imaging  # noqa: F401
 
     runner = {"bare": bare, "pictorium": pictorium}[name]
     for path in sorted(folder.glob("img*"))[:N]:
@@ -115,7 +115,7 @@ def peak_child(name: str, folder: Path) -> None:
 def main() -> None:
     import pyvips
 
-    import webapp.asset.imaging  # noqa: F401  (imports and guard outside the timings)
+    import webapp.media.imaging  # noqa: F401  (imports and guard outside the timings)
 
     print(
         f"imaging benchmark: {platform.processor() or platform.machine()}, "
@@ -152,7 +152,7 @@ def main() -> None:
             sys.executable,
             "-c",
             "import sys; sys.path.insert(0, sys.argv[1]); "
-            "import webapp.asset.imaging; print(open('/proc/self/status').read())",
+            "import webapp.media.imaging; print(open('/proc/self/status').read())",
             str(ROOT),
         ],
         check=True,

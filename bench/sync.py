@@ -152,7 +152,7 @@ class App:
         from webapp.cli import migrate_database
 
         migrate_database()
-        from webapp.kv import get_redis
+        from webapp.core.kv import get_redis
 
         get_redis().flushdb()
         self.loop = asyncio.new_event_loop()
@@ -212,7 +212,7 @@ class App:
         """What the ingest jobs would have done, without proxies: assets available; and an
         empty queue for the next run."""
         from webapp.asset.tables import Asset
-        from webapp.kv import get_redis
+        from webapp.core.kv import get_redis
 
         self.run(
             Asset.update({Asset.status: "available"}).where(

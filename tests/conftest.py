@@ -108,7 +108,7 @@ def engine_name() -> str:
 @pytest.fixture(autouse=True)
 async def clean_state() -> None:
     """Every test starts with empty tables and an empty Redis database."""
-    from webapp.kv import get_redis
+    from webapp.core.kv import get_redis
 
     get_redis().flushdb()
     await _truncate_all()

@@ -8,8 +8,8 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 
-from webapp.jobs.enqueue import QUEUES, queue
-from webapp.kv import get_redis
+from webapp.core.kv import get_redis
+from webapp.core.tasks import QUEUES, queue
 
 
 class ThreadWorker(SimpleWorker):

@@ -8,7 +8,7 @@ from litestar import Litestar, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.static_files import create_static_files_router
 
-from webapp.imaging_guard import guard_libvips
+from webapp.media.guard import guard_libvips
 from webapp.routes.admin import admin_router
 from webapp.routes.admin_media import admin_media_router
 from webapp.routes.api import api_router

@@ -29,8 +29,8 @@ def main() -> None:
 def migrate_database() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    from webapp.db import prepare_sqlite
-    from webapp.preflight import check_database
+    from webapp.core.db import prepare_sqlite
+    from webapp.core.preflight import check_database
 
     settings = get_settings()
     prepare_sqlite(settings)
@@ -58,8 +58,8 @@ def migrate() -> None:
 def createuser(email: str, role: str, password: str | None, name: str) -> None:
     from webapp.account import service as accounts
     from webapp.actor import SYSTEM
+    from webapp.core.preflight import check_database
     from webapp.errors import AppError
-    from webapp.preflight import check_database
 
     check_database(get_settings())
     try:
@@ -86,8 +86,8 @@ def token_create(email: str, expires: str | None, name: str) -> None:
     from webapp.account import service as accounts
     from webapp.account.tables import User
     from webapp.actor import SYSTEM
+    from webapp.core.preflight import check_database
     from webapp.errors import AppError
-    from webapp.preflight import check_database
 
     check_database(get_settings())
 
@@ -110,7 +110,7 @@ def token_create(email: str, expires: str | None, name: str) -> None:
 
 
 def _preflight() -> None:
-    from webapp.preflight import check_database, check_redis
+    from webapp.core.preflight import check_database, check_redis
 
     settings = get_settings()
     check_database(settings)
@@ -138,8 +138,8 @@ def web(host: str | None, port: int | None) -> None:
 @main.command(help="Run a job worker (RQ).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
-    from webapp.imaging_guard import guard_libvips
-    from webapp.jobs.enqueue import run_worker
+    from webapp.jobs.worker import run_worker
+    from webapp.media.guard import guard_libvips
 
     _preflight()
     guard_libvips()
@@ -148,7 +148,7 @@ def worker(burst: bool) -> None:
 
 @main.command(help="Run the cron scheduler (RQ's CronScheduler).")
 def scheduler() -> None:
-    from webapp.jobs.enqueue import make_scheduler
+    from webapp.jobs.worker import make_scheduler
 
     _preflight()
     make_scheduler().start()
@@ -168,7 +168,7 @@ def dashboard(port: int, host: str) -> None:
 @main.command(help="Migrate, create the first admin, and run web, worker and scheduler.")
 def up() -> None:
     from webapp.account import service as accounts
-    from webapp.embedded_redis import EmbeddedRedis
+    from webapp.core.embedded_redis import EmbeddedRedis
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

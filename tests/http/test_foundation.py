@@ -223,7 +223,7 @@ async def test_healthz_reports_each_dependency(client, monkeypatch):
     from redis import Redis
 
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
-    monkeypatch.setattr("webapp.health.get_redis", lambda: dead)
+    monkeypatch.setattr("webapp.system.health.get_redis", lambda: dead)
     down = await client.get("/healthz")
     assert down.status_code == 503
     body = down.json()

@@ -13,10 +13,10 @@ from tests.integration.test_assets import actor_for, jpeg
 from tests.jobs import run_jobs
 from webapp.actor import SYSTEM
 from webapp.asset import service as assets
+from webapp.core.kv import get_redis
 from webapp.errors import Conflict, Forbidden, Invalid
 from webapp.face import service as faces
 from webapp.face.tables import Face, FaceScan, Person
-from webapp.kv import get_redis
 from webapp.system import service as system
 
 
@@ -36,7 +36,7 @@ async def upload(actor, name: str, data: bytes | None = None) -> assets.AssetVie
 
 
 def face_jobs() -> list[str]:
-    from webapp.jobs.enqueue import queue
+    from webapp.core.tasks import queue
 
     return queue("faces", get_redis()).job_ids
 

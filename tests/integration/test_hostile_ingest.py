@@ -14,7 +14,7 @@ import pytest
 
 from tests.factories import make_token, make_user
 from tests.unit.test_hostile_files import CASES
-from webapp.asset.media_types import Limits
+from webapp.media.specs import Limits
 
 # The cases rejected under the limits the ingest job uses (a few unit cases shrink a limit).
 REJECTED = [c for c in CASES if c.reason is not None and c.limits == Limits()]

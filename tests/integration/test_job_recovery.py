@@ -1,4 +1,4 @@
-"""Jobs of dead workers go back in their queue (webapp/jobs/recovery.py), the sync lock of a
+"""Jobs of dead workers go back in their queue (webapp/core/tasks/recovery.py), the sync lock of a
 killed run is taken over, and a lost sync run is queued again by the scheduler's tick. Real
 Redis, a real forking worker killed with SIGKILL."""
 
@@ -16,9 +16,8 @@ from rq.job import JobStatus
 
 from tests.factories import make_user
 from webapp.account import service as accounts
-from webapp.jobs import recovery
-from webapp.jobs.enqueue import enqueue, queue
-from webapp.kv import get_redis, key
+from webapp.core.kv import get_redis, key
+from webapp.core.tasks import enqueue, queue, recovery
 from webapp.storage import runs
 from webapp.storage import service as storages
 from webapp.storage.sync import StorageLock
@@ -45,7 +44,7 @@ def _dead_pid() -> int:
 @pytest.mark.slow
 def test_job_of_a_killed_worker_goes_back_at_once():
     redis = get_redis()
-    job = enqueue(time.sleep, 60, job_id="sleepy")
+    job = enqueue("time.sleep", 60, job_id="sleepy")
     worker = subprocess.Popen(
         [sys.executable, "-m", "webapp", "worker", "--burst"],
         env=dict(os.environ),
@@ -72,8 +71,8 @@ def test_job_of_a_killed_worker_goes_back_at_once():
 def test_a_job_taken_off_the_list_by_a_worker_that_died_is_put_back():
     redis = get_redis()
     q = queue("default")
-    enqueue(time.time, job_id="lost")
-    enqueue(time.time, job_id="kept")
+    enqueue("time.time", job_id="lost")
+    enqueue("time.time", job_id="kept")
     assert redis.lpop(q.key) == b"lost"  # the LPOP of a worker killed right after it
     assert recovery.requeue_abandoned(_queues(), redis, settle=0.05) == ["lost"]
     assert q.get_job_ids() == ["lost", "kept"]
@@ -82,11 +81,11 @@ def test_a_job_taken_off_the_list_by_a_worker_that_died_is_put_back():
 def test_enqueue_replaces_a_lost_job_and_keeps_a_live_one():
     redis = get_redis()
     q = queue("default")
-    first = enqueue(time.time, job_id="same")
-    assert enqueue(time.time, job_id="same").id == first.id
+    first = enqueue("time.time", job_id="same")
+    assert enqueue("time.time", job_id="same").id == first.id
     assert q.count == 1  # still queued: not twice
     redis.lpop(q.key)
-    enqueue(time.time, job_id="same")  # lost: queued again
+    enqueue("time.time", job_id="same")  # lost: queued again
     assert q.get_job_ids() == ["same"]
 
 

@@ -115,13 +115,13 @@ class Worker:
 def _worker_names() -> list[str]:
     from rq import Worker as RQWorker
 
-    from webapp.kv import get_redis
+    from webapp.core.kv import get_redis
 
     return [w.name for w in RQWorker.all(connection=get_redis())]
 
 
 def _running_jobs() -> list[str]:
-    from webapp.jobs.enqueue import QUEUES, queue
+    from webapp.core.tasks import QUEUES, queue
 
     return [j for q in QUEUES for j in queue(q).started_job_registry.get_job_ids(cleanup=False)]
 

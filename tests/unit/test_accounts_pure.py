@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from webapp.account import crypto
 from webapp.actor import ROLE_DEFAULTS, SYSTEM, Actor, Perm, Role
-from webapp.preflight import _redact
+from webapp.core import crypto
+from webapp.core import crypto as sealing
+from webapp.core.preflight import _redact
 from webapp.settings import load_settings
-from webapp.storage import crypto as sealing
 
 
 def test_passwords_are_argon2id_and_verify():

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests import media_samples as ms
-from webapp.asset.imaging import (
+from webapp.media.imaging import (
     Limits,
     MediaInfo,
     MediaRejected,
@@ -670,7 +670,7 @@ def test_run_isolated_turns_resource_abuse_into_rejections(fresh: bool, tmp_path
 def test_run_isolated_chooses_a_fresh_interpreter_once_libvips_has_threads(tmp_path: Path) -> None:
     """This test process has run libvips already; a plain fork would inherit its idle
     worker threads as ghosts and hang. The automatic choice must not."""
-    from webapp.asset.media_isolate import fork_is_safe
+    from webapp.media.isolate import fork_is_safe
 
     photo = ms.make_12mp_jpeg(tmp_path / "big.jpg", seed=1)
     process(str(photo), "big.jpg")  # libvips threads now exist here

@@ -13,8 +13,8 @@ import pytest
 import pyvips
 
 from tests import media_samples as ms
-from webapp.asset import imaging
-from webapp.asset.imaging import (
+from webapp.media import imaging
+from webapp.media.imaging import (
     DEFAULT_PROXIES,
     DEFAULT_VIDEO_PROXIES,
     Limits,

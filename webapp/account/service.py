@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from webapp.account import crypto as sec
 from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.actor import ROLE_DEFAULTS, Actor, Perm, Role
+from webapp.core import crypto as sec
+from webapp.core.kv import get_redis, key
 from webapp.errors import Conflict, Invalid, NotFound, TooManyRequests
-from webapp.kv import get_redis, key
 from webapp.settings import get_settings
 
 SESSION_DAYS = 14

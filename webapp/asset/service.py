@@ -460,7 +460,7 @@ async def known_tags(actor: Actor, limit: int = 200) -> list[str]:
     """Tag suggestions for the feed's filter. A DISTINCT over every tag row costs a scan on
     PostgreSQL with a million assets, so the list is shared through Redis for a minute."""
     actor.require(Perm.read)
-    from webapp.kv import get_redis, key
+    from webapp.core.kv import get_redis, key
 
     cache_key = key("known-tags", limit)
     redis = get_redis()
@@ -620,7 +620,7 @@ async def upload_asset(
         store = await storages.open_storage(main)
         asset_uuid = str(uuidlib.uuid4())
         key = _original_key(asset_uuid, name)
-        from webapp.asset.imaging import sniff
+        from webapp.media.imaging import sniff
 
         kind, mime = await asyncio.to_thread(sniff, path, name)
         entry = await asyncio.to_thread(_write_file, store, key, path)
@@ -656,7 +656,7 @@ def _write_file(store: Any, key: str, path: str) -> Any:
 
 
 def queue_ingest(asset_id: int) -> None:
-    from webapp.jobs.enqueue import enqueue_ingest
+    from webapp.core.tasks import enqueue_ingest
 
     enqueue_ingest(asset_id)
 
@@ -665,7 +665,7 @@ def queue_ingest(asset_id: int) -> None:
 
 
 async def proxy_specs() -> list[Any]:
-    from webapp.asset.imaging import ProxySpec
+    from webapp.media.imaging import ProxySpec
 
     await ensure_builtin_proxy_types()
     rows = await ProxyType.select().order_by(ProxyType.size)
@@ -693,7 +693,7 @@ async def ingest_asset(asset_id: int) -> str:
     """Reads metadata and makes proxies for one asset. Idempotent: proxies are keyed by
     (asset, type) and overwritten; a repeat after a crash redoes the same work. Returns the
     asset's resulting status ("gone" when the asset no longer exists or was trashed)."""
-    from webapp.asset import imaging
+    from webapp.media import imaging
 
     row = await Asset.select().where(Asset.id == asset_id).first()
     if row is None or row["status"] == "trashed":
@@ -1137,7 +1137,7 @@ async def add_attachment(
     try:
         if size == 0:
             raise Invalid(f"{name} is empty.", field="file")
-        from webapp.asset.imaging import sniff
+        from webapp.media.imaging import sniff
 
         _, mime = await asyncio.to_thread(sniff, path, name)
         main = await storages.main_storage()

@@ -105,7 +105,7 @@ def preload() -> bool:
 def _rgb_array(image: Any) -> Any:
     import numpy as np
 
-    from webapp.asset.imaging import to_srgb8
+    from webapp.media.imaging import to_srgb8
 
     image = to_srgb8(image)
     if image.hasalpha():
@@ -124,7 +124,7 @@ def load_rgb(data: bytes, max_edge: int = DETECT_EDGE) -> Any:
     import pyvips
 
     # Before anything is decoded: blocks libvips' untrusted loaders in this process too.
-    import webapp.asset.imaging  # noqa: F401
+    import webapp.media.imaging  # noqa: F401
 
     if not data:
         raise FaceError("The picture is empty.")

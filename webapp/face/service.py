@@ -120,7 +120,7 @@ async def queue_detection(asset_id: int) -> bool:
     row = await Asset.select(Asset.kind).where(Asset.id == asset_id).first()
     if row is None or row["kind"] != "image":
         return False
-    from webapp.jobs.enqueue import enqueue_face_detection
+    from webapp.core.tasks import enqueue_face_detection
 
     enqueue_face_detection(asset_id)
     return True
@@ -197,7 +197,7 @@ async def detect_asset(asset_id: int, *, group: bool = True) -> str:
 
 
 def _lock() -> Any:
-    from webapp.kv import get_redis, key
+    from webapp.core.kv import get_redis, key
 
     # Not thread-local: it is taken and released from different threads (asyncio.to_thread).
     return get_redis().lock(
@@ -324,19 +324,19 @@ async def _refresh_person(person_id: int) -> None:
 
 
 def _scan_flag() -> str:
-    from webapp.kv import key
+    from webapp.core.kv import key
 
     return key("faces-scan")
 
 
 def _scan_flag_set() -> bool:
-    from webapp.kv import get_redis
+    from webapp.core.kv import get_redis
 
     return bool(get_redis().exists(_scan_flag()))
 
 
 def _mark_scanning(on: bool, ttl: int = 900) -> None:
-    from webapp.kv import get_redis
+    from webapp.core.kv import get_redis
 
     if on:
         get_redis().set(_scan_flag(), "1", ex=ttl)
@@ -349,7 +349,7 @@ async def start_scan(actor: Actor) -> FaceState:
     page). Queuing it twice is harmless."""
     actor.require_admin()
     await require_enabled()
-    from webapp.jobs.enqueue import enqueue_face_scan
+    from webapp.core.tasks import enqueue_face_scan
 
     _mark_scanning(True)
     enqueue_face_scan()
@@ -391,7 +391,7 @@ async def scan_tick() -> bool:
     (after the setting was turned on, or when a scan job died)."""
     if not await is_enabled() or not await unscanned_ids(1):
         return False
-    from webapp.jobs.enqueue import enqueue_face_scan
+    from webapp.core.tasks import enqueue_face_scan
 
     enqueue_face_scan()
     return True
@@ -748,7 +748,7 @@ async def searchable_link(token: str, cookie: str | None) -> Any:
 
 
 def _throttle(link_id: int, client: str) -> None:
-    from webapp.kv import get_redis, key
+    from webapp.core.kv import get_redis, key
 
     redis = get_redis()
     name = key("faces-search", link_id, client)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Response, get
 
-from webapp import health
+from webapp.system import health
 
 
 @get("/healthz", name="healthz")

@@ -31,13 +31,16 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import Any
 
-from webapp.account import crypto as sec
 from webapp.account.service import FLAG_COLUMNS, actor_for
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset, Attachment, Proxy, ProxyType
 from webapp.collection.tables import Collection, CollectionAsset
+from webapp.core import crypto as sealing
+from webapp.core import crypto as sec
+from webapp.core.kv import get_redis
+from webapp.core.kv import key as kv_key
 from webapp.errors import (
     AppError,
     Conflict,
@@ -49,12 +52,9 @@ from webapp.errors import (
     Unavailable,
 )
 from webapp.fs.errors import StoreError
-from webapp.kv import get_redis
-from webapp.kv import key as kv_key
 from webapp.settings import get_settings
 from webapp.share import watermark as wm
 from webapp.share.tables import ShareLink
-from webapp.storage import crypto as sealing
 from webapp.storage import service as storages
 
 KINDS = ("public", "download")

@@ -19,7 +19,7 @@ from typing import Any
 
 from webapp.actor import Actor
 from webapp.errors import Invalid
-from webapp.imaging_guard import guard_libvips
+from webapp.media.guard import guard_libvips
 from webapp.system.tables import SystemSetting
 
 guard_libvips()

@@ -398,7 +398,7 @@ class Outcome:
 
 async def run_pull(run_id: int) -> str:
     """Runs one PullRun; returns its final state. Safe to call again for the same run."""
-    from webapp.kv import get_redis, key
+    from webapp.core.kv import get_redis, key
     from webapp.source import service as sources
     from webapp.source.tables import PullRun, Source
 
@@ -513,9 +513,9 @@ async def _known(source_id: int, remote_ids: Sequence[str]) -> dict[str, str]:
 
 
 async def _pull(source: dict[str, Any], run_id: int, apply_anyway: bool, counts: Counts) -> Outcome:
+    from webapp.core import crypto
     from webapp.settings import get_settings
     from webapp.source import service as sources
-    from webapp.storage import crypto
     from webapp.system import service as system
 
     source_id = source["id"]
@@ -888,11 +888,11 @@ async def original_download(asset: Any) -> Any:
     """A Download of an external asset's original, streamed from the other workspace with
     the source's key: the remote user's rights decide, and nothing is kept here."""
     from webapp.asset.service import Download
+    from webapp.core import crypto
     from webapp.errors import Conflict, Forbidden, Unavailable
     from webapp.source import service as sources
     from webapp.source.client import open_original
     from webapp.source.tables import Source
-    from webapp.storage import crypto
 
     row = await Source.select().where(Source.id == asset.source_id).first()
     if row is None or not row["is_active"]:

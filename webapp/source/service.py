@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from webapp.actor import Actor
+from webapp.core import crypto
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.settings import get_settings
 from webapp.source.client import PeerClient, SourceError, parse_url
 from webapp.source.tables import FlowSource, PullRun, Source
-from webapp.storage import crypto
 
 KINDS = {"pictorium": "Pictorium workspace"}
 _PURPOSE = "source-secrets"
@@ -448,7 +448,7 @@ async def request_pull(
         requested_by=actor.user_id if actor else None,
     )
     await row_run.save()
-    from webapp.jobs.enqueue import enqueue_pull
+    from webapp.core.tasks import enqueue_pull
 
     enqueue_pull(row_run.id)
     return await get_run(None, row_run.id)

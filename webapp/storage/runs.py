@@ -104,7 +104,7 @@ async def request_sync(
         requested_by=actor.user_id if actor else None,
     )
     await row.save()
-    from webapp.jobs.enqueue import enqueue_sync
+    from webapp.core.tasks import enqueue_sync
 
     enqueue_sync(row.id)
     return await get_run(None, row.id)
@@ -114,7 +114,7 @@ def _revive(run_id: int) -> None:
     """A run still queued or running whose job was lost with a dead worker, or gave up after
     its retries, is queued again (enqueue keeps a job that is still alive as it is); the run
     is idempotent and starts over from the listing."""
-    from webapp.jobs.enqueue import enqueue_sync
+    from webapp.core.tasks import enqueue_sync
 
     enqueue_sync(run_id)
 

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webapp.actor import Actor
+from webapp.core import crypto
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.fs.errors import StoreDenied, StoreError, StoreNotFound, StoreUnavailable
 from webapp.fs.store import Store, open_central
 from webapp.settings import get_settings
-from webapp.storage import crypto
 from webapp.storage.tables import Storage
 
 

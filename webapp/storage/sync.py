@@ -200,7 +200,7 @@ def now() -> datetime:
 
 async def run_sync(run_id: int) -> str:
     """Runs one SyncRun. Returns its final state. Safe to call again for the same run."""
-    from webapp.kv import get_redis, key
+    from webapp.core.kv import get_redis, key
     from webapp.storage import service as storages
     from webapp.storage.tables import Storage, SyncRun
 
@@ -251,7 +251,7 @@ class StorageLock:
     RENEW = 60
 
     def __init__(self, redis: Any, name: str):
-        from webapp.jobs.recovery import process_tag
+        from webapp.core.tasks.recovery import process_tag
 
         self.redis = redis
         self.name = name
@@ -270,7 +270,7 @@ class StorageLock:
     def _take_over(self) -> bool:
         from redis.exceptions import WatchError
 
-        from webapp.jobs.recovery import process_gone
+        from webapp.core.tasks.recovery import process_gone
 
         holder = self.redis.get(self.name)
         if holder is None or not process_gone(holder.decode(errors="replace")):
@@ -493,7 +493,7 @@ class _Queuing:
         self._pending: asyncio.Future[None] | None = None
 
     async def submit(self, asset_ids: list[int]) -> None:
-        from webapp.jobs.enqueue import enqueue_ingest_many
+        from webapp.core.tasks import enqueue_ingest_many
 
         await self.wait()
         if asset_ids:

@@ -7,8 +7,8 @@ from typing import Any
 
 from piccolo.engine import engine_finder
 
+from webapp.core.kv import get_redis
 from webapp.fs.store import open_central
-from webapp.kv import get_redis
 from webapp.settings import get_settings
 
 

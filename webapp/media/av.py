@@ -17,9 +17,9 @@ from typing import Any
 
 import pyvips
 
-from webapp.asset.imaging import check_pixels, label_of
-from webapp.asset.media_meta import Found, add_keywords, clean_text, parse_iso_datetime
-from webapp.asset.media_types import Limits, MediaInfo, MediaRejected, ProxyOutput, ProxySpec
+from webapp.media.imaging import check_pixels, label_of
+from webapp.media.meta import Found, add_keywords, clean_text, parse_iso_datetime
+from webapp.media.specs import Limits, MediaInfo, MediaRejected, ProxyOutput, ProxySpec
 
 DEMUXERS = {
     "video/mp4": "mov",

@@ -19,16 +19,16 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from webapp.imaging_guard import guard_libvips
+from webapp.media.guard import guard_libvips
 
 guard_libvips()  # before the first decode in any process that imports this
 
 import pyvips  # noqa: E402
 
-from webapp.asset.media_isolate import apply_resource_limits, run_isolated  # noqa: E402
-from webapp.asset.media_meta import Found, exif_from_fields, iptc_into, xmp_into  # noqa: E402
-from webapp.asset.media_sniff import Sniffed, extension, sniff, sniff_file  # noqa: E402
-from webapp.asset.media_types import (  # noqa: E402
+from webapp.media.isolate import apply_resource_limits, run_isolated  # noqa: E402
+from webapp.media.meta import Found, exif_from_fields, iptc_into, xmp_into  # noqa: E402
+from webapp.media.sniff import Sniffed, extension, sniff, sniff_file  # noqa: E402
+from webapp.media.specs import (  # noqa: E402
     DEFAULT_PROXIES,
     DEFAULT_VIDEO_PROXIES,
     Limits,
@@ -153,23 +153,23 @@ def _process(
         return _process_vips(path, mime, image_specs, limits)
     if mime in HEIF_MIMES:
         _check_file_size(size, limits, mime)
-        from webapp.asset.media_heif import decode_heif
+        from webapp.media.heif import decode_heif
 
         info, base = decode_heif(path, mime, bool(image_specs), limits)
         return info, _outputs(base, image_specs)
     if mime == "application/pdf":
         _check_file_size(size, limits, mime)
-        from webapp.asset.media_pdf import render_pdf
+        from webapp.media.pdf import render_pdf
 
         info, base = render_pdf(path, _largest(image_specs), limits)
         return info, _outputs(base, image_specs)
     if mime == "image/svg+xml":
-        from webapp.asset.media_svg import read_svg
+        from webapp.media.svg import read_svg
 
         info, base = read_svg(path, _largest(image_specs), limits)
         return info, _outputs(base, image_specs)
     if found.kind in ("video", "audio"):
-        from webapp.asset.media_av import process_av
+        from webapp.media.av import process_av
 
         extra_images = [s for s in video_specs if not s.is_video]
         mp4_specs = [s for s in video_specs if s.is_video]

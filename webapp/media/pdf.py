@@ -13,8 +13,8 @@ import threading
 
 import pyvips
 
-from webapp.asset.media_meta import Found, add_keywords, parse_pdf_date
-from webapp.asset.media_types import Limits, MediaInfo, MediaRejected
+from webapp.media.meta import Found, add_keywords, parse_pdf_date
+from webapp.media.specs import Limits, MediaInfo, MediaRejected
 
 _PDFIUM = threading.Lock()
 

@@ -29,11 +29,11 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from webapp.asset.media_types import MediaRejected
+from webapp.media.specs import MediaRejected
 
 T = TypeVar("T")
 
-_BOOT = "from webapp.asset.media_isolate import spawned_child_main as m; m()"
+_BOOT = "from webapp.media.isolate import spawned_child_main as m; m()"
 
 
 def apply_resource_limits(memory_mb: int) -> None:

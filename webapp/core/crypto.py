@@ -1,14 +1,24 @@
-"""Pure helpers for passwords and random keys: no I/O, unit-tested."""
+"""Keys, hashes and sealed secrets: no I/O, no domain, unit-tested.
+
+Passwords are argon2id; API keys and link tokens are random and stored as a keyed hash;
+storage, source and provider credentials are sealed with Fernet (AES-128-CBC + HMAC-SHA256)
+under a key derived from SECRET_KEY with HKDF, so the database alone never reveals one."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 import string
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
 _hasher = PasswordHasher()
@@ -59,3 +69,31 @@ def password_problem(password: str) -> str | None:
     if len(password) > 1024:
         return "Use at most 1024 characters."
     return None
+
+
+class SecretsUnreadable(ValueError):
+    """The stored credentials were encrypted under another SECRET_KEY."""
+
+
+def _fernet(secret_key: str, purpose: str) -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"pictorium", info=purpose.encode()
+    ).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(values: dict[str, Any], secret_key: str, purpose: str = "storage-secrets") -> str:
+    if not values:
+        return ""
+    return _fernet(secret_key, purpose).encrypt(json.dumps(values).encode()).decode()
+
+
+def unseal(token: str, secret_key: str, purpose: str = "storage-secrets") -> dict[str, Any]:
+    if not token:
+        return {}
+    try:
+        return json.loads(_fernet(secret_key, purpose).decrypt(token.encode()))
+    except InvalidToken:
+        raise SecretsUnreadable(
+            "The stored credentials cannot be decrypted: SECRET_KEY changed. Enter them again."
+        ) from None

@@ -44,7 +44,7 @@ def check_database(settings: Settings) -> None:
 
 
 def check_redis(settings: Settings) -> None:
-    from webapp.kv import RedisNotConfigured, redis_from_settings
+    from webapp.core.kv import RedisNotConfigured, redis_from_settings
 
     try:
         redis_from_settings(settings).ping()
