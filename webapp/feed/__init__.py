@@ -1,0 +1,1 @@
+"""The feed: local assets and the active flows interleaved by priority, one page at a time."""
