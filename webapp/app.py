@@ -8,6 +8,7 @@ from litestar import Litestar, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.static_files import create_static_files_router
 
+from webapp.core import db
 from webapp.media.guard import guard_libvips
 from webapp.routes.admin import admin_router
 from webapp.routes.admin_media import admin_media_router
@@ -36,19 +37,11 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 async def _start_db() -> None:
-    from piccolo.engine import engine_finder
-
-    engine = engine_finder()
-    if engine is not None and engine.engine_type == "postgres":
-        await engine.start_connection_pool(min_size=1, max_size=10)  # type: ignore[call-arg]
+    await db.start_pool(max_size=10)
 
 
 async def _stop_db() -> None:
-    from piccolo.engine import engine_finder
-
-    engine = engine_finder()
-    if engine is not None and engine.engine_type == "postgres":
-        await engine.close_connection_pool()
+    await db.close_pool()
 
 
 async def _security_headers(response: Response) -> Response:

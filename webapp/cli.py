@@ -20,16 +20,20 @@ def _echo_err(message: str) -> None:
 
 @click.group(help="Pictorium, a self-hosted digital asset manager.")
 def main() -> None:
-    pass
+    from webapp.core import log
+
+    try:
+        settings = get_settings()
+    except ValueError as exc:  # a setting with a value we do not know: say which
+        raise click.ClickException(str(exc)) from None
+    log.configure(settings.log_level, settings.log_format)
 
 
 # ---- database ----------------------------------------------------------------------------
 
 
 def migrate_database() -> None:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
-    from webapp.core.db import prepare_sqlite
+    from webapp.core.db import migrate_forwards, prepare_sqlite
     from webapp.core.preflight import check_database
 
     settings = get_settings()
@@ -37,9 +41,9 @@ def migrate_database() -> None:
     check_database(settings)
 
     async def run() -> None:
-        result = await run_forwards(app_name="all")
-        if not result.success:
-            raise click.ClickException(f"migrations failed: {result.message}")
+        failure = await migrate_forwards()
+        if failure is not None:
+            raise click.ClickException(f"migrations failed: {failure}")
 
     asyncio.run(run())
 
@@ -158,7 +162,7 @@ def scheduler() -> None:
 @click.option("--port", type=int, default=9181)
 @click.option("--host", default="127.0.0.1")
 def dashboard(port: int, host: str) -> None:
-    from webapp.jobs.dashboard import make_dashboard_app
+    from webapp.core.tasks.dashboard import make_dashboard_app
 
     _preflight()
     click.echo(f"RQ dashboard on http://{host}:{port}/")

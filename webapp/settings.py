@@ -28,6 +28,8 @@ class Settings:
     allow_private_sources: bool
     central_storage_url: str
     redis_prefix: str
+    log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one JSON object per line
 
     @property
     def is_sqlite(self) -> bool:
@@ -61,6 +63,14 @@ def _secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _choice(name: str, value: str | None, default: str, allowed: tuple[str, ...]) -> str:
+    chosen = (value or default).strip()
+    chosen = chosen.upper() if name == "LOG_LEVEL" else chosen.lower()
+    if chosen not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return chosen
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("DATA_DIR") or "data").expanduser().resolve()
@@ -85,6 +95,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         allow_private_sources=_flag(env.get("ALLOW_PRIVATE_SOURCES")),
         central_storage_url=env.get("CENTRAL_STORAGE_URL") or str(data_dir / "storage"),
         redis_prefix=env.get("REDIS_PREFIX") or "pictorium",
+        log_level=_choice(
+            "LOG_LEVEL", env.get("LOG_LEVEL"), "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
+        ),
+        log_format=_choice("LOG_FORMAT", env.get("LOG_FORMAT"), "text", ("text", "json")),
     )
 
 

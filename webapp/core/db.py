@@ -37,3 +37,42 @@ def prepare_sqlite(settings: Settings) -> None:
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(settings.sqlite_path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
+
+
+# ---- the running engine -----------------------------------------------------------------
+# The processes (web, worker, CLI) open and close the engine through these, so only this
+# module (and the domain packages' tables and queries) know Piccolo.
+
+
+def _engine() -> Engine:
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    if engine is None:
+        raise UnsupportedDatabase("no Piccolo engine: piccolo_conf.py was not found")
+    return engine
+
+
+async def start_pool(max_size: int) -> None:
+    """A connection pool for PostgreSQL (SQLite opens a connection per query)."""
+    engine = _engine()
+    if engine.engine_type == "postgres":
+        await engine.start_connection_pool(min_size=1, max_size=max_size)  # type: ignore[call-arg]
+
+
+async def close_pool() -> None:
+    engine = _engine()
+    if engine.engine_type == "postgres":
+        await engine.close_connection_pool()
+
+
+async def ping() -> None:
+    await _engine().run_ddl("SELECT 1")
+
+
+async def migrate_forwards() -> str | None:
+    """Applies every pending migration; returns Piccolo's message when one fails."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="all")
+    return None if result.success else str(result.message)

@@ -14,11 +14,9 @@ class PreflightError(SystemExit):
 
 
 async def _db_ping() -> None:
-    from piccolo.engine import engine_finder
+    from webapp.core.db import ping
 
-    engine = engine_finder()
-    assert engine is not None
-    await engine.run_ddl("SELECT 1")
+    await ping()
 
 
 def check_database(settings: Settings) -> None:

@@ -5,25 +5,47 @@ connections do not survive a fork."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+from rq import get_current_job
+
+from webapp.core import db
+from webapp.core.log import log_event
+
+logger = logging.getLogger("pictorium.jobs")
 
 T = TypeVar("T")
 
 
 async def _with_engine(coro: Coroutine[Any, Any, T]) -> T:
-    from piccolo.engine import engine_finder
-
-    engine = engine_finder()
-    pooled = engine is not None and engine.engine_type == "postgres"
-    if pooled and engine is not None:
-        await engine.start_connection_pool(min_size=1, max_size=4)  # type: ignore[call-arg]
+    await db.start_pool(max_size=4)
     try:
         return await coro
     finally:
-        if pooled and engine is not None:
-            await engine.close_connection_pool()
+        await db.close_pool()
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(_with_engine(coro))
+    """Runs one service call for the current job, with a log line at its start and end."""
+    job = get_current_job()
+    fields: dict[str, Any] = {"job_id": job.id, "job": job.func_name} if job else {}
+    log_event(logger, "job.start", **fields)
+    started = time.monotonic()
+    try:
+        result = asyncio.run(_with_engine(coro))
+    except BaseException as exc:
+        elapsed = round(time.monotonic() - started, 3)
+        log_event(
+            logger,
+            "job.failed",
+            level=logging.ERROR,
+            error=type(exc).__name__,
+            seconds=elapsed,
+            **fields,
+        )
+        raise
+    log_event(logger, "job.done", seconds=round(time.monotonic() - started, 3), **fields)
+    return result

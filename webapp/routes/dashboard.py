@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, asgi
 from litestar.types import Receive, Scope, Send
 
-from webapp.jobs.dashboard import PREFIX, make_dashboard_app
+from webapp.core.tasks.dashboard import PREFIX, make_dashboard_app
 from webapp.settings import get_settings
 
 _wsgi: Any = None

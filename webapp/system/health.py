@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from piccolo.engine import engine_finder
-
+from webapp.core import db
 from webapp.core.kv import get_redis
 from webapp.fs.store import open_central
 from webapp.settings import get_settings
 
 
 async def _database() -> None:
-    engine = engine_finder()
-    assert engine is not None
-    await engine.run_ddl("SELECT 1")
+    await db.ping()
 
 
 def _redis() -> None:

@@ -15,7 +15,7 @@ def make_dashboard_app(settings: Settings, url_prefix: str = PREFIX) -> Any:
     from rq_dashboard.web import blueprint, setup_rq_connection
     from rq_dashboard.web import config as dashboard_config
 
-    # Our jobs are JSON-serialized (jobs/enqueue.py); the dashboard must read them so.
+    # Our jobs are JSON-serialized (core/tasks); the dashboard must read them so.
     dashboard_config.serializer = JSONSerializer
 
     app = Flask(__name__)
