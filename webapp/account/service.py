@@ -5,16 +5,16 @@ Each function checks its actor first; routes and the CLI call nothing else to ch
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.actor import ROLE_DEFAULTS, Actor, Perm, Role
 from webapp.core import crypto as sec
-from webapp.core.kv import get_redis, key
+from webapp.core.clock import now, parse_expiry  # noqa: F401  (parse_expiry: routes, cli)
+from webapp.core.kv import Throttle
 from webapp.errors import Conflict, Invalid, NotFound, TooManyRequests
 from webapp.settings import get_settings
 
@@ -33,10 +33,6 @@ FLAG_COLUMNS: dict[Perm, str] = {
     Perm.create_links: "can_create_links",
     Perm.download_original: "can_download_original",
 }
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _secret() -> str:
@@ -237,20 +233,17 @@ async def ensure_first_admin(email: str | None, password: str | None) -> tuple[s
 # ---- sign-in ---------------------------------------------------------------------------
 
 
-def _throttle_key(email: str, client: str) -> str:
-    digest = hashlib.sha256(f"{email}\0{client}".encode()).hexdigest()[:32]
-    return key("login-fail", digest)
+# Failed sign-ins per account and client (other clients of the same account do not wait).
+_sign_ins = Throttle("login-fail", LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS)
 
 
 async def authenticate(email: str, password: str, client: str) -> UserView:
     """Checks a sign-in. Failures give one generic message; after LOGIN_MAX_FAILURES for the
     same account and client within the window, that pair waits (other clients do not)."""
     email = (email or "").strip().lower()
-    redis = get_redis()
-    tkey = _throttle_key(email, client)
-    failures = int(redis.get(tkey) or 0)
-    if failures >= LOGIN_MAX_FAILURES:
-        wait = max(int(redis.ttl(tkey)), 1)
+    subject = f"{email}\0{client}"
+    _, wait = _sign_ins.failures(subject)
+    if wait:
         raise TooManyRequests(
             f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minute(s).",
             retry_after=wait,
@@ -258,12 +251,9 @@ async def authenticate(email: str, password: str, client: str) -> UserView:
     row = await User.select().where(User.email == email).first()
     ok = sec.verify_password(row["password_hash"] if row else None, password or "")
     if not ok or not row or not row["is_active"]:
-        pipe = redis.pipeline()
-        pipe.incr(tkey)
-        pipe.expire(tkey, LOGIN_WINDOW_SECONDS)
-        pipe.execute()
+        _sign_ins.record(subject)
         raise Invalid("Wrong email or password.", code="bad_credentials")
-    redis.delete(tkey)
+    _sign_ins.clear(subject)
     await User.update({User.last_login_at: now()}).where(User.id == row["id"])
     return _view(row)
 
@@ -330,22 +320,6 @@ class TokenView:
         if self.expires_at and self.expires_at <= now():
             return "expired"
         return "active"
-
-
-def parse_expiry(value: str | date | None) -> datetime | None:
-    """A date means "valid through that day" (until the end of it, UTC)."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value.strip())
-        except ValueError:
-            raise Invalid("Use the date format YYYY-MM-DD.", field="expires_at") from None
-    assert isinstance(value, date)
-    expires = datetime.combine(value, time.max, tzinfo=UTC)
-    if expires <= now():
-        raise Invalid("The expiry date must be in the future.", field="expires_at")
-    return expires
 
 
 async def create_token(

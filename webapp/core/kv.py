@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import time
+import uuid
 
 from redis import Redis
 
@@ -29,3 +32,60 @@ def get_redis() -> Redis:
 
 def key(*parts: object) -> str:
     return ":".join([get_settings().redis_prefix, *map(str, parts)])
+
+
+class Throttle:
+    """Tries per subject (an account and client, a link and client...) in a sliding window,
+    kept in Redis so every web process counts the same tries. Subjects are hashed into the
+    key: an e-mail or an address never appears in Redis.
+
+    `hit` counts a try before it is checked, atomically, so parallel tries cannot slip past
+    the limit; a refused try is not counted (a blocked client does not extend its own wait).
+    `failures` and `record` count after the fact, for callers that count failures only."""
+
+    def __init__(self, name: str, limit: int, window: int):
+        self.name, self.limit, self.window = name, limit, window
+
+    def _key(self, subject: str) -> str:
+        return key("throttle", self.name, hashlib.sha256(subject.encode()).hexdigest()[:32])
+
+    def _wait(self, oldest: list[tuple[bytes, float]], stamp: float) -> int:
+        first = oldest[0][1] if oldest else stamp
+        return max(int(first + self.window - stamp) + 1, 1)
+
+    def hit(self, subject: str) -> tuple[int, int]:
+        """Counts this try; returns (tries in the window including this one, seconds to wait:
+        0 when the try is allowed)."""
+        bucket, stamp = self._key(subject), time.time()
+        attempt = f"{stamp:.6f}-{uuid.uuid4().hex[:8]}"
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.zremrangebyscore(bucket, 0, stamp - self.window)
+        pipe.zadd(bucket, {attempt: stamp})
+        pipe.zcard(bucket)
+        pipe.zrange(bucket, 0, 0, withscores=True)
+        pipe.expire(bucket, self.window)
+        _, _, count, oldest, _ = pipe.execute()
+        if count > self.limit:
+            get_redis().zrem(bucket, attempt)
+            return int(count), self._wait(oldest, stamp)
+        return int(count), 0
+
+    def failures(self, subject: str) -> tuple[int, int]:
+        """Tries in the window, and the seconds to wait when they reach the limit (else 0)."""
+        bucket, stamp = self._key(subject), time.time()
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.zremrangebyscore(bucket, 0, stamp - self.window)
+        pipe.zcard(bucket)
+        pipe.zrange(bucket, 0, 0, withscores=True)
+        _, count, oldest = pipe.execute()
+        return int(count), self._wait(oldest, stamp) if count >= self.limit else 0
+
+    def record(self, subject: str) -> None:
+        bucket, stamp = self._key(subject), time.time()
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.zadd(bucket, {f"{stamp:.6f}-{uuid.uuid4().hex[:8]}": stamp})
+        pipe.expire(bucket, self.window)
+        pipe.execute()
+
+    def clear(self, subject: str) -> None:
+        get_redis().delete(self._key(subject))
