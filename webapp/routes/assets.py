@@ -96,20 +96,20 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         feed_flows=await flows.feed_flows(actor),
         filter_person=await faces.person_name(actor, f.person_id) if f.person_id else "",
     )
-    return render(request, "assets/feed.html", ctx, block="feed_results")
+    return render(request, "asset/feed.html", ctx, block="feed_results")
 
 
 @get("/feed/page", name="feed_page")
 async def feed_page(request: Request, actor: CurrentActor, cursor: str | None = None) -> Response:
     f, active = filter_from_query(request.query_params)
     ctx = await _feed_context(actor, f, active, cursor)
-    return render(request, "assets/_tiles.html", ctx)
+    return render(request, "asset/_tiles.html", ctx)
 
 
 @get("/assets/{ref:str}/tile", name="asset_tile")
 async def asset_tile(request: Request, actor: CurrentActor, ref: str) -> Response:
     asset = await assets.get_asset(actor, ref)
-    return render(request, "assets/_tile.html", {"asset": asset})
+    return render(request, "asset/_tile.html", {"asset": asset})
 
 
 @post("/assets/upload", name="asset_upload", request_max_body_size=MAX_UPLOAD_BODY)
@@ -143,7 +143,7 @@ async def asset_upload(request: Request, actor: CurrentActor) -> Response:
     if is_htmx(request) or request.headers.get("x-upload") == "1":
         status = 201 if any(r.asset for r in results) else 422 if results[0].error else 200
         return render(
-            request, "assets/_upload_result.html", {"results": results}, status_code=status
+            request, "asset/_upload_result.html", {"results": results}, status_code=status
         )
     added = sum(1 for r in results if r.asset)
     skipped = sum(1 for r in results if r.duplicate_of)
@@ -170,7 +170,7 @@ async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
 
 @get("/assets/{ref:str}", name="asset_page")
 async def asset_page(request: Request, actor: CurrentActor, ref: str) -> Response:
-    return render(request, "assets/asset.html", await _asset_context(actor, ref))
+    return render(request, "asset/asset.html", await _asset_context(actor, ref))
 
 
 @post("/assets/{ref:str}/tags", name="asset_tags")
@@ -187,7 +187,7 @@ async def asset_tags(request: Request, actor: CurrentActor, ref: str) -> Respons
         status = exc.status
     if not is_htmx(request) and status == 200:
         return redirect(request, f"/assets/{ctx['asset'].uuid}", notice="Tags saved.")
-    return render(request, "assets/asset.html", ctx, block="asset_tags", status_code=status)
+    return render(request, "asset/asset.html", ctx, block="asset_tags", status_code=status)
 
 
 @post("/assets/{ref:str}/delete", name="asset_delete")
@@ -249,7 +249,7 @@ async def attachment_upload(request: Request, actor: CurrentActor, ref: str) -> 
     ctx["attachment_error"] = error
     return render(
         request,
-        "assets/asset.html",
+        "asset/asset.html",
         ctx,
         block="asset_attachments",
         status_code=422 if error else 200,
@@ -275,7 +275,7 @@ async def attachment_delete(
     if not is_htmx(request):
         return redirect(request, f"/assets/{ref}", notice="Attachment deleted.")
     return render(
-        request, "assets/asset.html", await _asset_context(actor, ref), block="asset_attachments"
+        request, "asset/asset.html", await _asset_context(actor, ref), block="asset_attachments"
     )
 
 
@@ -326,7 +326,7 @@ async def trash(request: Request, actor: CurrentActor, cursor: str | None = None
     more_url = f"/trash?cursor={page.next_cursor}" if page.next_cursor else None
     return render(
         request,
-        "assets/trash.html",
+        "asset/trash.html",
         {"page": page, "retention": retention, "more_url": more_url},
     )
 

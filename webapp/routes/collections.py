@@ -15,7 +15,7 @@ from webapp.routes.auth import CurrentActor, page_actor
 @get("/", name="collections")
 async def collections_list(request: Request, actor: CurrentActor) -> Response:
     mine = await collections.list_collections(actor)
-    return render(request, "collections/list.html", {"collections": mine})
+    return render(request, "collection/list.html", {"collections": mine})
 
 
 @post("/", name="collection_create")
@@ -26,7 +26,7 @@ async def collection_create(request: Request, actor: CurrentActor) -> Response:
     except Invalid as exc:
         mine = await collections.list_collections(actor)
         ctx = {"collections": mine, "error": exc.message, "name": form.get("name") or ""}
-        return render(request, "collections/list.html", ctx, status_code=exc.status)
+        return render(request, "collection/list.html", ctx, status_code=exc.status)
     return redirect(request, f"/collections/{created.id}", notice="Collection created.")
 
 
@@ -43,8 +43,8 @@ async def collection_page(
         more_url = f"/collections/{collection_id}?cursor={page.next_cursor}"
     ctx = {"collection": coll, "page": page, "more_url": more_url}
     if cursor:
-        return render(request, "assets/_tiles.html", ctx)
-    return render(request, "collections/detail.html", ctx)
+        return render(request, "asset/_tiles.html", ctx)
+    return render(request, "collection/detail.html", ctx)
 
 
 @post("/{collection_id:int}/rename", name="collection_rename")
