@@ -1,6 +1,7 @@
 """Face recognition pages: People (grid, one person, name, merge, move a face, the scan of
 existing photos), face crops, the search by a selfie inside a shared link, and the JSON API
-for people. Every handler is a few lines over webapp/face/service.py."""
+for people. Every handler is a few lines over webapp/face/service.py (the link search over
+webapp/workflows/link_face_search.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from webapp.face import service as faces
 from webapp.routes._htmx import env, is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, api_actor, page_actor
 from webapp.settings import get_settings
+from webapp.workflows import link_face_search
 
 # The nav shows People where the model is installed; the page says when the setting is off.
 env.globals["face_model_status"] = faces.model_status
@@ -156,14 +158,14 @@ async def share_face_search(request: Request, token: str) -> Response:
             await upload.close()
     cookie = request.cookies.get(PASSWORD_COOKIE)
     try:
-        result = await faces.search_link(token, cookie, picture, client)
+        result = await link_face_search.search_link(token, cookie, picture, client)
         ctx: dict[str, Any] = {"result": result, "link": result.link, "token": token}
         status = 200
     except PasswordRequired:
         # The link's own page asks for the password; the search needs it as much.
         return redirect(request, f"/s/{token}")
     except (Invalid, TooManyRequests) as exc:
-        link = await faces.searchable_link(token, cookie)
+        link = await link_face_search.searchable_link(token, cookie)
         ctx = {"result": None, "link": link, "token": token, "error": exc.message}
         status = exc.status
     response = render(request, "face/link_search.html", ctx, status_code=status)
