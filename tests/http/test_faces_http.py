@@ -21,6 +21,7 @@ from webapp.face import service as faces
 from webapp.face.tables import Face
 from webapp.share import service as share
 from webapp.system import service as system
+from webapp.workflows import link_face_search
 
 
 @pytest.fixture(autouse=True)
@@ -291,7 +292,7 @@ async def test_link_search_is_throttled_per_visitor(browser, stranger):
     a1, b = await photos(editor, "obama.jpg", "biden.jpg")
     link = await make_link(editor, [a1, b], allow=True)
     empty = {"picture": ("empty.jpg", b"", "image/jpeg")}
-    for _ in range(faces.SEARCHES_PER_MINUTE):
+    for _ in range(link_face_search.SEARCHES_PER_MINUTE):
         assert (await search(stranger, link.path, empty)).status_code == 422
     throttled = await search(stranger, link.path, empty)
     assert throttled.status_code == 429 and "Too many searches" in throttled.text

@@ -16,6 +16,7 @@ from webapp.asset import service as assets
 from webapp.core.kv import get_redis
 from webapp.errors import Conflict, Forbidden, Invalid
 from webapp.face import service as faces
+from webapp.face.people import _box
 from webapp.face.tables import Face, FaceScan, Person
 from webapp.system import service as system
 
@@ -77,7 +78,7 @@ async def test_detection_after_ingest_finds_one_face_per_photo():
         rows = await Face.select().where(Face.asset == asset.id)
         assert len(rows) == 1, asset.filename
         face = rows[0]
-        x, y, w, h = faces._box(face["box"])
+        x, y, w, h = _box(face["box"])
         assert 0 <= x < 1 and 0 <= y < 1 and 0.05 < w < 1 and 0.05 < h < 1
         assert len(bytes(face["descriptor"])) == 128 * 4
         scan = await FaceScan.select().where(FaceScan.asset == asset.id).first()

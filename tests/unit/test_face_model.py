@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from webapp.face import model
-from webapp.face.service import crop_square
+from webapp.face.people import crop_square
 
 np = pytest.importorskip("numpy", reason="numpy comes with the faces extra")
 

@@ -1,6 +1,7 @@
 """Face recognition pages: People (grid, one person, name, merge, move a face, the scan of
 existing photos), face crops, the search by a selfie inside a shared link, and the JSON API
-for people. Every handler is a few lines over webapp/face/service.py."""
+for people. Every handler is a few lines over webapp/face/ (the link search over
+webapp/workflows/link_face_search.py)."""
 
 from __future__ import annotations
 
@@ -12,25 +13,39 @@ from litestar.di import Provide
 from webapp.actor import Actor
 from webapp.asset import service as assets
 from webapp.errors import Invalid, TooManyRequests
-from webapp.face import service as faces
+from webapp.face import model
+from webapp.face.people import (
+    MAX_PEOPLE,
+    crop_face,
+    delete_face_data,
+    faces_of_person,
+    get_person,
+    list_people,
+    merge_people,
+    move_face,
+    rename_person,
+)
+from webapp.face.scan import start_scan
+from webapp.face.state import face_state, model_status
 from webapp.routes._htmx import env, is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, api_actor, page_actor
 from webapp.settings import get_settings
+from webapp.workflows import link_face_search
 
 # The nav shows People where the model is installed; the page says when the setting is off.
-env.globals["face_model_status"] = faces.model_status
+env.globals["face_model_status"] = model_status
 
 _CROP_HEADERS = {"Cache-Control": "private, max-age=3600"}
 
 
 async def _state_ctx(actor: Actor) -> dict[str, Any]:
-    return {"state": await faces.face_state(actor)}
+    return {"state": await face_state(actor)}
 
 
 @get("/", name="people")
 async def people_page(request: Request, actor: CurrentActor) -> Response:
     ctx = await _state_ctx(actor)
-    ctx["people"] = await faces.list_people(actor) if ctx["state"].enabled else []
+    ctx["people"] = await list_people(actor) if ctx["state"].enabled else []
     return render(request, "face/people.html", ctx)
 
 
@@ -42,7 +57,7 @@ async def people_status(request: Request, actor: CurrentActor) -> Response:
 
 @post("/scan", name="people_scan")
 async def people_scan(request: Request, actor: CurrentActor) -> Response:
-    state = await faces.start_scan(actor)
+    state = await start_scan(actor)
     if is_htmx(request):
         return render(request, "face/people.html", {"state": state}, block="face_status")
     return redirect(request, "/people", notice="Scanning the photos for faces.")
@@ -50,16 +65,16 @@ async def people_scan(request: Request, actor: CurrentActor) -> Response:
 
 @post("/forget", name="people_forget")
 async def people_forget(request: Request, actor: CurrentActor) -> Response:
-    deleted = await faces.delete_face_data(actor)
+    deleted = await delete_face_data(actor)
     return redirect(request, "/people", notice=f"Deleted {deleted} face(s) and every person.")
 
 
 async def _person_ctx(actor: Actor, person_id: int, **extra: Any) -> dict[str, Any]:
-    person = await faces.get_person(actor, person_id)
+    person = await get_person(actor, person_id)
     return {
         "person": person,
-        "faces": await faces.faces_of_person(actor, person_id),
-        "others": [p for p in await faces.list_people(actor) if p.id != person_id],
+        "faces": await faces_of_person(actor, person_id),
+        "others": [p for p in await list_people(actor) if p.id != person_id],
         **extra,
     }
 
@@ -73,7 +88,7 @@ async def person_page(request: Request, actor: CurrentActor, person_id: int) -> 
 async def person_name(request: Request, actor: CurrentActor, person_id: int) -> Response:
     form = await request.form()
     try:
-        await faces.rename_person(actor, person_id, str(form.get("name") or ""))
+        await rename_person(actor, person_id, str(form.get("name") or ""))
     except Invalid as exc:
         ctx = await _person_ctx(actor, person_id, name_error=exc.message)
         return render(request, "face/person.html", ctx, status_code=exc.status)
@@ -86,7 +101,7 @@ async def person_merge(request: Request, actor: CurrentActor, person_id: int) ->
     other = str(form.get("other") or "")
     if not other.isdigit():
         raise Invalid("Choose the person to merge into this one.", field="other")
-    kept = await faces.merge_people(actor, person_id, int(other))
+    kept = await merge_people(actor, person_id, int(other))
     return redirect(request, f"/people/{kept.id}", notice="People merged.")
 
 
@@ -96,7 +111,7 @@ async def face_move(request: Request, actor: CurrentActor, face_id: int) -> Resp
     target = str(form.get("person") or "")
     if target != "new" and not target.isdigit():
         raise Invalid("Choose a person, or a new one.", field="person")
-    moved = await faces.move_face(actor, face_id, None if target == "new" else int(target))
+    moved = await move_face(actor, face_id, None if target == "new" else int(target))
     back = str(form.get("back") or f"/people/{moved.id}")
     if not back.startswith("/") or back.startswith("//"):
         back = f"/people/{moved.id}"
@@ -105,7 +120,7 @@ async def face_move(request: Request, actor: CurrentActor, face_id: int) -> Resp
 
 @get("/faces/{face_id:int}/image", name="face_crop")
 async def face_crop(actor: CurrentActor, face_id: int) -> Response:
-    data = await faces.crop_face(actor, face_id)
+    data = await crop_face(actor, face_id)
     return Response(data, media_type="image/jpeg", headers=_CROP_HEADERS)
 
 
@@ -138,7 +153,7 @@ _PAGE_HEADERS = {
 @post(
     "/{token:str}/faces",
     name="share_face_search",
-    request_max_body_size=faces.model.MAX_UPLOAD_BYTES + 65536,
+    request_max_body_size=model.MAX_UPLOAD_BYTES + 65536,
 )
 async def share_face_search(request: Request, token: str) -> Response:
     """The recipient's selfie: the link's photos in which that person appears. The picture
@@ -151,19 +166,19 @@ async def share_face_search(request: Request, token: str) -> Response:
     picture = b""
     if hasattr(upload, "read"):
         try:
-            picture = await upload.read(faces.model.MAX_UPLOAD_BYTES + 1)
+            picture = await upload.read(model.MAX_UPLOAD_BYTES + 1)
         finally:
             await upload.close()
     cookie = request.cookies.get(PASSWORD_COOKIE)
     try:
-        result = await faces.search_link(token, cookie, picture, client)
+        result = await link_face_search.search_link(token, cookie, picture, client)
         ctx: dict[str, Any] = {"result": result, "link": result.link, "token": token}
         status = 200
     except PasswordRequired:
         # The link's own page asks for the password; the search needs it as much.
         return redirect(request, f"/s/{token}")
     except (Invalid, TooManyRequests) as exc:
-        link = await faces.searchable_link(token, cookie)
+        link = await link_face_search.searchable_link(token, cookie)
         ctx = {"result": None, "link": link, "token": token, "error": exc.message}
         status = exc.status
     response = render(request, "face/link_search.html", ctx, status_code=status)
@@ -186,10 +201,10 @@ async def api_people(
     actor: CurrentActor, limit: int = 100, cursor: str | None = None
 ) -> dict[str, Any]:
     """People in id order, by keyset: `next_cursor` is the last id of the page."""
-    if not 1 <= limit <= faces.MAX_PEOPLE:
-        raise Invalid(f"limit must be from 1 to {faces.MAX_PEOPLE}.", field="limit")
+    if not 1 <= limit <= MAX_PEOPLE:
+        raise Invalid(f"limit must be from 1 to {MAX_PEOPLE}.", field="limit")
     after = assets.decode_cursor(cursor)
-    people = await faces.list_people(actor, after=after, limit=limit + 1, by_id=True)
+    people = await list_people(actor, after=after, limit=limit + 1, by_id=True)
     more = len(people) > limit
     people = people[:limit]
     return {
@@ -204,7 +219,7 @@ async def api_person_assets(
 ) -> dict[str, Any]:
     if not 1 <= limit <= assets.MAX_PAGE:
         raise Invalid(f"limit must be from 1 to {assets.MAX_PAGE}.", field="limit")
-    await faces.get_person(actor, person_id)
+    await get_person(actor, person_id)
     page = await assets.list_assets(
         actor, assets.AssetFilter(person_id=person_id), cursor=cursor, limit=limit
     )
