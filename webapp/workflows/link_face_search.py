@@ -10,7 +10,7 @@ from typing import Any
 
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset
-from webapp.core.kv import get_redis, key
+from webapp.core.kv import Throttle
 from webapp.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from webapp.face.selfie import match_picture
 from webapp.face.state import require_enabled
@@ -42,14 +42,14 @@ async def searchable_link(token: str, cookie: str | None) -> Any:
     return (await _search_grant(token, cookie)).link
 
 
+# Searches per link and client in any minute (the selfie is matched against every face).
+_searches = Throttle("faces-search", SEARCHES_PER_MINUTE, 60)
+
+
 def _throttle(link_id: int, client: str) -> None:
-    redis = get_redis()
-    name = key("faces-search", link_id, client)
-    count = int(redis.incr(name))
-    if count == 1:
-        redis.expire(name, 60)
-    if count > SEARCHES_PER_MINUTE:
-        raise TooManyRequests("Too many searches in a minute: wait a little.", retry_after=60)
+    _, wait = _searches.hit(f"{link_id}\0{client}")
+    if wait:
+        raise TooManyRequests("Too many searches in a minute: wait a little.", retry_after=wait)
 
 
 async def _link_asset_ids(grant: Any) -> list[int]:
