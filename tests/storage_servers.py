@@ -46,7 +46,7 @@ import pytest
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 from webapp.fs.backends import open_store  # noqa: E402
-from webapp.fs.store import Store  # noqa: E402
+from webapp.fs.base import Store  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 S3_KEY, S3_SECRET = "pictorium-test-key", "pictorium-test-secret-0123456789"

@@ -18,8 +18,8 @@ import pytest
 
 from tests.storage_servers import StorageServer
 from webapp.fs.backends import test_connection
+from webapp.fs.base import MARKER, Entry, Store
 from webapp.fs.errors import InvalidKey, StoreDenied, StoreNotFound, StoreUnavailable
-from webapp.fs.store import MARKER, Entry, Store
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from webapp.fs.backends import open_store
+from webapp.fs.backends.local import LocalStore
+from webapp.fs.central import open_central
 from webapp.fs.errors import StoreDenied, StoreNotFound
-from webapp.fs.store import LocalStore, open_central
 from webapp.settings import load_settings
 
 

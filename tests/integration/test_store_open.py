@@ -7,8 +7,9 @@ import pytest
 
 from tests.storage_servers import FTP_PASSWORD, FTP_USER, S3_KEY, S3_SECRET, StorageServer
 from webapp.fs.backends import open_store, open_url, test_connection
+from webapp.fs.backends.local import LocalStore
 from webapp.fs.errors import StoreDenied, StoreUnavailable
-from webapp.fs.store import FsspecStore, LocalStore
+from webapp.fs.fsspec_store import FsspecStore
 
 
 @pytest.fixture(autouse=True)

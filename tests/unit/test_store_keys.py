@@ -1,11 +1,12 @@
-"""Key validation (webapp/fs/store.py clean_key and clean_prefix): pure, no storage."""
+"""Key validation (webapp/fs/key.py clean_key and clean_prefix): pure, no storage."""
 
 from __future__ import annotations
 
 import pytest
 
+from webapp.fs.base import MARKER, entry_from_info
 from webapp.fs.errors import InvalidKey
-from webapp.fs.store import MARKER, clean_key, clean_prefix, entry_from_info
+from webapp.fs.key import clean_key, clean_prefix
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,117 @@
+"""Storage kinds -> Stores: which fsspec filesystem, rooted where, with which timeouts.
+
+`open_store(kind, root, options, secrets)` is what the storages domain calls with a Storage
+row's fields (secrets already decrypted); `open_url(url)` serves the central storage setting;
+`test_connection(store)` is the "Test connection" button.
+
+Every network backend gets connection and read timeouts and few retries: a sync run must learn
+quickly that a storage is down (it then changes nothing, DESIGN.md rule 3), and the next run
+tries again anyway.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from webapp.fs.backends.dropbox import _dropbox
+from webapp.fs.backends.ftp import _ftp
+from webapp.fs.backends.gcs import _gcs
+from webapp.fs.backends.gdrive import _gdrive
+from webapp.fs.backends.local import LocalStore, _local
+from webapp.fs.backends.memory import _memory
+from webapp.fs.backends.onedrive import _onedrive
+from webapp.fs.backends.s3 import _s3
+from webapp.fs.backends.sftp import _sftp
+from webapp.fs.base import Store
+
+KINDS = ("memory", "local", "s3", "gcs", "ftp", "sftp", "gdrive", "dropbox", "onedrive")
+
+
+_OPENERS = {
+    "memory": _memory,
+    "local": _local,
+    "s3": _s3,
+    "gcs": _gcs,
+    "ftp": _ftp,
+    "sftp": _sftp,
+    "gdrive": _gdrive,
+    "dropbox": _dropbox,
+    "onedrive": _onedrive,
+}
+
+
+def open_store(
+    kind: str,
+    root: str,
+    options: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+) -> Store:
+    """A Store for a storage of `kind` rooted at `root` (folder path, or bucket[/prefix]).
+
+    Nothing is contacted yet: the first call connects. Raises ValueError for an unknown kind
+    or missing required settings.
+    """
+    opener = _OPENERS.get(kind)
+    if opener is None:
+        raise ValueError(f"unknown storage kind {kind!r} (one of {', '.join(KINDS)})")
+    return opener(root or "", dict(options or {}), dict(secrets or {}))
+
+
+def open_url(url: str) -> Store:
+    """A Store for a URL: a local path, file://, memory://name, s3://bucket/prefix (options
+    as query parameters: endpoint_url, region; credentials from the usual AWS environment),
+    gs://bucket/prefix, ftp://user:pass@host:port/folder, sftp://user:pass@host:port/folder."""
+    if "://" not in url:
+        return LocalStore(url, create=True)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if scheme == "file":
+        return LocalStore(unquote(parts.path), create=True)
+    if scheme == "memory":
+        return open_store("memory", (parts.netloc + parts.path).strip("/"))
+    if scheme in {"s3", "s3a"}:
+        secrets = {
+            "key": os.environ.get("AWS_ACCESS_KEY_ID", ""),
+            "secret": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        }
+        s3_options = {"endpoint_url": os.environ.get("AWS_ENDPOINT_URL"), **query}
+        return open_store("s3", parts.netloc + parts.path, s3_options, secrets)
+    if scheme in {"gs", "gcs"}:
+        return open_store("gcs", parts.netloc + parts.path, query)
+    if scheme in {"ftp", "ftps", "sftp", "ssh"}:
+        kind = "sftp" if scheme in {"sftp", "ssh"} else "ftp"
+        options: dict[str, Any] = {
+            "host": parts.hostname,
+            "port": parts.port,
+            "user": unquote(parts.username or ""),
+            "tls": scheme == "ftps",
+            **query,
+        }
+        return open_store(
+            kind, unquote(parts.path), options, {"password": unquote(parts.password or "")}
+        )
+    raise ValueError(f"unsupported storage URL scheme {scheme!r}")
+
+
+def test_connection(store: Store) -> str:
+    """List the root and say what is there ("12 files and 3 folders at the root"), or raise
+    StoreNotFound / StoreDenied / StoreUnavailable saying why not."""
+    store.ping()
+    files, folders, truncated = store.top_level()
+    more = "+" if truncated else ""
+
+    def plural(n: int, word: str) -> str:
+        return f"{n}{more} {word}" + ("" if n == 1 else "s")
+
+    found = plural(files, "file")
+    if folders:
+        found += f" and {plural(folders, 'folder')}"
+    marker = "; marker present" if store.has_marker() else ""
+    return f"{found} at the root{marker}"
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

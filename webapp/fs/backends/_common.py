@@ -1,0 +1,86 @@
+"""What the backend modules share: timeouts, the folder and bucket forms of a root, and the
+paged listing of the object stores (S3, GCS).
+
+Every network backend gets connection and read timeouts and few retries: a sync run must learn
+quickly that a storage is down (it then changes nothing, DESIGN.md rule 3), and the next run
+tries again anyway.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
+
+from webapp.fs.base import Entry
+from webapp.fs.fsspec_store import FsspecStore
+
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+
+
+def _sync(fs: Any, coroutine_function: Any, *args: Any, **kwargs: Any) -> Any:
+    from fsspec.asyn import sync
+
+    return sync(fs.loop, coroutine_function, *args, **kwargs)
+
+
+def _split_bucket(root: str) -> tuple[str, str]:
+    root = root.strip().strip("/")
+    if root.startswith(("s3://", "gs://", "gcs://")):
+        root = root.split("://", 1)[1]
+    bucket, _, prefix = root.partition("/")
+    if not bucket:
+        raise ValueError("a bucket name is required")
+    return bucket, prefix.strip("/")
+
+
+def _timeout(options: Mapping[str, Any], name: str, default: float) -> float:
+    value = options.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+class _BucketStore(FsspecStore):
+    """Shared by S3 and GCS: a bucket plus an optional prefix, listed page by page."""
+
+    def __init__(self, connect: Any, bucket: str, prefix: str, label: str, **kwargs: Any):
+        root = f"{bucket}/{prefix}" if prefix else bucket
+        super().__init__(connect, root, label, bucket=bucket, **kwargs)
+        self.bucket_name = bucket
+        self.prefix = prefix
+
+    def _object_prefix(self, prefix: str) -> str:
+        parts = [p for p in (self.prefix, prefix) if p]
+        return "/".join(parts) + "/" if parts else ""
+
+    def _key_of(self, name: str) -> str | None:
+        base = self.prefix + "/" if self.prefix else ""
+        if not name.startswith(base) or name.endswith("/"):
+            return None
+        return name[len(base) :] or None
+
+    def _make_parent(self, key: str) -> None:
+        """Object stores have no folders to create."""
+
+    def _read_range(self, key: str, start: int, end: int) -> bytes:
+        size = self._stat(key).size
+        if start >= size:
+            return b""
+        return cast(bytes, self.fs.cat_file(self._path(key), start=start, end=min(end, size)))
+
+    def _ping(self) -> None:
+        for _ in self._pages("", page_size=1):
+            return
+
+    def _list(self, prefix: str) -> Iterator[Entry]:
+        for page in self._pages(prefix, page_size=self.page_size):
+            yield from page
+
+    def _pages(self, prefix: str, page_size: int) -> Iterator[list[Entry]]:
+        raise NotImplementedError
+
+
+def _folder(root: str, options: Mapping[str, Any]) -> str:
+    folder = (options.get("folder") or root or "/").strip()
+    folder = posixpath.normpath("/" + folder.lstrip("/")) if folder else "/"
+    return folder

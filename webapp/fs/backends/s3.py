@@ -1,0 +1,134 @@
+"""The "s3" kind: Amazon S3 and S3-compatible servers, through s3fs (botocore).
+
+Traps of this kind:
+- S3 lists times to the millisecond but HEAD answers to the second: both are cut to whole
+  seconds, so that a listed fingerprint and a stat of the same file agree.
+- Newer botocore checks CRC checksums on every response; S3-compatible servers send
+  whole-object checksums on range reads, which then never match: checksums only when required.
+- Presigned URLs use SigV4: S3-compatible servers (and newer AWS regions) refuse V2.
+- With an endpoint (an S3-compatible server) addressing is path-style unless told otherwise.
+- The listing pages through list_objects_v2 itself, one page in memory at a time; uploads go
+  in parts of S3_PART_SIZE.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Mapping
+from typing import IO, Any, cast
+
+from webapp.fs.backends._common import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    _BucketStore,
+    _split_bucket,
+    _sync,
+    _timeout,
+)
+from webapp.fs.base import CHUNK, MARKER, Entry, Store, entry_from_info
+
+S3_PART_SIZE = 8 * 1024 * 1024
+
+
+def _whole_seconds(entry: Entry) -> Entry:
+    """S3 lists times to the millisecond but HEAD answers to the second: keep seconds, so
+    that a listed fingerprint and a stat of the same file agree."""
+    if entry.mtime is None:
+        return entry
+    return Entry(entry.key, entry.size, float(int(entry.mtime)), entry.etag)
+
+
+class S3Store(_BucketStore):
+    kind = "s3"
+
+    def _pages(self, prefix: str, page_size: int) -> Iterator[list[Entry]]:
+        fs = self.fs
+        params: dict[str, Any] = {
+            "Bucket": self.bucket_name,
+            "Prefix": self._object_prefix(prefix),
+            "MaxKeys": page_size,
+        }
+        while True:
+            page = _sync(fs, fs._call_s3, "list_objects_v2", **params)
+            entries = []
+            for item in page.get("Contents", []):
+                key = self._key_of(item["Key"])
+                if key is not None:
+                    entries.append(_whole_seconds(entry_from_info(key, item)))
+            yield entries
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            params["ContinuationToken"] = token
+
+    def _top_level(self, limit: int) -> tuple[int, int, bool]:
+        fs = self.fs
+        page = _sync(
+            fs,
+            fs._call_s3,
+            "list_objects_v2",
+            Bucket=self.bucket_name,
+            Prefix=self._object_prefix(""),
+            Delimiter="/",
+            MaxKeys=limit,
+        )
+        files = sum(
+            1
+            for item in page.get("Contents", [])
+            if self._key_of(item["Key"]) not in {None, MARKER}
+        )
+        folders = len(page.get("CommonPrefixes", []))
+        return files, folders, bool(page.get("IsTruncated"))
+
+    def _stat(self, key: str) -> Entry:
+        return _whole_seconds(super()._stat(key))
+
+    def _write_stream(self, key: str, data: IO[bytes]) -> None:
+        with self.fs.open(self._path(key), "wb", block_size=S3_PART_SIZE) as out:
+            shutil.copyfileobj(data, out, CHUNK)
+
+    def _url(self, key: str, expires: int) -> str | None:
+        return cast(str, self.fs.sign(self._path(key), expiration=expires))
+
+
+def _s3(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    import s3fs
+
+    bucket, prefix = _split_bucket(root)
+    key = secrets.get("key") or secrets.get("access_key_id") or None
+    secret = secrets.get("secret") or secrets.get("secret_access_key") or None
+    token = secrets.get("token") or secrets.get("session_token") or None
+    endpoint = options.get("endpoint_url") or options.get("endpoint") or None
+    client_kwargs: dict[str, Any] = {}
+    if options.get("region"):
+        client_kwargs["region_name"] = options["region"]
+    config_kwargs: dict[str, Any] = {
+        "connect_timeout": _timeout(options, "connect_timeout", CONNECT_TIMEOUT),
+        "read_timeout": _timeout(options, "read_timeout", READ_TIMEOUT),
+        "retries": {"max_attempts": int(options.get("max_attempts") or 3), "mode": "standard"},
+        # Newer botocore checks CRC checksums on every response; S3-compatible servers send
+        # whole-object checksums on range reads, which then never match.
+        "request_checksum_calculation": "when_required",
+        "response_checksum_validation": "when_required",
+        # Presigned URLs with SigV4: S3-compatible servers (and newer AWS regions) refuse V2.
+        "signature_version": "s3v4",
+    }
+    if endpoint or options.get("addressing_style"):
+        config_kwargs["s3"] = {"addressing_style": options.get("addressing_style") or "path"}
+
+    def connect() -> Any:
+        return s3fs.S3FileSystem(
+            anon=bool(options.get("anon")) and not key,
+            key=key,
+            secret=secret,
+            token=token,
+            endpoint_url=endpoint,
+            client_kwargs=client_kwargs,
+            config_kwargs=config_kwargs,
+            use_listings_cache=False,
+            skip_instance_cache=True,
+        )
+
+    where = f"{endpoint} " if endpoint else ""
+    label = f"S3 {where}bucket {bucket!r}" + (f" prefix {prefix!r}" if prefix else "")
+    return S3Store(connect, bucket, prefix, label, secrets=[str(secret or ""), str(token or "")])
