@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from webapp.asset.tables import Asset, Proxy
+from webapp.core.clock import now
 from webapp.face import model
-from webapp.face.state import is_enabled, now
+from webapp.face.state import is_enabled
 from webapp.face.tables import Face, FaceScan, Person
 
 # Proxies to detect on, best first: the preview is the size the detector wants.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.actor import Actor, Perm
+from webapp.core.clock import now
 from webapp.errors import Invalid, NotFound
 from webapp.face.detect import (
     DETECT_PROXIES,
@@ -20,7 +21,7 @@ from webapp.face.detect import (
     read_central,
     refresh_person,
 )
-from webapp.face.state import is_enabled, now, require_enabled
+from webapp.face.state import is_enabled, require_enabled
 from webapp.face.tables import Face, FaceScan, Person
 
 # Face crops on the People page come from this proxy; watermark-only readers get the

@@ -35,6 +35,5 @@ from webapp.face.state import (  # noqa: F401
     face_state,
     is_enabled,
     model_status,
-    now,
     require_enabled,
 )

@@ -6,7 +6,6 @@ The state the People page shows (scanned / total, the scan flag in Redis) lives 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from webapp.actor import Actor, Perm
@@ -15,11 +14,6 @@ from webapp.errors import Conflict
 from webapp.face import model
 from webapp.face.tables import FaceScan, Person
 from webapp.system import service as system
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
 
 # ---- is it on? ----------------------------------------------------------------------------
 
