@@ -181,7 +181,7 @@ async def _attachments_of(asset_ids: Sequence[int]) -> dict[int, list[dict[str, 
 
 
 async def _zip_proxy_rows(
-    ids: Sequence[int], proxy_types: Sequence[str]
+    ids: list[int], proxy_types: list[str]
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """The rows of the link's proxy types of these assets, by (asset, type), for the ZIP."""
     proxy_rows: dict[tuple[int, str], dict[str, Any]] = {}
