@@ -67,9 +67,7 @@ async def test_bulk_share_makes_a_collection_and_says_why_others_were_left_out()
         CollectionAsset.collection == created.collection_id
     )
     assert sorted(m["asset"] for m in members) == sorted([items[0].id, items[3].id, items[4].id])
-    coll = (
-        await Collection.select().where(Collection.id == created.collection_id).first()
-    )
+    coll = await Collection.select().where(Collection.id == created.collection_id).first()
     assert coll["name"].startswith("New collection from ") and coll["owner"] == editor.user_id
     page = await share.visit(created.link.token, None)
     assert {a.uuid for a in page.items} == {items[0].uuid, items[3].uuid, items[4].uuid}
