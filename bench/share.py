@@ -193,12 +193,14 @@ class StatementCounter:
 
 async def bench_bulk(actor, ids_all: list[int]) -> None:
     from webapp.collection.tables import Collection
+    from webapp.core.db import is_postgres
     from webapp.share import service as share
+    from webapp.share.views import engine
 
     async def baseline(ids: list[int]) -> float:
         coll = Collection(owner=actor.user_id, name="baseline")
         await coll.save()
-        if share._is_postgres():
+        if is_postgres(engine()):
             sql = (
                 "INSERT INTO collection_asset (collection, asset, added_at) "
                 "SELECT {}, id, now() FROM asset WHERE id = ANY({}::integer[])"
@@ -211,7 +213,7 @@ async def bench_bulk(actor, ids_all: list[int]) -> None:
             )
             param = json.dumps(ids)
         start = time.perf_counter()
-        if share._is_postgres():
+        if is_postgres(engine()):
             await Collection.raw(sql, coll.id, param)
         else:
             await Collection.raw(sql, coll.id, share.now(), param)

@@ -24,11 +24,9 @@ from webapp.routes.dashboard import rq_dashboard
 from webapp.routes.error_pages import handle_exception
 from webapp.routes.health import healthz
 from webapp.routes.people import api_people_router, face_link_router, people_router
-from webapp.routes.share import (
-    admin_watermark_router,
-    share_owner_router,
-    share_public_router,
-)
+from webapp.routes.share_admin import admin_watermark_router
+from webapp.routes.share_owner import share_owner_router
+from webapp.routes.share_recipient import share_public_router
 from webapp.routes.sources import flows_router, sources_router
 from webapp.routes.storages import storages_router
 from webapp.settings import Settings, get_settings

@@ -18,6 +18,7 @@ from tests.factories import make_token
 from tests.share_helpers import actor_of, jpeg, logo_png, uploaded
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset
+from webapp.share import counters, reads
 from webapp.share import service as share
 from webapp.share.tables import ShareLink
 
@@ -244,7 +245,7 @@ async def test_wrong_passwords_are_throttled_per_client(browser, stranger, monke
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(share, "_sleep", record)
+    monkeypatch.setattr(counters, "_sleep", record)
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
     link = (
@@ -379,7 +380,7 @@ async def test_download_all_is_a_streamed_zip(browser, stranger):
 
 
 async def test_grid_pages_beyond_the_first(browser, stranger, monkeypatch):
-    monkeypatch.setattr(share, "PAGE_SIZE", 2)
+    monkeypatch.setattr(reads, "PAGE_SIZE", 2)
     editor = await signed_in(browser)
     items = await uploaded(editor, 3)
     link = (await share.create_link(editor, [a.id for a in items], share.LinkOptions())).link

@@ -16,8 +16,9 @@ from webapp.account import service as accounts
 from webapp.actor import SYSTEM, Perm
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset
-from webapp.collection.tables import CollectionAsset
+from webapp.collection.tables import Collection, CollectionAsset
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unavailable
+from webapp.share import counters
 from webapp.share import service as share
 from webapp.share import watermark as wm
 from webapp.share.tables import ShareLink
@@ -66,9 +67,7 @@ async def test_bulk_share_makes_a_collection_and_says_why_others_were_left_out()
         CollectionAsset.collection == created.collection_id
     )
     assert sorted(m["asset"] for m in members) == sorted([items[0].id, items[3].id, items[4].id])
-    coll = (
-        await share.Collection.select().where(share.Collection.id == created.collection_id).first()
-    )
+    coll = await Collection.select().where(Collection.id == created.collection_id).first()
     assert coll["name"].startswith("New collection from ") and coll["owner"] == editor.user_id
     page = await share.visit(created.link.token, None)
     assert {a.uuid for a in page.items} == {items[0].uuid, items[3].uuid, items[4].uuid}
@@ -249,7 +248,7 @@ async def test_password_cookie_throttle_and_counter(monkeypatch):
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(share, "_sleep", record)
+    monkeypatch.setattr(counters, "_sleep", record)
     editor = await actor_for()
     [asset] = await uploaded(editor)
     link = (await share.create_link(editor, [asset.id], opts(password="open sesame"))).link
@@ -288,7 +287,7 @@ async def test_a_correct_password_resets_the_throttle(monkeypatch):
     async def no_wait(seconds: float) -> None:
         pass
 
-    monkeypatch.setattr(share, "_sleep", no_wait)
+    monkeypatch.setattr(counters, "_sleep", no_wait)
     editor = await actor_for()
     [asset] = await uploaded(editor)
     link = (await share.create_link(editor, [asset.id], opts(password="open sesame"))).link

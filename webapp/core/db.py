@@ -1,8 +1,14 @@
-"""The Piccolo engine for DATABASE_URL: SQLite by default, PostgreSQL in production."""
+"""The Piccolo engine for DATABASE_URL: SQLite by default, PostgreSQL in production; and the
+few SQL spellings that differ between the two engines (every one of them lives here)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
+import uuid as uuidlib
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from piccolo.engine.base import Engine
@@ -76,3 +82,56 @@ async def migrate_forwards() -> str | None:
 
     result = await run_forwards(app_name="all")
     return None if result.success else str(result.message)
+
+
+# ---- engine-specific SQL -------------------------------------------------------------------
+# Spellings that differ between SQLite and PostgreSQL, for the raw statements that Piccolo's
+# query builder cannot say in one statement. Each takes the engine the statement runs on
+# (a table's `_meta.db`), so this module knows no table.
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.engine_type == "postgres"
+
+
+def read_group(engine: Engine) -> Any:
+    """Groups a request's reads. On SQLite, one transaction: one connection instead of one
+    per query (Piccolo opens a SQLite connection per query outside a transaction). On
+    PostgreSQL the pool's connections are cheap and BEGIN/COMMIT would be two round trips."""
+    if is_postgres(engine):
+        return contextlib.nullcontext()
+    return engine.transaction()
+
+
+def write_transaction(engine: Engine) -> Any:
+    """A write transaction; on SQLite it takes the write lock at BEGIN, so that its reads
+    cannot deadlock with another writer when it starts writing."""
+    if is_postgres(engine):
+        return engine.transaction()
+    from piccolo.engine.sqlite import TransactionType
+
+    return engine.transaction(transaction_type=TransactionType.immediate)
+
+
+def ids_clause(engine: Engine, alias: str, column: str = "id") -> str:
+    """SQL matching `alias`.`column` against one parameter holding every id: a JSON array
+    on SQLite, an integer array on PostgreSQL. One statement whatever the number of ids."""
+    if is_postgres(engine):
+        return f"{alias}.{column} = ANY({{}}::integer[])"
+    return f"{alias}.{column} IN (SELECT value FROM json_each({{}}))"
+
+
+def ids_param(engine: Engine, ids: Sequence[int]) -> Any:
+    """The one parameter of `ids_clause`."""
+    return list(ids) if is_postgres(engine) else json.dumps(list(ids))
+
+
+def timestamp_placeholder(engine: Engine) -> str:
+    """A placeholder for an aware datetime inside a SELECT list, where PostgreSQL cannot
+    infer the parameter's type."""
+    return "{}::timestamptz" if is_postgres(engine) else "{}"
+
+
+def uuid_param(engine: Engine, value: str) -> Any:
+    """A UUID compared with a uuid column: a UUID on PostgreSQL, its text on SQLite."""
+    return uuidlib.UUID(value) if is_postgres(engine) else value

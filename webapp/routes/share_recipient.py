@@ -1,0 +1,275 @@
+"""Share links, the recipient's side: pages and files under /s/<token>.
+
+Every route here goes through a function of share/recipient.py (or share.enter_password)
+whose first line is the one authorization check; this module only turns its answers and
+errors into responses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+from litestar import Request, Response, Router, get, post, route
+from litestar.datastructures import Cookie
+from litestar.enums import HttpMethod, MediaType
+from litestar.response import Stream
+
+from webapp.errors import AppError, Invalid, NotFound, TooManyRequests
+from webapp.face import service as faces
+from webapp.routes._files import content_disposition, file_response
+from webapp.routes._htmx import redirect, render
+from webapp.settings import get_settings
+from webapp.share import service as share
+
+_FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+# Link pages: never cached by shared caches, never indexed, the token never sent onwards.
+_PAGE_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _cookie(request: Request) -> str | None:
+    return request.cookies.get(share.PASSWORD_COOKIE)
+
+
+def _counts(request: Request) -> bool:
+    """A download is counted once: a GET from the start (not HEAD, not a later range)."""
+    if request.method != "GET":
+        return False
+    ranged = request.headers.get("range", "")
+    return not ranged or ranged.replace(" ", "").startswith("bytes=0-")
+
+
+def _link_error(request: Request, token: str, exc: AppError, *, embed: bool = False) -> Response:
+    """A clear page for a link that cannot answer; for HEAD, only the status."""
+    headers = dict(_PAGE_HEADERS)
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if request.method == "HEAD":
+        return Response(b"", status_code=exc.status, headers=headers)
+    if isinstance(exc, share.PasswordRequired):
+        ctx = {"token": token, "embed": embed, "error": None}
+        response = render(request, "share/password.html", ctx, status_code=401)
+    else:
+        ctx = {"status": exc.status, "message": exc.message}
+        response = render(request, "share/gone.html", ctx, status_code=exc.status)
+    response.headers.update(headers)
+    if embed:
+        response.headers["Content-Security-Policy"] = "frame-ancestors *"
+    return response
+
+
+async def _guarded(
+    request: Request, token: str, make: Callable[[], Awaitable[Response]], *, embed: bool = False
+) -> Response:
+    try:
+        return await make()
+    except AppError as exc:
+        return _link_error(request, token, exc, embed=embed)
+
+
+def _page(request: Request, template: str, ctx: dict[str, Any], *, embed: bool = False) -> Response:
+    if request.method == "HEAD":
+        response = Response(b"", media_type=MediaType.HTML, headers=dict(_PAGE_HEADERS))
+    else:
+        # Later pages of a grid are only more tiles (htmx swaps them in for "More").
+        response = render(request, "share/_tiles.html" if ctx.get("more") else template, ctx)
+        response.headers.update(_PAGE_HEADERS)
+    if embed:
+        # The one page that may be framed, by anyone: app.py then leaves X-Frame-Options out.
+        response.headers["Content-Security-Policy"] = "frame-ancestors *"
+    return response
+
+
+@route("/{token:str}", http_method=_FILE_METHODS, name="share_page")
+async def share_page(request: Request, token: str, cursor: str | None = None) -> Response:
+    async def make() -> Response:
+        page = await share.landing(
+            token,
+            _cookie(request),
+            cursor,
+            count=request.method == "GET" and not cursor,
+            count_download=_counts(request),
+        )
+        if not isinstance(page, share.SharedPage):
+            return file_response(request, page)  # a download link: the original
+        ctx = {"page": page, "token": token, "embed": False, "more": bool(cursor)}
+        ctx["face_search"] = not cursor and await faces.link_offers_search(page.link)
+        return _page(request, "share/link.html", ctx)
+
+    return await _guarded(request, token, make)
+
+
+@route("/{token:str}/embed", http_method=_FILE_METHODS, name="share_embed")
+async def share_embed(request: Request, token: str) -> Response:
+    async def make() -> Response:
+        page = await share.landing(
+            token, _cookie(request), None, count=request.method == "GET", count_download=False
+        )
+        if not isinstance(page, share.SharedPage):
+            raise NotFound("This link has no page to embed.")
+        ctx = {"page": page, "token": token, "embed": True, "more": False}
+        return _page(request, "share/link.html", ctx, embed=True)
+
+    return await _guarded(request, token, make, embed=True)
+
+
+@post("/{token:str}/password", name="share_password")
+async def share_password(request: Request, token: str) -> Response:
+    form = await request.form()
+    embed = form.get("embed") == "1"
+    client = request.client.host if request.client else "unknown"
+    try:
+        value = await share.enter_password(token, str(form.get("password") or ""), client)
+    except (Invalid, TooManyRequests) as exc:
+        ctx = {"token": token, "embed": embed, "error": exc.message}
+        response = render(request, "share/password.html", ctx, status_code=exc.status)
+        response.headers.update(_PAGE_HEADERS)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except AppError as exc:
+        return _link_error(request, token, exc)
+    target = f"/s/{token}/embed" if embed else f"/s/{token}"
+    response = redirect(request, target)
+    if value:
+        response.set_cookie(
+            Cookie(
+                key=share.PASSWORD_COOKIE,
+                value=value,
+                path=f"/s/{token}",
+                httponly=True,
+                samesite="lax",
+                secure=get_settings().secure_cookies,
+                max_age=share.PASSWORD_COOKIE_DAYS * 86400,
+            )
+        )
+    return response
+
+
+@get("/{token:str}/a/{asset:str}", name="share_asset")
+async def share_asset(request: Request, token: str, asset: str) -> Response:
+    """One asset's details and downloads: the lightbox's side panel (htmx) or a page."""
+
+    async def make() -> Response:
+        item = await share.shared_asset(token, _cookie(request), asset)
+        ctx = {"item": item, "token": token}
+        response = render(request, "share/asset.html", ctx, block="share_asset")
+        response.headers.update(_PAGE_HEADERS)
+        return response
+
+    return await _guarded(request, token, make)
+
+
+@route("/{token:str}/a/{asset:str}/p/{proxy:str}", http_method=_FILE_METHODS, name="share_proxy")
+async def share_proxy(
+    request: Request, token: str, asset: str, proxy: str, download: bool = False
+) -> Response:
+    async def make() -> Response:
+        got = await share.proxy_file(
+            token, _cookie(request), asset, proxy, download=download, count=_counts(request)
+        )
+        return file_response(request, got, inline=not download)
+
+    return await _guarded(request, token, make)
+
+
+@route("/{token:str}/a/{asset:str}/original", http_method=_FILE_METHODS, name="share_original")
+async def share_original(request: Request, token: str, asset: str) -> Response:
+    async def make() -> Response:
+        got = await share.original_file(token, _cookie(request), asset, count=_counts(request))
+        return file_response(request, got)
+
+    return await _guarded(request, token, make)
+
+
+@route(
+    "/{token:str}/a/{asset:str}/attachments/{attachment_id:int}",
+    http_method=_FILE_METHODS,
+    name="share_attachment",
+)
+async def share_attachment(
+    request: Request, token: str, asset: str, attachment_id: int
+) -> Response:
+    async def make() -> Response:
+        got = await share.attachment_file(
+            token, _cookie(request), asset, attachment_id, count=_counts(request)
+        )
+        return file_response(request, got)
+
+    return await _guarded(request, token, make)
+
+
+async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    while True:
+        chunk = await asyncio.to_thread(next, chunks, None)
+        if chunk is None:
+            return
+        if chunk:
+            yield chunk
+
+
+@route("/{token:str}/zip", http_method=_FILE_METHODS, name="share_zip")
+async def share_zip(request: Request, token: str) -> Response:
+    async def make() -> Response:
+        headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+        if request.method == "HEAD":
+            # The same check as GET, without building the archive.
+            await share.authorize(token, _cookie(request), share.Access("zip"))
+            return Response(b"", media_type="application/zip", headers=headers)
+        result = await share.zip_all(token, _cookie(request))
+        headers["Content-Disposition"] = content_disposition(result.filename)
+        return Stream(_in_thread(result.chunks), media_type="application/zip", headers=headers)
+
+    return await _guarded(request, token, make)
+
+
+def _image_response(
+    request: Request, data: bytes, fmt: str, filename: str, download: bool
+) -> Response:
+    mime = "image/png" if fmt == "png" else "image/svg+xml"
+    headers = {
+        "Content-Disposition": content_disposition(filename, inline=not download),
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        "Cache-Control": "private, max-age=300",
+    }
+    body = b"" if request.method == "HEAD" else data
+    return Response(body, media_type=mime, headers=headers)
+
+
+async def _visitor_qr(request: Request, token: str, fmt: str, download: bool) -> Response:
+    async def make() -> Response:
+        data = await share.visitor_qr(token, _cookie(request), fmt)
+        return _image_response(request, data, fmt, f"link-qr.{fmt}", download)
+
+    return await _guarded(request, token, make)
+
+
+@route("/{token:str}/qr.png", http_method=_FILE_METHODS, name="share_qr_png")
+async def share_qr_png(request: Request, token: str, download: bool = False) -> Response:
+    return await _visitor_qr(request, token, "png", download)
+
+
+@route("/{token:str}/qr.svg", http_method=_FILE_METHODS, name="share_qr_svg")
+async def share_qr_svg(request: Request, token: str, download: bool = False) -> Response:
+    return await _visitor_qr(request, token, "svg", download)
+
+
+share_public_router = Router(
+    path="/s",
+    route_handlers=[
+        share_page,
+        share_embed,
+        share_password,
+        share_asset,
+        share_proxy,
+        share_original,
+        share_attachment,
+        share_zip,
+        share_qr_png,
+        share_qr_svg,
+    ],
+)

@@ -1,0 +1,133 @@
+"""The one check for recipients: `authorize(token, cookie, Access(...))` is the first line of
+every function that serves an asset's bytes or metadata through a link.
+
+It answers 404 for an unknown, deactivated or deleted link and for a link whose owner is
+inactive or may no longer share; 410 once the link has expired; 401 until its password was
+entered in this browser; 404 for an asset that is not part of the link or is trashed or
+external; 403 for a version the link does not offer. A link never grants more than its owner
+could do now: no originals once the owner may not download them, and images only with the
+watermark through a watermarked link or from an owner who sees them only so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.account.service import FLAG_COLUMNS, actor_for
+from webapp.actor import Actor, Perm
+from webapp.asset import service as assets
+from webapp.errors import AppError, Forbidden, Gone, NotFound, Unavailable
+from webapp.share import watermark as wm
+from webapp.share.reads import _member
+from webapp.share.tables import ShareLink
+from webapp.share.tokens import _TOKEN_RE, password_cookie_ok, token_hash
+from webapp.share.views import Access, LinkGrant, LinkView, _view
+
+# Proxies a public page shows for viewing (grid, large preview, video playback). Any other
+# type, and any download, needs the type in the link's allowed downloads.
+DISPLAY_PROXIES = frozenset({"thumbnail", "preview", "poster", "video"})
+
+
+class PasswordRequired(AppError):
+    status = 401
+    code = "password_required"
+
+
+def _link_sql() -> str:
+    flags = ", ".join(f"u.{column}" for column in FLAG_COLUMNS.values())
+    return (
+        "SELECT l.*, u.email AS owner_email, u.name AS owner_name, u.role AS owner_role, "
+        f"u.is_active AS owner_active, {flags} "
+        "FROM share_link l JOIN account_user u ON u.id = l.owner WHERE l.token_hash = {}"
+    )
+
+
+async def _resolve(token: str) -> tuple[dict[str, Any], LinkView, Actor]:
+    """The link behind a token, if it may answer at all: 404 for unknown, deactivated or
+    deleted links and links whose owner can no longer share; 410 once expired. One plain
+    query: every image of a shared page comes through here."""
+    if not _TOKEN_RE.match(token or ""):
+        raise NotFound("This link does not exist or was removed.")
+    rows = await ShareLink.raw(_link_sql(), token_hash(token))
+    row = rows[0] if rows else None
+    if row is None or not row["is_active"] or not row["owner_active"]:
+        raise NotFound("This link does not exist or was removed.")
+    owner = actor_for(
+        {
+            "id": row["owner"],
+            "email": row["owner_email"],
+            "name": row["owner_name"],
+            "role": row["owner_role"],
+            **{column: row[column] for column in FLAG_COLUMNS.values()},
+        },
+        kind="user",
+    )
+    if not owner.can(Perm.create_links) or not owner.can(Perm.read):
+        raise NotFound("This link does not exist or was removed.")
+    link = _view(row, token)
+    if link.state == "expired":
+        raise Gone("This link has expired.")
+    return row, link, owner
+
+
+def _may_original(link: LinkView, owner: Actor, asset: assets.AssetView) -> bool:
+    if not link.allow_original or not owner.can(Perm.download_original) or owner.watermark_only:
+        return False
+    # An image's original would be an unwatermarked image: never through a watermarked link.
+    return not ((link.watermark or owner.watermark_only) and asset.kind == "image")
+
+
+def _proxy_mime(asset: assets.AssetView, proxy: str) -> str:
+    info = asset.proxies.get(proxy)
+    return info.mime if info else ""
+
+
+async def authorize(token: str, cookie: str | None, access: Access) -> LinkGrant:
+    """THE check for everything served through a link. Raises NotFound, Gone,
+    PasswordRequired, Forbidden or Unavailable; returns what the caller may serve."""
+    row, link, owner = await _resolve(token)
+    if link.has_password and not password_cookie_ok(link.id, row["password_hash"], cookie):
+        raise PasswordRequired("Enter the link's password to continue.")
+    if access.what in ("page", "zip", "qr"):
+        if link.kind == "download" and access.what == "zip":
+            raise Forbidden("This link downloads one original.")
+        if access.what == "zip" and not (
+            link.proxy_types or link.allow_attachments or link.allow_original
+        ):
+            raise Forbidden("This link offers nothing to download.")
+        asset = None
+        if link.collection_id is None:
+            # A link to one asset serves nothing at all once that asset may not be shown.
+            asset = (await _member(link, owner, None)).asset
+        if link.kind == "download" and access.what == "page":
+            assert asset is not None
+            if not _may_original(link, owner, asset):
+                raise Forbidden("This link no longer allows downloading the original.")
+        return LinkGrant(link, owner, access, asset, None)
+    if link.kind == "download" and access.what != "original":
+        raise Forbidden("This link downloads the original only.")
+    member = await _member(link, owner, access.asset)
+    asset = member.asset
+    config = None
+    must_watermark = link.watermark or owner.watermark_only
+    if access.what == "proxy":
+        proxy = access.proxy or ""
+        if proxy not in asset.proxies:
+            raise NotFound("This version does not exist.")
+        downloadable = proxy in link.proxy_types
+        if (access.download or proxy not in DISPLAY_PROXIES) and not downloadable:
+            raise Forbidden("This link does not offer this version.")
+        if must_watermark and _proxy_mime(asset, proxy).startswith("image/"):
+            config = await wm.get_config()
+            if config is None:
+                raise Unavailable(
+                    "Images of this link are shown with a watermark, and none is set up."
+                )
+    elif access.what == "original":
+        if not _may_original(link, owner, asset):
+            raise Forbidden("This link does not offer the original.")
+    elif access.what == "attachment":
+        if not link.allow_attachments:
+            raise Forbidden("This link does not offer attachments.")
+    elif access.what != "asset":
+        raise NotFound("No such page.")
+    return LinkGrant(link, owner, access, asset, config, member.proxy_rows)

@@ -1,0 +1,329 @@
+"""What recipients get through a link: its page (a grid of the collection, or the one
+asset), an asset's details, a proxy (watermarked when it must be), the original, an
+attachment, the QR code and a ZIP of everything the link offers. Every function here calls
+`authorize` first; the routes reach link content only through them. Reads of a request are
+grouped (one SQLite transaction); views and downloads are counted after them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from webapp.actor import Actor
+from webapp.asset import service as assets
+from webapp.core import db
+from webapp.errors import AppError, Conflict, NotFound, Unavailable
+from webapp.fs.errors import StoreError
+from webapp.settings import get_settings
+from webapp.share import watermark as wm
+from webapp.share.authorize import _may_original, authorize
+from webapp.share.counters import _count
+from webapp.share.options import IMAGE_GROUP, VIDEO_GROUP
+from webapp.share.reads import _attachments_of, _page_assets, _zip_proxy_rows
+from webapp.share.tokens import public_metadata
+from webapp.share.views import Access, LinkView, engine
+from webapp.storage import service as storages
+
+
+@dataclass
+class Version:
+    label: str
+    href: str  # relative to the link's path
+    size: int | None
+    group: str  # Original, Image, Video, Attachment
+
+
+@dataclass
+class SharedAsset:
+    uuid: str
+    filename: str
+    kind: str
+    mime: str
+    width: int | None
+    height: int | None
+    duration: float | None
+    taken_at: datetime | None
+    details: list[tuple[str, str]]
+    thumb: str | None
+    large: str | None
+    full: str | None
+    poster: str | None
+    video: str | None
+    downloads: list[Version]
+    original_note: str = ""
+    link_name: str = ""
+
+
+@dataclass
+class SharedPage:
+    link: LinkView
+    token: str
+    items: list[SharedAsset]
+    next_cursor: str | None
+    single: bool
+    can_zip: bool
+
+
+def _shared(
+    link: LinkView,
+    owner: Actor,
+    asset: assets.AssetView,
+    attachments: Sequence[dict[str, Any]] = (),
+) -> SharedAsset:
+    base = f"a/{asset.uuid}"
+    p = asset.proxies
+    downloadable = [t for t in link.proxy_types if t in p]
+    full = "fullscreen" if "fullscreen" in downloadable else None
+    large = "preview" if "preview" in p else ("poster" if "poster" in p else asset.thumb)
+    versions: list[Version] = []
+    note = ""
+    if link.allow_original and _may_original(link, owner, asset):
+        if asset.status == "archived":
+            note = "The original is archived."
+        elif asset.original_unavailable and not asset.copy_path:
+            note = "The original is unavailable right now."
+        else:
+            versions.append(Version("Original", f"{base}/original", asset.size, "Original"))
+    for t in downloadable:
+        group = VIDEO_GROUP if t in assets.VIDEO_PROXIES else IMAGE_GROUP
+        info = p[t]
+        label = t.capitalize() + (f" ({info.width} × {info.height})" if info.width else "")
+        size = None if (link.watermark or owner.watermark_only) else info.size
+        versions.append(Version(label, f"{base}/p/{t}?download=1", size, group))
+    if link.allow_attachments:
+        for a in attachments:
+            versions.append(
+                Version(a["filename"], f"{base}/attachments/{a['id']}", a["size"], "Attachment")
+            )
+    return SharedAsset(
+        uuid=asset.uuid,
+        filename=asset.filename,
+        kind=asset.kind,
+        mime=asset.mime,
+        width=asset.width,
+        height=asset.height,
+        duration=asset.duration,
+        taken_at=asset.taken_at,
+        details=public_metadata(asset.metadata),
+        thumb=asset.thumb,
+        large=large,
+        full=full,
+        poster="poster" if "poster" in p else None,
+        video="video" if "video" in p else None,
+        downloads=versions,
+        original_note=note,
+    )
+
+
+async def landing(
+    token: str,
+    cookie: str | None,
+    cursor: str | None = None,
+    *,
+    count: bool = True,
+    count_download: bool | None = None,
+) -> SharedPage | assets.Download:
+    """What /s/<token> answers: a public link's page (or one more page of its grid), or a
+    download link's original. Counts a view on a page's first request, a download of the
+    original when count_download (default: count) says so."""
+    async with db.read_group(engine()):
+        grant = await authorize(token, cookie, Access("page"))
+        link = grant.link
+        if link.kind == "download":
+            assert grant.asset is not None
+            original = await assets.original_download(grant.owner, grant.asset.id)
+        else:
+            items, next_cursor = await _page_assets(grant, cursor)
+            ids = [a.id for a in items]
+            attachments = await _attachments_of(ids) if link.allow_attachments else {}
+    if link.kind == "download":
+        if count if count_download is None else count_download:
+            await _count(link.id, download=True)
+        return original
+    shared = [_shared(link, grant.owner, a, attachments.get(a.id, ())) for a in items]
+    if count and cursor is None:
+        await _count(link.id, view=True)
+    can_zip = bool(link.proxy_types or link.allow_attachments or link.allow_original)
+    return SharedPage(link, token, shared, next_cursor, link.collection_id is None, can_zip)
+
+
+async def visit(
+    token: str, cookie: str | None, cursor: str | None = None, *, count: bool = True
+) -> SharedPage:
+    """A public link's page; a download link has none (409)."""
+    got = await landing(token, cookie, cursor, count=count, count_download=False)
+    if not isinstance(got, SharedPage):
+        raise Conflict("This link downloads one original.")
+    return got
+
+
+async def shared_asset(token: str, cookie: str | None, asset_uuid: str) -> SharedAsset:
+    """One asset's details for the lightbox (an htmx fragment)."""
+    async with db.read_group(engine()):
+        grant = await authorize(token, cookie, Access("asset", asset=asset_uuid))
+        assert grant.asset is not None
+        allowed = grant.link.allow_attachments
+        attachments = await _attachments_of([grant.asset.id]) if allowed else {}
+    item = _shared(grant.link, grant.owner, grant.asset, attachments.get(grant.asset.id, ()))
+    item.link_name = grant.link.name
+    return item
+
+
+async def proxy_file(
+    token: str, cookie: str | None, asset_uuid: str, proxy: str, *, download: bool, count: bool
+) -> assets.Download:
+    async with db.read_group(engine()):
+        grant = await authorize(
+            token, cookie, Access("proxy", asset=asset_uuid, proxy=proxy, download=download)
+        )
+        asset = grant.asset
+        assert asset is not None
+        row = grant.proxy_rows.get(proxy)
+    if row is None:
+        raise NotFound("This version does not exist.")
+    stem = asset.filename.rsplit(".", 1)[0]
+    central = storages.central_store()
+    if grant.watermark is not None:
+        try:
+            made = await wm.rendition(asset.uuid, row["id"], row["key"], proxy, row["mime"])
+        except StoreError:
+            raise Unavailable("The watermarked image cannot be made right now.") from None
+        if made is None:
+            raise Unavailable("Images of this link are shown with a watermark, and none is set up.")
+        key, mime, size = made
+        ext = key.rsplit(".", 1)[-1]
+        download_ = assets.Download(f"{stem}-{proxy}.{ext}", mime, size, central, key)
+    else:
+        ext = row["key"].rsplit(".", 1)[-1]
+        download_ = assets.Download(
+            f"{stem}-{proxy}.{ext}", row["mime"], row["size"], central, row["key"]
+        )
+    if count and download:
+        await _count(grant.link.id, download=True)
+    return download_
+
+
+async def original_file(
+    token: str, cookie: str | None, asset_uuid: str | None, *, count: bool
+) -> assets.Download:
+    """The original through a public link (asset_uuid given) or a download link (None)."""
+    access = Access("page") if asset_uuid is None else Access("original", asset=asset_uuid)
+    async with db.read_group(engine()):
+        grant = await authorize(token, cookie, access)
+        if asset_uuid is None and grant.link.kind != "download":
+            raise NotFound("No such file.")
+        assert grant.asset is not None
+        download_ = await assets.original_download(grant.owner, grant.asset.id)
+    if count:
+        await _count(grant.link.id, download=True)
+    return download_
+
+
+async def attachment_file(
+    token: str, cookie: str | None, asset_uuid: str, attachment_id: int, *, count: bool
+) -> assets.Download:
+    grant = await authorize(
+        token, cookie, Access("attachment", asset=asset_uuid, attachment_id=attachment_id)
+    )
+    assert grant.asset is not None
+    download_ = await assets.attachment_download(grant.owner, grant.asset.id, attachment_id)
+    if count:
+        await _count(grant.link.id, download=True)
+    return download_
+
+
+async def visitor_qr(token: str, cookie: str | None, fmt: str) -> bytes:
+    """The link's QR code, for a recipient passing it on (after the password, if any)."""
+    from webapp.share.qr import qr_png, qr_svg
+
+    grant = await authorize(token, cookie, Access("qr"))
+    url = grant.link.url(get_settings().base_url)
+    return await asyncio.to_thread(qr_png if fmt == "png" else qr_svg, url)
+
+
+@dataclass
+class ZipDownload:
+    filename: str
+    chunks: Iterator[bytes]
+
+
+async def zip_all(token: str, cookie: str | None) -> ZipDownload:
+    """Every allowed version of every asset of the link, as a streamed ZIP."""
+    from webapp.share.zipstream import UniqueNames, ZipEntry, safe_part, zip_chunks
+
+    grant = await authorize(token, cookie, Access("zip"))
+    link, owner = grant.link, grant.owner
+    config = None
+    if link.watermark or owner.watermark_only:
+        config = await wm.get_config()
+    items: list[assets.AssetView] = []
+    cursor = None
+    while True:
+        page, cursor = await _page_assets(grant, cursor, limit=assets.MAX_PAGE)
+        items += page
+        if not cursor:
+            break
+    ids = [a.id for a in items]
+    proxy_rows = await _zip_proxy_rows(ids, link.proxy_types)
+    attachments = await _attachments_of(ids) if link.allow_attachments else {}
+    central = storages.central_store()
+    names = UniqueNames()
+    entries: list[ZipEntry] = []
+    for asset in items:
+        stem = safe_part(asset.filename.rsplit(".", 1)[0])
+        if _may_original(link, owner, asset) and asset.status != "archived":
+            try:
+                original = await assets.original_download(owner, asset.id)
+                entries.append(
+                    ZipEntry(names(safe_part(asset.filename)), original.open, original.size)
+                )
+            except (AppError, StoreError):
+                pass
+        for proxy in link.proxy_types:
+            found = proxy_rows.get((asset.id, proxy))
+            if found is None:
+                continue
+            r = found
+            ext = r["key"].rsplit(".", 1)[-1]
+            if (link.watermark or owner.watermark_only) and r["mime"].startswith("image/"):
+                if config is None:
+                    continue
+                key = wm.cache_key(config, asset.uuid, r["id"], proxy, r["mime"])
+                opener = _watermarked_opener(central, r["key"], key, config, r["mime"])
+                ext = key.rsplit(".", 1)[-1]
+                entries.append(ZipEntry(names(f"{stem}-{proxy}.{ext}"), opener, None))
+            else:
+                entries.append(
+                    ZipEntry(
+                        names(f"{stem}-{proxy}.{ext}"),
+                        _opener(central, r["key"]),
+                        r["size"],
+                    )
+                )
+        for a in attachments.get(asset.id, ()):
+            try:
+                att = await assets.attachment_download(owner, asset.id, a["id"])
+            except (AppError, StoreError):
+                continue
+            entries.append(
+                ZipEntry(
+                    names(f"{stem} attachments/{safe_part(a['filename'])}"), att.open, a["size"]
+                )
+            )
+    await _count(link.id, download=True)
+    return ZipDownload(f"{link.name}.zip", zip_chunks(entries, skip_errors=(StoreError,)))
+
+
+def _opener(store: Any, key: str) -> Any:
+    return lambda: store.open_read(key)
+
+
+def _watermarked_opener(store: Any, source: str, dest: str, config: Any, mime: str) -> Any:
+    def open_() -> Any:
+        wm.ensure_rendition(store, source, dest, config, mime)
+        return store.open_read(dest)
+
+    return open_

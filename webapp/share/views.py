@@ -1,0 +1,198 @@
+"""What a link is, as its owner and the recipient functions see it: `LinkView` from a
+share_link row (the token unsealed), and the shapes of one request through a link (`Access`,
+what it asks for) and of its answer (`LinkGrant`, what may be served)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from piccolo.engine.base import Engine
+
+from webapp.actor import Actor
+from webapp.asset import service as assets
+from webapp.share import watermark as wm
+from webapp.share.tables import ShareLink
+from webapp.share.tokens import now, unseal_token
+
+KINDS = ("public", "download")
+KIND_LABELS = {"public": "Public link", "download": "Download link"}
+
+
+def engine() -> Engine:
+    """The engine share's tables live on; core.db's dialect helpers take it."""
+    return ShareLink._meta.db
+
+
+@dataclass
+class LinkView:
+    id: int
+    kind: str
+    name: str
+    owner_id: int
+    owner_email: str
+    asset_id: int | None
+    asset_uuid: str | None
+    collection_id: int | None
+    collection_name: str | None
+    token: str
+    allow_original: bool
+    allow_attachments: bool
+    proxy_types: list[str]
+    expires_at: datetime | None
+    has_password: bool
+    watermark: bool
+    allow_face_search: bool
+    is_active: bool
+    views: int
+    downloads: int
+    failed_password_tries: int
+    last_used_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def state(self) -> str:
+        if not self.is_active:
+            return "inactive"
+        if self.expires_at is not None and self.expires_at <= now():
+            return "expired"
+        return "active"
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def path(self) -> str:
+        return f"/s/{self.token}"
+
+    def url(self, base_url: str) -> str:
+        return f"{base_url}{self.path}"
+
+    def embed_url(self, base_url: str) -> str:
+        return f"{base_url}{self.path}/embed"
+
+    def embed_code(self, base_url: str) -> str:
+        title = self.name.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+        return (
+            f'<iframe src="{self.embed_url(base_url)}" title="{title}" width="800" '
+            f'height="600" style="border:0" loading="lazy" allowfullscreen></iframe>'
+        )
+
+    @property
+    def allow_download(self) -> list[str]:
+        allowed = []
+        if self.allow_original:
+            allowed.append("original")
+        if self.proxy_types:
+            allowed.append("proxies")
+        if self.allow_attachments:
+            allowed.append("attachments")
+        return allowed
+
+    def as_json(self, base_url: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "url": self.url(base_url) if self.token else None,
+            "embed_code": self.embed_code(base_url) if self.token else None,
+            "qr_url": f"{base_url}/api/v1/links/{self.id}/qr.png",
+            "asset_id": self.asset_uuid,
+            "collection_id": self.collection_id,
+            "allow_download": self.allow_download,
+            "proxies": self.proxy_types,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "has_password": self.has_password,
+            "watermark": self.watermark,
+            "allow_face_search": self.allow_face_search,
+            "is_active": self.is_active,
+            "state": self.state,
+            "views": self.views,
+            "downloads": self.downloads,
+            "failed_password_tries": self.failed_password_tries,
+            "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "owner": {"id": self.owner_id, "email": self.owner_email},
+        }
+
+
+def _json_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _view(row: dict[str, Any], token: str | None = None) -> LinkView:
+    """A link from its row; the token is unsealed unless the caller knows it already."""
+    owner = row.get("owner")
+    owner_id = int(owner["id"]) if isinstance(owner, dict) else int(owner or 0)
+    owner_email = owner["email"] if isinstance(owner, dict) else row.get("owner_email", "")
+    asset_uuid = row.get("asset_uuid")
+    return LinkView(
+        id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        owner_id=owner_id,
+        owner_email=owner_email or "",
+        asset_id=row["asset"],
+        asset_uuid=str(asset_uuid) if asset_uuid else None,
+        collection_id=row["collection"],
+        collection_name=row.get("collection_name"),
+        token=unseal_token(row["token_sealed"]) if token is None else token,
+        allow_original=bool(row["allow_original"]),
+        allow_attachments=bool(row["allow_attachments"]),
+        proxy_types=_json_list(row["proxy_types"]),
+        expires_at=row["expires_at"],
+        has_password=bool(row["password_hash"]),
+        watermark=bool(row["watermark"]),
+        allow_face_search=bool(row["allow_face_search"]),
+        is_active=bool(row["is_active"]),
+        views=row["views"] or 0,
+        downloads=row["downloads"] or 0,
+        failed_password_tries=row["failed_password_tries"] or 0,
+        last_used_at=row["last_used_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _owner_query() -> Any:
+    return ShareLink.select(
+        *ShareLink.all_columns(),
+        ShareLink.owner.email.as_alias("owner_email"),
+        ShareLink.asset.uuid.as_alias("asset_uuid"),
+        ShareLink.collection.name.as_alias("collection_name"),
+    )
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a request through a link asks for."""
+
+    what: str  # page, asset, proxy, original, attachment, zip, qr
+    asset: str | None = None  # the asset's UUID
+    proxy: str | None = None
+    attachment_id: int | None = None
+    download: bool = False
+
+
+@dataclass(frozen=True)
+class LinkGrant:
+    link: LinkView
+    owner: Actor
+    access: Access
+    asset: assets.AssetView | None
+    watermark: wm.WatermarkConfig | None  # set when images must carry the watermark
+    proxy_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def must_watermark(self) -> bool:
+        return self.link.watermark or self.owner.watermark_only
