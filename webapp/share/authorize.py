@@ -10,11 +10,13 @@ watermark through a watermarked link or from an owner who sees them only so."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from webapp.account.service import FLAG_COLUMNS, actor_for
 from webapp.actor import Actor, Perm
 from webapp.asset import service as assets
+from webapp.core.log import log_event
 from webapp.errors import AppError, Forbidden, Gone, NotFound, Unavailable
 from webapp.share import watermark as wm
 from webapp.share.reads import _member
@@ -25,6 +27,8 @@ from webapp.share.views import Access, LinkGrant, LinkView, _view
 # Proxies a public page shows for viewing (grid, large preview, video playback). Any other
 # type, and any download, needs the type in the link's allowed downloads.
 DISPLAY_PROXIES = frozenset({"thumbnail", "preview", "poster", "video"})
+
+logger = logging.getLogger("pictorium.share")
 
 
 class PasswordRequired(AppError):
@@ -83,7 +87,18 @@ def _proxy_mime(asset: assets.AssetView, proxy: str) -> str:
 
 async def authorize(token: str, cookie: str | None, access: Access) -> LinkGrant:
     """THE check for everything served through a link. Raises NotFound, Gone,
-    PasswordRequired, Forbidden or Unavailable; returns what the caller may serve."""
+    PasswordRequired, Forbidden or Unavailable; returns what the caller may serve. Every
+    refusal but the password prompt is logged (never the token)."""
+    try:
+        return await _check(token, cookie, access)
+    except PasswordRequired:
+        raise
+    except AppError as exc:
+        log_event(logger, "share.refused", status=exc.status, what=access.what, reason=exc.message)
+        raise
+
+
+async def _check(token: str, cookie: str | None, access: Access) -> LinkGrant:
     row, link, owner = await _resolve(token)
     if link.has_password and not password_cookie_ok(link.id, row["password_hash"], cookie):
         raise PasswordRequired("Enter the link's password to continue.")

@@ -6,15 +6,15 @@ FAIL_WINDOW), and each wrong try is counted on the row for the owner to see."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import logging
 import time
-import uuid as uuidlib
 from datetime import UTC, datetime
 from typing import Any
 
 from webapp.core import crypto as sec
-from webapp.core.kv import get_redis
+from webapp.core.kv import Throttle, get_redis
 from webapp.core.kv import key as kv_key
+from webapp.core.log import log_event
 from webapp.errors import Invalid, TooManyRequests
 from webapp.share.authorize import _resolve
 from webapp.share.tables import ShareLink
@@ -23,6 +23,8 @@ from webapp.share.views import LinkView
 
 FAIL_LIMIT = 10
 FAIL_WINDOW = 30 * 60
+
+logger = logging.getLogger("pictorium.share")
 
 
 # Views and downloads are counted in Redis and written to the link's row at most once per
@@ -99,9 +101,8 @@ def _with_pending(links: list[LinkView]) -> list[LinkView]:
     return links
 
 
-def _client_key(link_id: int, client: str) -> str:
-    digest = hashlib.sha256(f"{link_id}\0{client}".encode()).hexdigest()[:32]
-    return kv_key("share-pw-fail", link_id, digest)
+# Wrong passwords per link and client: other clients of the same link are not affected.
+_password_tries = Throttle("share-pw-fail", FAIL_LIMIT, FAIL_WINDOW)
 
 
 async def _sleep(seconds: float) -> None:
@@ -118,31 +119,21 @@ async def enter_password(token: str, password: str, client: str) -> str:
     row, link, _ = await _resolve(token)
     if not link.has_password:
         return ""
-    redis = get_redis()
-    bucket = _client_key(link.id, client)
-    stamp = time.time()
-    attempt = f"{stamp:.6f}-{uuidlib.uuid4().hex[:8]}"
+    subject = f"{link.id}\0{client}"
     # Counted as a failure before the check, atomically: parallel guesses cannot slip past.
-    pipe = redis.pipeline(transaction=True)
-    pipe.zremrangebyscore(bucket, 0, stamp - FAIL_WINDOW)
-    pipe.zadd(bucket, {attempt: stamp})
-    pipe.zcard(bucket)
-    pipe.zrange(bucket, 0, 0, withscores=True)
-    pipe.expire(bucket, FAIL_WINDOW)
-    _, _, count, oldest, _ = pipe.execute()
-    if count > FAIL_LIMIT:
-        redis.zrem(bucket, attempt)
-        first = oldest[0][1] if oldest else stamp
-        wait = max(int(first + FAIL_WINDOW - stamp) + 1, 1)
+    count, wait = _password_tries.hit(subject)
+    if wait:
+        log_event(logger, "share.throttled", link_id=link.id, tries=count, retry_after=wait)
         raise TooManyRequests(
             f"Too many wrong passwords. Try again in {(wait + 59) // 60} minute(s).",
             retry_after=wait,
         )
     await _sleep(failure_delay(count - 1))
     if await asyncio.to_thread(sec.verify_password, row["password_hash"], password or ""):
-        redis.delete(bucket)
+        _password_tries.clear(subject)
         return password_cookie(link.id, row["password_hash"])
     await ShareLink.update(
         {ShareLink.failed_password_tries: ShareLink.failed_password_tries + 1}
     ).where(ShareLink.id == link.id)
+    log_event(logger, "share.wrong_password", link_id=link.id, tries=count)
     raise Invalid("Wrong password.", field="password", code="wrong_password")
