@@ -18,6 +18,7 @@ from litestar.enums import HttpMethod, MediaType
 from litestar.response import Stream
 
 from webapp.actor import Actor
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
 from webapp.errors import AppError, Invalid, NotFound, TooManyRequests
 from webapp.face import service as faces
@@ -27,7 +28,6 @@ from webapp.routes.admin import admin_actor
 from webapp.routes.auth import CurrentActor, page_actor
 from webapp.settings import get_settings
 from webapp.share import service as share
-from webapp.share import watermark as wm
 
 _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 # Link pages: never cached by shared caches, never indexed, the token never sent onwards.

@@ -34,6 +34,7 @@ from typing import Any
 from webapp.account.service import FLAG_COLUMNS, actor_for
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset, Attachment, Proxy, ProxyType
 from webapp.collection.tables import Collection, CollectionAsset
@@ -53,7 +54,6 @@ from webapp.errors import (
 )
 from webapp.fs.errors import StoreError
 from webapp.settings import get_settings
-from webapp.share import watermark as wm
 from webapp.share.tables import ShareLink
 from webapp.storage import service as storages
 
