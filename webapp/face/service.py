@@ -762,10 +762,11 @@ def _throttle(link_id: int, client: str) -> None:
 async def _link_asset_ids(grant: Any) -> list[int]:
     """Every asset the link's page lists (its collection, as the link's owner sees it)."""
     from webapp.asset import service as assets
+    from webapp.collection import service as collections
 
     ids: list[int] = []
     cursor = None
-    f = assets.AssetFilter(collection_id=grant.link.collection_id)
+    f = assets.AssetFilter(member_query=collections.member_query(grant.link.collection_id))
     while True:
         page = await assets.list_assets(grant.owner, f, cursor=cursor, limit=assets.MAX_PAGE)
         ids += [a.id for a in page.items if a.origin != "source"]
