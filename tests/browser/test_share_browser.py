@@ -19,11 +19,11 @@ from tests.browser.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.share_helpers import actor_of, jpeg, logo_png
 from webapp.actor import SYSTEM
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset
 from webapp.collection import service as collections
 from webapp.share import service as share
-from webapp.share import watermark as wm
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("PICTORIUM_SHOTS")  # a folder: save screenshots there to look at

@@ -615,7 +615,7 @@ async def test_video_plays_its_proxy_and_a_watermark_marks_only_images(browser, 
     from tests.jobs import run_jobs
     from tests.media_samples import make_mp4
     from webapp.actor import SYSTEM
-    from webapp.share import watermark as wm
+    from webapp.asset import renditions as wm
 
     editor = await signed_in(browser)
     await wm.save_config(SYSTEM, logo=logo_png(), position="center", scale=30, opacity=80)

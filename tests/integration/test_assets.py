@@ -18,6 +18,7 @@ from webapp.collection import service as collections
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound
 from webapp.storage import service as storages
 from webapp.system import service as system
+from webapp.workflows import purge
 
 
 @functools.cache
@@ -196,8 +197,8 @@ async def test_trash_restore_and_purge_after_retention():
     proxy_keys = [p["key"] for p in await Proxy.select(Proxy.key).where(Proxy.asset == gone.id)]
     assert proxy_keys and all(central.exists(k) for k in proxy_keys)
     # Not yet: the retention is 30 days.
-    assert await assets.purge_expired() == 0
-    assert await assets.purge_expired(datetime.now(UTC) + timedelta(days=31)) == 1
+    assert await purge.purge_expired() == 0
+    assert await purge.purge_expired(datetime.now(UTC) + timedelta(days=31)) == 1
     with pytest.raises(NotFound):
         await assets.get_asset(editor, gone.id)
     assert not any(central.exists(k) for k in proxy_keys)
@@ -250,7 +251,9 @@ async def test_bulk_tags_and_collections():
     coll = await collections.create_collection(editor, "  Spring   campaign ", [a.id, b.id])
     assert coll.name == "Spring campaign" and coll.count == 2
     assert await collections.add_assets(editor, coll.id, [a.id]) == 0
-    in_coll = await assets.list_assets(editor, assets.AssetFilter(collection_id=coll.id))
+    in_coll = await assets.list_assets(
+        editor, assets.AssetFilter(member_query=collections.member_query(coll.id))
+    )
     assert {x.id for x in in_coll.items} == {a.id, b.id}
     other = await actor_for("editor", "other@example.com")
     with pytest.raises(NotFound):

@@ -19,6 +19,7 @@ from webapp.face import service as faces
 from webapp.face.people import _box
 from webapp.face.tables import Face, FaceScan, Person
 from webapp.system import service as system
+from webapp.workflows import purge
 
 
 @pytest.fixture(autouse=True)
@@ -222,7 +223,7 @@ async def test_purge_deletes_faces_and_empty_people_disappear_from_the_list():
     assert await run_jobs() == 0
     await assets.trash_assets(editor, [a.id])
     assert len(await faces.list_people(editor)) == 1
-    assert await assets.purge_trashed(editor, [a.id]) == 1
+    assert await purge.purge_trashed(editor, [a.id]) == 1
     assert await Face.count().where(Face.asset == a.id) == 0
     assert await FaceScan.count().where(FaceScan.asset == a.id) == 0
     assert [p.asset_count for p in await faces.list_people(editor)] == [1]

@@ -14,13 +14,13 @@ import pyvips
 from tests.share_helpers import actor_for, jpeg, logo_png, uploaded
 from webapp.account import service as accounts
 from webapp.actor import SYSTEM, Perm
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unavailable
 from webapp.share import counters
 from webapp.share import service as share
-from webapp.share import watermark as wm
 from webapp.share.tables import ShareLink
 
 

@@ -23,6 +23,7 @@ from webapp.storage import runs
 from webapp.storage import service as storages
 from webapp.storage.tables import Tombstone
 from webapp.system import service as system
+from webapp.workflows import purge
 
 
 @functools.cache
@@ -252,13 +253,13 @@ async def test_purge_deletes_the_external_original_only_when_safe(env):
     await assets.trash_assets(env.admin, [found["purge-me.jpg"]["id"], found["replaced.jpg"]["id"]])
     env.store.write("replaced.jpg", jpeg(3) + b"different")  # someone replaced the file
     later = datetime.now(UTC) + timedelta(days=31)
-    assert await assets.purge_expired(later) == 1
+    assert await purge.purge_expired(later) == 1
     assert not env.store.exists("purge-me.jpg")
     assert env.store.exists("replaced.jpg")  # fingerprint differs: never deleted
     assert "replaced.jpg" in await env.assets()
     # Marker gone: the purge waits as well.
     env.store.delete(".pictorium")
-    assert await assets.purge_expired(later) == 0
+    assert await purge.purge_expired(later) == 0
 
 
 async def test_collector_moves_files_into_the_main_storage(env):

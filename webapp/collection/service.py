@@ -24,6 +24,14 @@ class CollectionView:
     updated_at: datetime
 
 
+def member_query(collection_id: int) -> Any:
+    """The ids of a collection's assets, as a subquery for the feed's filter
+    (AssetFilter.member_query): the asset package knows nothing of collections."""
+    return CollectionAsset.select(CollectionAsset.asset).where(
+        CollectionAsset.collection == collection_id
+    )
+
+
 def _clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:

@@ -22,6 +22,6 @@ def make_proxies(asset_id: int) -> str:
 
 def purge_trash() -> int:
     """Deletes assets that have been in the recycle bin longer than the retention."""
-    from webapp.asset import service as assets
+    from webapp.workflows import purge
 
-    return run_async(assets.purge_expired())
+    return run_async(purge.purge_expired())

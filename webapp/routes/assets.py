@@ -21,6 +21,7 @@ from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
 from webapp.source import flows
 from webapp.system import service as system
+from webapp.workflows import purge
 
 # Litestar's own body cap; the workspace's upload limit is enforced while spooling.
 MAX_UPLOAD_BODY = 64 * 1024**3
@@ -340,7 +341,7 @@ async def trash_restore(request: Request, actor: CurrentActor) -> Response:
 
 @post("/trash/empty", name="trash_empty")
 async def trash_empty(request: Request, actor: CurrentActor) -> Response:
-    purged = await assets.empty_trash(actor)
+    purged = await purge.empty_trash(actor)
     return redirect(request, "/trash", notice=f"Deleted {purged} asset(s) for good.")
 
 
@@ -348,7 +349,7 @@ async def trash_empty(request: Request, actor: CurrentActor) -> Response:
 async def trash_purge(request: Request, actor: CurrentActor) -> Response:
     """Deletes the selected assets in the bin for good, now."""
     form = await request.form()
-    purged = await assets.purge_trashed(actor, _ids(form))
+    purged = await purge.purge_trashed(actor, _ids(form))
     return redirect(request, "/trash", notice=f"Deleted {purged} asset(s) for good.")
 
 

@@ -36,7 +36,9 @@ async def collection_page(
 ) -> Response:
     coll = await collections.get_collection(actor, collection_id)
     page = await assets.list_assets(
-        actor, assets.AssetFilter(collection_id=collection_id), cursor=cursor
+        actor,
+        assets.AssetFilter(member_query=collections.member_query(collection_id)),
+        cursor=cursor,
     )
     more_url = None
     if page.next_cursor:

@@ -1,0 +1,143 @@
+"""Downloads: what a reader may take away, as a Download (a name, a type and a stream from a
+store). The original (a verified copy when the storage is gone, streamed from the other
+workspace for external assets), a proxy (watermarked for watermark-only readers) and the
+rules of who may have which."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import IO, Any
+
+from webapp.actor import Actor, Perm
+from webapp.asset.query import get_asset
+from webapp.asset.renditions import rendition
+from webapp.asset.tables import Proxy
+from webapp.asset.views import AssetView
+from webapp.core import crypto
+from webapp.errors import Conflict, Forbidden, NotFound, Unavailable
+from webapp.source import service as sources
+from webapp.source.client import SourceError, open_original
+from webapp.source.tables import Source
+from webapp.storage import service as storages
+
+
+@dataclass
+class Download:
+    filename: str
+    mime: str
+    size: int | None
+    store: Any
+    key: str
+
+    def open(self) -> IO[bytes]:
+        return self.store.open_read(self.key)
+
+
+async def original_download(actor: Actor, ref: str | int) -> Download:
+    actor.require(Perm.read)
+    if not actor.can(Perm.download_original) or actor.watermark_only:
+        raise Forbidden("You do not have the right to download originals.")
+    asset = await get_asset(actor, ref)
+    if asset.status == "trashed":
+        raise NotFound("No such asset.")
+    if asset.status == "archived":
+        raise Conflict("The original is archived.")
+    if asset.original_unavailable:
+        # A verified copy in the main storage ("Transfer to main storage") still serves.
+        copy = None
+        if asset.copy_path and asset.copy_storage_id:
+            copy = await storages.get_storage(asset.copy_storage_id)
+        if copy is not None:
+            store = await storages.open_storage(copy)
+            return Download(asset.filename, asset.mime, asset.size, store, asset.copy_path)
+        raise Conflict(
+            "The original is unavailable: its storage cannot be reached or the file is gone."
+        )
+    if asset.origin == "source":
+        # Mutual integration: the original stays in the other workspace and is streamed
+        # from there with the source's key, so the remote user's rights decide too.
+        return await external_original(asset)
+    storage = await storages.get_storage(asset.storage_id)
+    if storage is None:
+        raise Conflict("The original's storage was removed.")
+    return Download(
+        asset.filename, asset.mime, asset.size, await storages.open_storage(storage), asset.path
+    )
+
+
+class _RemoteOriginal:
+    """Looks like a Store to a Download: open_read returns the stream already started (so
+    errors became HTTP errors before any byte was sent)."""
+
+    def __init__(self, handle: Any):
+        self._handle = handle
+
+    def open_read(self, key: str) -> Any:
+        return self._handle
+
+
+async def external_original(asset: AssetView) -> Download:
+    """A Download of an external asset's original, streamed from the other workspace with
+    the source's key: the remote user's rights decide, and nothing is kept here."""
+    row = await Source.select().where(Source.id == asset.source_id).first()
+    if row is None or not row["is_active"]:
+        raise Conflict("The source of this asset is removed or deactivated.")
+    try:
+        api_key = await sources.api_key_of(row["id"])
+        handle = await asyncio.to_thread(
+            open_original,
+            row["url"],
+            api_key,
+            asset.remote_id,
+            allow_private=await sources.allow_private(),
+        )
+    except crypto.SecretsUnreadable as exc:
+        raise Conflict(str(exc)) from None
+    except SourceError as exc:
+        if exc.code == "forbidden":
+            raise Forbidden(
+                f"{row['name']} does not let this source's user download originals."
+            ) from None
+        if exc.code in {"unreachable", "timeout"}:
+            raise Unavailable(f"{row['name']} cannot be reached: {exc.message}") from None
+        raise Conflict(
+            f"The original could not be fetched from {row['name']}: {exc.message}"
+        ) from None
+    size = handle.size if handle.size is not None else asset.size
+    return Download(asset.filename, asset.mime, size, _RemoteOriginal(handle), asset.remote_id)
+
+
+# Proxies a watermark-only reader may see unwatermarked while no watermark is configured.
+WATERMARK_FREE_PROXIES = frozenset({"thumbnail"})
+
+
+async def proxy_download(actor: Actor, ref: str | int, proxy_type: str) -> Download:
+    actor.require(Perm.read)
+    asset = await get_asset(actor, ref)
+    if asset.status == "trashed" and not actor.can(Perm.delete):
+        raise NotFound("No such asset.")
+    info = asset.proxies.get(proxy_type)
+    if info is None:
+        raise NotFound(f"This asset has no {proxy_type} proxy.")
+    row = (
+        await Proxy.select(Proxy.id, Proxy.key)
+        .where((Proxy.asset == asset.id) & (Proxy.type == proxy_type))
+        .first()
+    )
+    assert row is not None
+    stem = asset.filename.rsplit(".", 1)[0]
+    if actor.watermark_only and info.mime.startswith("image/"):
+        # The watermark of share links (webapp/asset/renditions.py), made once and cached.
+        made = await rendition(asset.uuid, row["id"], row["key"], proxy_type, info.mime)
+        if made is not None:
+            key, mime, size = made
+            ext = key.rsplit(".", 1)[-1]
+            name = f"{stem}-{proxy_type}.{ext}"
+            return Download(name, mime, size, storages.central_store(), key)
+    if actor.watermark_only and proxy_type not in WATERMARK_FREE_PROXIES:
+        raise Forbidden("You may see this asset only with a watermark.")
+    ext = row["key"].rsplit(".", 1)[-1]
+    return Download(
+        f"{stem}-{proxy_type}.{ext}", info.mime, info.size, storages.central_store(), row["key"]
+    )

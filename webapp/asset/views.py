@@ -1,0 +1,225 @@
+"""What an asset looks like to its readers: AssetView built from a row (`asset_view`), its
+proxies, and the source names of external assets. Every read of assets ends here, so a
+column means the same thing on every page, in the JSON API and through share links."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid as uuidlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from webapp.asset.tables import Asset, Proxy
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ProxyInfo:
+    type: str
+    mime: str
+    width: int
+    height: int
+    size: int
+
+
+@dataclass
+class AssetView:
+    id: int
+    uuid: str
+    filename: str
+    kind: str
+    mime: str
+    size: int
+    sha256: str
+    width: int | None
+    height: int | None
+    duration: float | None
+    taken_at: datetime | None
+    metadata: dict[str, Any]
+    tags: list[str]
+    status: str
+    status_reason: str
+    origin: str
+    storage_id: int
+    storage_name: str
+    storage_status: str
+    path: str
+    uploader_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    trashed_at: datetime | None
+    proxies: dict[str, ProxyInfo] = field(default_factory=dict)
+    copy_storage_id: int | None = None
+    copy_path: str = ""
+    # Origin "source": the other workspace it was pulled from (its name for the badge).
+    source_id: int | None = None
+    remote_id: str = ""
+    source_name: str = ""
+
+    @property
+    def is_external(self) -> bool:
+        return self.origin == "source"
+
+    @property
+    def number(self) -> int:
+        return self.id
+
+    @property
+    def original_unavailable(self) -> bool:
+        """The red exclamation mark: the file is gone, or its storage cannot be reached."""
+        return self.status == "unavailable" or self.storage_status in {
+            "unreachable",
+            "suspect",
+            "disabled",
+        }
+
+    @property
+    def is_processing(self) -> bool:
+        return self.status == "processing"
+
+    @property
+    def thumb(self) -> str | None:
+        for name in ("thumbnail", "preview", "poster"):
+            if name in self.proxies:
+                return name
+        return None
+
+    def days_left(self, retention_days: int) -> int:
+        if not self.trashed_at:
+            return retention_days
+        left = self.trashed_at + timedelta(days=retention_days) - now()
+        return max(0, left.days + (1 if left.seconds else 0))
+
+    def as_json(self, base_url: str) -> dict[str, Any]:
+        api = f"{base_url}/api/v1/assets/{self.uuid}"
+        return {
+            "id": self.uuid,
+            "number": self.id,
+            "filename": self.filename,
+            "kind": self.kind,
+            "mime": self.mime,
+            "size": self.size,
+            "sha256": self.sha256,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "taken_at": self.taken_at.isoformat() if self.taken_at else None,
+            "tags": self.tags,
+            "metadata": self.metadata,
+            "status": self.status,
+            "status_reason": self.status_reason or None,
+            "original_available": not self.original_unavailable,
+            "origin": self.origin,
+            "storage_id": self.storage_id,
+            "path": self.path,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "trashed_at": self.trashed_at.isoformat() if self.trashed_at else None,
+            "proxies": {name: f"{api}/proxies/{name}" for name in sorted(self.proxies)},
+            "original_url": f"{api}/original",
+        }
+
+
+def json_value(value: Any, default: Any) -> Any:
+    # JSON columns come back as text on SQLite and through joins on PostgreSQL.
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return default if value is None else value
+
+
+# The private names other packages still use (share/service.py, storage/runs.py), kept while
+# importers move.
+_json_value = json_value
+
+ASSET_COLUMNS = (
+    *Asset.all_columns(),
+    Asset.storage.name.as_alias("storage_name"),
+    Asset.storage.status.as_alias("storage_status"),
+)
+
+
+def asset_view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None) -> AssetView:
+    return AssetView(
+        id=row["id"],
+        uuid=str(row["uuid"]),
+        filename=row["filename"],
+        kind=row["kind"],
+        mime=row["mime"],
+        size=row["size"] or 0,
+        sha256=row["sha256"],
+        width=row["width"],
+        height=row["height"],
+        duration=row["duration"],
+        taken_at=row["taken_at"],
+        metadata=json_value(row["metadata"], {}),
+        tags=json_value(row["tags"], []),
+        status=row["status"],
+        status_reason=row["status_reason"],
+        origin=row["origin"],
+        storage_id=row["storage"],
+        storage_name=row.get("storage_name") or "",
+        storage_status=row.get("storage_status") or "ok",
+        path=row["path"],
+        uploader_id=row["uploader"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        trashed_at=row["trashed_at"],
+        proxies=proxies or {},
+        copy_storage_id=row.get("copy_storage"),
+        copy_path=row.get("copy_path") or "",
+        source_id=row.get("source_id"),
+        remote_id=row.get("remote_id") or "",
+    )
+
+
+_view = asset_view
+
+
+async def with_source_names(items: list[AssetView]) -> list[AssetView]:
+    """Fills the source name of external assets (one query, only when there are any)."""
+    ids = sorted({a.source_id for a in items if a.source_id is not None})
+    if ids:
+        from webapp.source.service import source_names
+
+        names = await source_names(ids)
+        for a in items:
+            if a.source_id is not None:
+                a.source_name = names.get(a.source_id, "")
+    return items
+
+
+async def proxies_for(asset_ids: Sequence[int]) -> dict[int, dict[str, ProxyInfo]]:
+    """All proxies of a page of assets in one query (no N+1)."""
+    result: dict[int, dict[str, ProxyInfo]] = {i: {} for i in asset_ids}
+    if not asset_ids:
+        return result
+    rows = await Proxy.select(
+        Proxy.asset, Proxy.type, Proxy.mime, Proxy.width, Proxy.height, Proxy.size
+    ).where(Proxy.asset.is_in(list(asset_ids)))
+    for r in rows:
+        result[r["asset"]][r["type"]] = ProxyInfo(
+            r["type"], r["mime"], r["width"], r["height"], r["size"]
+        )
+    return result
+
+
+def parse_ref(value: str) -> str | int | None:
+    """An asset's UUID or number, as pasted into the search box ("#42" works too)."""
+    value = (value or "").strip()
+    if UUID_RE.match(value):
+        return str(uuidlib.UUID(value))
+    digits = value.lstrip("#")
+    if digits.isdigit() and len(digits) < 12:
+        return int(digits)
+    return None

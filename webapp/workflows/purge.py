@@ -1,0 +1,93 @@
+"""The one purge: an asset leaves the recycle bin for good with everything kept of it, its
+proxies, attachments, tags and collection memberships and, when its storage allows
+(storages.may_delete_original), its original. The bin's "delete now", "empty the bin" and
+the scheduled purge after the retention all come through `purge_assets`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from webapp.actor import Actor, Perm
+from webapp.asset.files import delete_quietly
+from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
+from webapp.asset.trash import ids_for
+from webapp.asset.views import now
+from webapp.collection.tables import CollectionAsset
+from webapp.fs.errors import StoreError
+from webapp.storage import service as storages
+from webapp.system import service as system
+
+
+async def empty_trash(actor: Actor) -> int:
+    """Purges everything in the recycle bin now."""
+    actor.require(Perm.delete)
+    rows = await Asset.select(Asset.id).where(Asset.status == "trashed")
+    return await purge_assets([r["id"] for r in rows])
+
+
+async def purge_trashed(actor: Actor, refs: Sequence[str | int]) -> int:
+    """Deletes the chosen assets in the recycle bin for good, now."""
+    actor.require(Perm.delete)
+    ids = await ids_for(refs)
+    rows = await Asset.select(Asset.id).where(
+        Asset.id.is_in(ids or [0]) & (Asset.status == "trashed")
+    )
+    return await purge_assets([r["id"] for r in rows])
+
+
+async def purge_expired(at: datetime | None = None) -> int:
+    """The scheduled purge: assets in the bin longer than the retention setting."""
+    retention = int(await system.get("trash_retention_days"))
+    cutoff = (at or now()) - timedelta(days=retention)
+    rows = await Asset.select(Asset.id).where(
+        (Asset.status == "trashed") & (Asset.trashed_at <= cutoff)
+    )
+    return await purge_assets([r["id"] for r in rows])
+
+
+async def purge_assets(asset_ids: Sequence[int]) -> int:
+    """Deletes proxies, attachments, the original and the rows of trashed assets. An asset
+    whose files cannot be deleted now stays in the bin and is tried again at the next purge."""
+    purged = 0
+    for asset_id in asset_ids:
+        if await _purge_one(asset_id):
+            purged += 1
+    return purged
+
+
+async def _purge_one(asset_id: int) -> bool:
+    row = await Asset.select().where(Asset.id == asset_id).first()
+    if row is None or row["status"] != "trashed":
+        return False
+    storage = await storages.get_storage(row["storage"])
+    central = storages.central_store()
+    proxies = await Proxy.select(Proxy.key).where(Proxy.asset == asset_id)
+    attachments = await Attachment.select(Attachment.path, Attachment.storage).where(
+        Attachment.asset == asset_id
+    )
+    try:
+        for p in proxies:
+            await asyncio.to_thread(delete_quietly, central, p["key"])
+        for a in attachments:
+            att_storage = await storages.get_storage(a["storage"])
+            if att_storage is not None:
+                await asyncio.to_thread(
+                    delete_quietly, await storages.open_storage(att_storage), a["path"]
+                )
+        if storage is not None and row["origin"] != "source":
+            if not await storages.may_delete_original(storage, row):
+                return False
+            await asyncio.to_thread(
+                delete_quietly, await storages.open_storage(storage), row["path"]
+            )
+    except StoreError:
+        return False
+    async with Asset._meta.db.transaction():
+        await Proxy.delete().where(Proxy.asset == asset_id)
+        await Attachment.delete().where(Attachment.asset == asset_id)
+        await AssetTag.delete().where(AssetTag.asset == asset_id)
+        await CollectionAsset.delete().where(CollectionAsset.asset == asset_id)
+        await Asset.delete().where(Asset.id == asset_id)
+    return True
