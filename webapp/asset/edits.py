@@ -11,7 +11,8 @@ from webapp.asset.query import get_asset
 from webapp.asset.tables import Asset
 from webapp.asset.tags import parse_tags, search_text, set_tags
 from webapp.asset.upload import safe_filename
-from webapp.asset.views import AssetView, json_value, now
+from webapp.asset.views import AssetView, json_value
+from webapp.core.clock import now
 from webapp.errors import Conflict, Forbidden, Invalid
 
 

@@ -16,7 +16,8 @@ from webapp.asset.query import get_asset
 from webapp.asset.tables import Asset, Proxy
 from webapp.asset.tags import search_text
 from webapp.asset.upload import queue_ingest
-from webapp.asset.views import AssetView, json_value, now
+from webapp.asset.views import AssetView, json_value
+from webapp.core.clock import now
 from webapp.errors import Conflict, Forbidden
 from webapp.fs.errors import StoreNotFound
 from webapp.storage import service as storages

@@ -65,7 +65,6 @@ from webapp.asset.views import (  # noqa: F401
     _view,
     asset_view,
     json_value,
-    now,
     parse_ref,
     with_source_names,
 )

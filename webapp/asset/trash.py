@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 from webapp.actor import Actor, Perm
 from webapp.asset.tables import Asset
-from webapp.asset.views import UUID_RE, now
+from webapp.asset.views import UUID_RE
+from webapp.core.clock import now
 from webapp.errors import Forbidden
 
 

@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
 
+from webapp.asset import renditions as wm
 from webapp.errors import AppError
 from webapp.routes._htmx import redirect, render
 from webapp.routes.admin import admin_actor
 from webapp.routes.auth import CurrentActor
 from webapp.routes.share_recipient import _image_response
-from webapp.share import watermark as wm
 
 
 async def _wm_ctx(**extra: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from litestar.di import Provide
 
 from webapp.actor import Actor
 from webapp.asset import service as assets
+from webapp.core import clock
 from webapp.errors import AppError, Invalid
 from webapp.face import service as faces
 from webapp.routes._htmx import is_htmx, redirect, render
@@ -70,7 +71,7 @@ async def _form_ctx(
     actor: Actor, *, asset_ref: int | str | None, kind: str, ids: Sequence[int | str], **extra: Any
 ) -> dict[str, Any]:
     form = await share.share_form(actor, asset_ref)
-    now = share.now()
+    now = clock.now()
     return {
         "form": form,
         "kind": kind,

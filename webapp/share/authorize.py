@@ -15,10 +15,10 @@ from typing import Any
 
 from webapp.account.service import FLAG_COLUMNS, actor_for
 from webapp.actor import Actor, Perm
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
 from webapp.core.log import log_event
 from webapp.errors import AppError, Forbidden, Gone, NotFound, Unavailable
-from webapp.share import watermark as wm
 from webapp.share.reads import _member
 from webapp.share.tables import ShareLink
 from webapp.share.tokens import _TOKEN_RE, password_cookie_ok, token_hash

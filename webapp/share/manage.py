@@ -15,13 +15,13 @@ from typing import Any
 from webapp.account.service import actor_for
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset, Attachment
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.core import db
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.settings import get_settings
-from webapp.share import watermark as wm
 from webapp.share.counters import _with_pending
 from webapp.share.eligibility import ShareCheck, check_assets
 from webapp.share.options import (

@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 
 from webapp.actor import Actor, Perm
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
 from webapp.asset.tables import ProxyType
 from webapp.core import crypto as sec
+from webapp.core.clock import now
 from webapp.errors import Conflict, Forbidden, Invalid
-from webapp.share import watermark as wm
-from webapp.share.tokens import now
 from webapp.share.views import KINDS
 
 MIN_PASSWORD = 6

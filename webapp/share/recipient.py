@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from webapp.actor import Actor
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
 from webapp.core import db
 from webapp.errors import AppError, Conflict, NotFound, Unavailable
 from webapp.fs.errors import StoreError
 from webapp.settings import get_settings
-from webapp.share import watermark as wm
 from webapp.share.authorize import _may_original, authorize
 from webapp.share.counters import _count
 from webapp.share.options import IMAGE_GROUP, VIDEO_GROUP

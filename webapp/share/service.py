@@ -65,7 +65,6 @@ from webapp.share.tokens import (  # noqa: F401
     default_link_name,
     failure_delay,
     new_token,
-    now,
     password_cookie,
     password_cookie_ok,
     public_metadata,

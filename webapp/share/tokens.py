@@ -11,11 +11,12 @@ import hmac
 import re
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from webapp.core import crypto as sealing
 from webapp.core import crypto as sec
+from webapp.core.clock import now
 from webapp.settings import get_settings
 
 TOKEN_BYTES = 24  # 192 bits from the OS CSPRNG
@@ -39,10 +40,6 @@ PUBLIC_METADATA = (
     ("iso", "ISO"),
     ("focal_length", "Focal length"),
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---- tokens and passwords (pure) -----------------------------------------------------------

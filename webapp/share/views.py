@@ -12,10 +12,11 @@ from typing import Any
 from piccolo.engine.base import Engine
 
 from webapp.actor import Actor
+from webapp.asset import renditions as wm
 from webapp.asset import service as assets
-from webapp.share import watermark as wm
+from webapp.core.clock import now
 from webapp.share.tables import ShareLink
-from webapp.share.tokens import now, unseal_token
+from webapp.share.tokens import unseal_token
 
 KINDS = ("public", "download")
 KIND_LABELS = {"public": "Public link", "download": "Download link"}

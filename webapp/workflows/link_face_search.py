@@ -10,6 +10,7 @@ from typing import Any
 
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset
+from webapp.collection.service import member_query
 from webapp.core.kv import Throttle
 from webapp.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from webapp.face.selfie import match_picture
@@ -56,7 +57,7 @@ async def _link_asset_ids(grant: Any) -> list[int]:
     """Every asset the link's page lists (its collection, as the link's owner sees it)."""
     ids: list[int] = []
     cursor = None
-    f = assets.AssetFilter(collection_id=grant.link.collection_id)
+    f = assets.AssetFilter(member_query=member_query(grant.link.collection_id))
     while True:
         page = await assets.list_assets(grant.owner, f, cursor=cursor, limit=assets.MAX_PAGE)
         ids += [a.id for a in page.items if a.origin != "source"]

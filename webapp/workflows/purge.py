@@ -13,8 +13,8 @@ from webapp.actor import Actor, Perm
 from webapp.asset.files import delete_quietly
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
 from webapp.asset.trash import ids_for
-from webapp.asset.views import now
 from webapp.collection.tables import CollectionAsset
+from webapp.core.clock import now
 from webapp.fs.errors import StoreError
 from webapp.storage import service as storages
 from webapp.system import service as system
