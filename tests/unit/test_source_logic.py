@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from webapp.errors import Invalid
+from webapp.feed.interleave import decode_feed_cursor, encode_feed_cursor, slot_order
 from webapp.source.client import SourceError
-from webapp.source.flows import decode_feed_cursor, encode_feed_cursor, slot_order
-from webapp.source.pull import (
+from webapp.source.listing import (
     parse_item,
     parse_page,
     proxy_key,
@@ -193,7 +193,7 @@ def test_proxies_must_be_images():
 def test_proxy_sizes_are_read_from_the_header_alone(fmt, options):
     import pyvips
 
-    from webapp.source.pull import image_size
+    from webapp.source.listing import image_size
 
     image = pyvips.Image.gaussnoise(123, 45).cast("uchar")
     assert image_size(image.write_to_buffer(fmt, **options)) == (123, 45)
@@ -202,7 +202,7 @@ def test_proxy_sizes_are_read_from_the_header_alone(fmt, options):
 
 
 def test_a_truncated_or_fake_header_has_no_size():
-    from webapp.source.pull import image_size
+    from webapp.source.listing import image_size
 
     assert image_size(b"\xff\xd8\xff\xe0") is None
     assert image_size(b"\x89PNG\r\n\x1a\n" + b"\x00" * 4) is None
