@@ -208,3 +208,17 @@ def test_a_truncated_or_fake_header_has_no_size():
     assert image_size(b"\x89PNG\r\n\x1a\n" + b"\x00" * 4) is None
     assert image_size(b"GIF89a\x00\x00\x00\x00") is None
     assert image_size(b"<svg/>") is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["../../etc/passwd", "  #Summer  Holiday ", "a\x00b\u200b.jpg", "É" * 300 + ".jpeg", "", "..."],
+)
+def test_the_listing_cleans_names_as_uploads_do(raw):
+    # source/ sits below asset/, so the listing takes the rules from core/names.py: the same
+    # rules the asset package applies to uploads and tags.
+    from webapp.asset import service as assets
+    from webapp.core import names
+
+    assert names.safe_filename(raw) == assets.safe_filename(raw)
+    assert names.normalize_tag(raw) == assets.normalize_tag(raw)
