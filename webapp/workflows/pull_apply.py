@@ -113,7 +113,9 @@ async def apply_batch(
     fetched: dict[str, list[Fetched]],
     counts: Counts,
 ) -> None:
-    """One batch in one transaction: the asset rows, their tags and their proxies."""
+    """One batch in one transaction: the asset rows, their tags and their proxies. (One
+    function, longer than most, because it is one transaction: split, a reader would have to
+    piece the batch's all-or-nothing back together.)"""
     ids = [i.remote_id for i in batch]
     existing = {
         r["remote_id"]: r["id"]
