@@ -139,7 +139,8 @@ def configure_b(tmp: Path, redis_db: int) -> str | None:
 async def baseline(url: str, key: str) -> tuple[float, int]:
     """The pull's requests, nothing else: seconds and thumbnails fetched."""
     from webapp.source.client import PeerClient
-    from webapp.source.pull import APPLY_BATCH, PAGE
+    from webapp.source.listing import PAGE
+    from webapp.workflows.pull import APPLY_BATCH
 
     started = time.perf_counter()
     fetched = 0
@@ -170,8 +171,8 @@ async def baseline(url: str, key: str) -> tuple[float, int]:
 
 async def pull_once(source_id: int) -> tuple[float, dict[str, int]]:
     from webapp.source import service as sources
-    from webapp.source.pull import run_pull
     from webapp.source.tables import PullRun
+    from webapp.workflows.pull import run_pull
 
     row = PullRun(source=source_id, state="queued")
     await row.save()

@@ -14,6 +14,7 @@ from webapp.actor import SYSTEM
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset
 from webapp.errors import Invalid
+from webapp.feed.page import feed_flows, list_feed
 from webapp.source import flows
 from webapp.source import service as sources
 from webapp.storage import service as storages
@@ -63,7 +64,7 @@ def pattern(page: assets.Page) -> str:
 
 
 async def test_the_feed_interleaves_flows_by_priority_within_each_page(world):
-    page = await flows.list_feed(SYSTEM, limit=8)
+    page = await list_feed(SYSTEM, limit=8)
     # Weights 10 (local), 20 (High), 10 (Low): High, local, Low, High, and again.
     assert pattern(page) == "one local two one one local two one"
     # Each stream keeps its own order, newest first.
@@ -72,20 +73,20 @@ async def test_the_feed_interleaves_flows_by_priority_within_each_page(world):
     assert {a.source_name for a in page.items if a.origin == "source"} == {"S1", "S2"}
 
     # Low had three assets: on the next page its place goes to the others, 2:1.
-    second = await flows.list_feed(SYSTEM, cursor=page.next_cursor, limit=8)
+    second = await list_feed(SYSTEM, cursor=page.next_cursor, limit=8)
     assert pattern(second) == "one local two one one local one one"
-    third = await flows.list_feed(SYSTEM, cursor=second.next_cursor, limit=9)
+    third = await list_feed(SYSTEM, cursor=second.next_cursor, limit=9)
     assert pattern(third) == "one local one one local one one local one"
     shown = [a.id for p in (page, second, third) for a in p.items]
     assert len(shown) == len(set(shown))  # no asset twice
 
 
 async def test_the_same_cursor_always_gives_the_same_page(world):
-    first = await flows.list_feed(SYSTEM, limit=10)
-    again = await flows.list_feed(SYSTEM, limit=10)
+    first = await list_feed(SYSTEM, limit=10)
+    again = await list_feed(SYSTEM, limit=10)
     assert [a.id for a in first.items] == [a.id for a in again.items]
-    second = await flows.list_feed(SYSTEM, cursor=first.next_cursor, limit=10)
-    second_again = await flows.list_feed(SYSTEM, cursor=first.next_cursor, limit=10)
+    second = await list_feed(SYSTEM, cursor=first.next_cursor, limit=10)
+    second_again = await list_feed(SYSTEM, cursor=first.next_cursor, limit=10)
     assert [a.id for a in second.items] == [a.id for a in second_again.items]
     assert first.next_cursor == again.next_cursor
 
@@ -94,7 +95,7 @@ async def test_paging_to_the_end_shows_every_feed_asset_once(world):
     seen: list[int] = []
     cursor = None
     while True:
-        page = await flows.list_feed(SYSTEM, cursor=cursor, limit=7)
+        page = await list_feed(SYSTEM, cursor=cursor, limit=7)
         seen += [a.id for a in page.items]
         cursor = page.next_cursor
         if not cursor:
@@ -104,50 +105,50 @@ async def test_paging_to_the_end_shows_every_feed_asset_once(world):
 
 async def test_the_local_weight_is_a_setting(world):
     await system.update(SYSTEM, {"feed_local_priority": 40})
-    page = await flows.list_feed(SYSTEM, limit=7)
+    page = await list_feed(SYSTEM, limit=7)
     # Weights 40, 20, 10 of 70: four local, two High, one Low per seven places.
     names = pattern(page).split()
     assert (names.count("local"), names.count("one"), names.count("two")) == (4, 2, 1)
 
 
 async def test_a_filter_shows_one_flow_only(world):
-    high = await flows.list_feed(SYSTEM, flow=str(world.high.id), limit=100)
+    high = await list_feed(SYSTEM, flow=str(world.high.id), limit=100)
     assert sorted(a.id for a in high.items) == world.one
-    low = await flows.list_feed(SYSTEM, flow=str(world.low.id))
+    low = await list_feed(SYSTEM, flow=str(world.low.id))
     assert sorted(a.id for a in low.items) == world.two
-    local = await flows.list_feed(SYSTEM, flow="local", limit=100)
+    local = await list_feed(SYSTEM, flow="local", limit=100)
     assert sorted(a.id for a in local.items) == world.local
     with pytest.raises(Invalid):
-        await flows.list_feed(SYSTEM, flow="99999")
+        await list_feed(SYSTEM, flow="99999")
     # Other filters apply to every stream.
-    found = await flows.list_feed(SYSTEM, assets.AssetFilter(q="two-1"))
+    found = await list_feed(SYSTEM, assets.AssetFilter(q="two-1"))
     assert [a.filename for a in found.items] == ["two-1.jpg"]
 
 
 async def test_inactive_flows_and_sources_leave_the_feed(world):
     await flows.update_flow(SYSTEM, world.high.id, is_active=False)
-    page = await flows.list_feed(SYSTEM, limit=100)
+    page = await list_feed(SYSTEM, limit=100)
     assert not [a for a in page.items if a.filename.startswith("one")]
-    assert [f.name for f in await flows.feed_flows(SYSTEM)] == ["Low"]
+    assert [f.name for f in await feed_flows(SYSTEM)] == ["Low"]
     await flows.update_flow(SYSTEM, world.high.id, is_active=True)
     await sources.update_source(SYSTEM, world.s2.id, is_active=False)
-    page = await flows.list_feed(SYSTEM, limit=100)
+    page = await list_feed(SYSTEM, limit=100)
     assert not [a for a in page.items if a.filename.startswith("two")]
-    assert [f.name for f in await flows.feed_flows(SYSTEM)] == ["High"]
+    assert [f.name for f in await feed_flows(SYSTEM)] == ["High"]
 
 
 async def test_a_source_in_two_flows_feeds_the_higher_one_only(world):
     await flows.update_flow(SYSTEM, world.low.id, source_ids=[world.s1.id, world.s2.id])
-    page = await flows.list_feed(SYSTEM, flow=str(world.low.id), limit=100)
+    page = await list_feed(SYSTEM, flow=str(world.low.id), limit=100)
     assert sorted(a.id for a in page.items) == world.two
-    everything = await flows.list_feed(SYSTEM, limit=200)
+    everything = await list_feed(SYSTEM, limit=200)
     ids = [a.id for a in everything.items]
     assert len(ids) == len(set(ids)) == 63
 
 
 async def test_a_source_without_a_flow_is_not_in_the_feed(world):
     await flows.delete_flow(SYSTEM, world.low.id)
-    page = await flows.list_feed(SYSTEM, limit=200)
+    page = await list_feed(SYSTEM, limit=200)
     assert not [a for a in page.items if a.filename.startswith("two")]
     # ... but its assets are still there, e.g. by search and by link.
     assert (await assets.get_asset(SYSTEM, world.two[0])).source_name == "S2"
@@ -167,11 +168,11 @@ async def test_a_page_costs_the_same_number_of_queries_whatever_its_size(world):
         counts = []
         for size in (5, 40):
             seen.clear()
-            page = await flows.list_feed(SYSTEM, limit=size)
+            page = await list_feed(SYSTEM, limit=size)
             assert len(page.items) == size
             counts.append(len(seen))
             seen.clear()
-            await flows.list_feed(SYSTEM, cursor=page.next_cursor, limit=size)
+            await list_feed(SYSTEM, cursor=page.next_cursor, limit=size)
             counts.append(len(seen))
     finally:
         cls.run_querystring = original

@@ -16,9 +16,9 @@ from tests.source_peers import FakePeer
 from webapp.actor import SYSTEM
 from webapp.asset.tables import Asset, Proxy
 from webapp.source import client as source_client
-from webapp.source import pull as pull_module
 from webapp.source import service as sources
 from webapp.system import service as system
+from webapp.workflows import pull as pull_module
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from webapp.source import service as sources
 from webapp.source.tables import PullRun, Source
 from webapp.storage import service as storages
 from webapp.system import service as system
+from webapp.workflows.delete_source import delete_source
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +338,7 @@ async def test_deleting_a_source_removes_its_external_assets_only(peer_a, b_admi
     )
     await pull(source.id)
     assert len(await external(source.id)) == 5
-    removed = await sources.delete_source(SYSTEM, source.id)
+    removed = await delete_source(SYSTEM, source.id)
     assert removed == 5
     assert await external(source.id) == {}
     assert not await PullRun.exists().where(PullRun.source == source.id)

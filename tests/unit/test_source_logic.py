@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from webapp.errors import Invalid
+from webapp.feed.interleave import decode_feed_cursor, encode_feed_cursor, slot_order
 from webapp.source.client import SourceError
-from webapp.source.flows import decode_feed_cursor, encode_feed_cursor, slot_order
-from webapp.source.pull import (
+from webapp.source.listing import (
     parse_item,
     parse_page,
     proxy_key,
@@ -193,7 +193,7 @@ def test_proxies_must_be_images():
 def test_proxy_sizes_are_read_from_the_header_alone(fmt, options):
     import pyvips
 
-    from webapp.source.pull import image_size
+    from webapp.source.listing import image_size
 
     image = pyvips.Image.gaussnoise(123, 45).cast("uchar")
     assert image_size(image.write_to_buffer(fmt, **options)) == (123, 45)
@@ -202,9 +202,23 @@ def test_proxy_sizes_are_read_from_the_header_alone(fmt, options):
 
 
 def test_a_truncated_or_fake_header_has_no_size():
-    from webapp.source.pull import image_size
+    from webapp.source.listing import image_size
 
     assert image_size(b"\xff\xd8\xff\xe0") is None
     assert image_size(b"\x89PNG\r\n\x1a\n" + b"\x00" * 4) is None
     assert image_size(b"GIF89a\x00\x00\x00\x00") is None
     assert image_size(b"<svg/>") is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["../../etc/passwd", "  #Summer  Holiday ", "a\x00b\u200b.jpg", "É" * 300 + ".jpeg", "", "..."],
+)
+def test_the_listing_cleans_names_as_uploads_do(raw):
+    # source/ sits below asset/, so the listing takes the rules from core/names.py: the same
+    # rules the asset package applies to uploads and tags.
+    from webapp.asset import service as assets
+    from webapp.core import names
+
+    assert names.safe_filename(raw) == assets.safe_filename(raw)
+    assert names.normalize_tag(raw) == assets.normalize_tag(raw)

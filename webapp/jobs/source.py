@@ -6,8 +6,8 @@ from webapp.jobs.runner import run_async
 
 
 def pull_source(run_id: int) -> str:
-    """Runs one PullRun (webapp/source/pull.py); returns its final state."""
-    from webapp.source.pull import run_pull
+    """Runs one PullRun (webapp/workflows/pull.py); returns its final state."""
+    from webapp.workflows.pull import run_pull
 
     return run_async(run_pull(run_id))
 

@@ -12,6 +12,7 @@ from litestar.di import Provide
 from webapp.routes.auth import CurrentActor, api_actor
 from webapp.source import flows
 from webapp.source import service as sources
+from webapp.workflows.delete_source import delete_source
 
 # ---- sources -------------------------------------------------------------------------------
 
@@ -71,7 +72,7 @@ async def sources_update(actor: CurrentActor, source_id: int, data: SourcePatch)
 
 @delete("/sources/{source_id:int}", name="api_sources_delete", status_code=200)
 async def sources_delete(actor: CurrentActor, source_id: int) -> dict[str, Any]:
-    removed = await sources.delete_source(actor, source_id)
+    removed = await delete_source(actor, source_id)
     return {"id": source_id, "deleted": True, "assets_removed": removed}
 
 

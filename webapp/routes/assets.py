@@ -16,10 +16,10 @@ from webapp.asset import service as assets
 from webapp.collection import service as collections
 from webapp.errors import AppError, Invalid
 from webapp.face import service as faces
+from webapp.feed.page import feed_flows, list_feed
 from webapp.routes._files import file_response
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
-from webapp.source import flows
 from webapp.system import service as system
 from webapp.workflows import purge
 
@@ -57,8 +57,8 @@ def filter_from_query(params: Any) -> tuple[assets.AssetFilter, dict[str, str]]:
 async def _feed_context(
     actor: Actor, f: assets.AssetFilter, active: dict[str, str], cursor: str | None
 ) -> dict[str, Any]:
-    # Local assets interleaved with the active flows' (webapp/source/flows.py).
-    page = await flows.list_feed(actor, f, flow=active.get("flow", ""), cursor=cursor)
+    # Local assets interleaved with the active flows' (webapp/feed/page.py).
+    page = await list_feed(actor, f, flow=active.get("flow", ""), cursor=cursor)
     query = urlencode(active)
     more_url = None
     if page.next_cursor:
@@ -94,7 +94,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         my_collections=await collections.list_collections(actor),
         limits=await assets.upload_limits(),
         filtered=not f.is_empty() or "flow" in active,
-        feed_flows=await flows.feed_flows(actor),
+        feed_flows=await feed_flows(actor),
         filter_person=await faces.person_name(actor, f.person_id) if f.person_id else "",
     )
     return render(request, "asset/feed.html", ctx, block="feed_results")

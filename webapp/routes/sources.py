@@ -15,6 +15,7 @@ from webapp.routes.admin import admin_actor
 from webapp.routes.auth import CurrentActor
 from webapp.source import flows
 from webapp.source import service as sources
+from webapp.workflows.delete_source import asset_counts, delete_source
 
 
 def _source_form(form: Any) -> dict[str, Any]:
@@ -36,7 +37,7 @@ async def _source_ctx(actor: Actor, source_id: int | None, **extra: Any) -> dict
             source=source,
             runs=history,
             current=history[0] if history else None,
-            asset_count=(await sources.asset_counts(actor)).get(source_id, 0),
+            asset_count=(await asset_counts(actor)).get(source_id, 0),
             form={
                 "name": source.name,
                 "kind": source.kind,
@@ -54,7 +55,7 @@ async def _source_ctx(actor: Actor, source_id: int | None, **extra: Any) -> dict
 async def sources_page(request: Request, actor: CurrentActor) -> Response:
     ctx = {
         "sources": await sources.list_sources(actor),
-        "counts": await sources.asset_counts(actor),
+        "counts": await asset_counts(actor),
         "private": await sources.allow_private(),
     }
     return render(request, "source/list.html", ctx)
@@ -172,7 +173,7 @@ async def source_pull(request: Request, actor: CurrentActor, source_id: int) -> 
 @post("/{source_id:int}/delete", name="source_delete")
 async def source_delete(request: Request, actor: CurrentActor, source_id: int) -> Response:
     source = await sources.get_source(actor, source_id)
-    removed = await sources.delete_source(actor, source_id)
+    removed = await delete_source(actor, source_id)
     return redirect(
         request,
         "/admin/sources",

@@ -1,82 +1,17 @@
-"""Flows: groups of sources shown in the feed, and the feed that mixes them with this
-workspace's own assets (DESIGN.md section 5; the interleave is explained with a worked example
-in docs/integration.md).
-
-The feed is a set of streams, each newest first by its own keyset: the local assets, and one
-stream per active flow that has active sources. A source in several flows feeds only the one
-of highest priority (then lowest id), so no asset appears twice. Each page is filled by a
-smooth weighted round robin over the streams' weights (the local weight is a system setting,
-a flow's weight is its priority), started afresh on every page: the same cursor always gives
-the same page. A stream that runs out gives its places to the others. The cursor holds each
-stream's last id."""
+"""Flows: groups of sources shown in the feed (DESIGN.md section 5), kept by an admin: a name,
+a priority (the flow's weight in the feed's interleave, webapp/feed/) and its sources. A
+source may be in several flows; the feed takes it from the one of highest priority."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.actor import Actor, Perm
-from webapp.asset import service as assets
+from webapp.actor import Actor
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.source.tables import Flow, FlowSource, Source
 
 MIN_PRIORITY, MAX_PRIORITY = 1, 1000
-
-
-# ---- pure logic ------------------------------------------------------------------------------
-
-
-def slot_order(weights: list[int], slots: int, available: list[int]) -> list[int]:
-    """The stream of each place on a page: smooth weighted round robin (each step every
-    stream still holding items gains its weight, the richest takes the place, lowest index
-    on ties, and pays the total back). Streams drop out when their items run out."""
-    current = [0] * len(weights)
-    left = list(available)
-    order: list[int] = []
-    while len(order) < slots:
-        active = [i for i, n in enumerate(left) if n > 0 and weights[i] > 0]
-        if not active:
-            break
-        total = sum(weights[i] for i in active)
-        for i in active:
-            current[i] += weights[i]
-        best = max(active, key=lambda i: (current[i], -i))
-        current[best] -= total
-        left[best] -= 1
-        order.append(best)
-    return order
-
-
-_CURSOR_PART = re.compile(r"^(l|f\d{1,9}):(\d{1,18}|x)$")
-
-
-def encode_feed_cursor(positions: dict[str, int | str]) -> str:
-    return "m1." + ".".join(f"{k}:{v}" for k, v in sorted(positions.items()))
-
-
-def decode_feed_cursor(cursor: str | None) -> dict[str, int | str]:
-    """Stream key ("l", "f<flow id>") -> the last id shown, or "x" once it ran out. A plain
-    number (the feed's cursor before flows) is the local stream's position."""
-    if not cursor:
-        return {}
-    if cursor.isdigit() and len(cursor) <= 18:
-        return {"l": int(cursor)}
-    if not cursor.startswith("m1.") or len(cursor) > 2000:
-        raise Invalid("The cursor is not valid; start again from the first page.", field="cursor")
-    positions: dict[str, int | str] = {}
-    for part in cursor[3:].split("."):
-        match = _CURSOR_PART.match(part)
-        if not match:
-            raise Invalid(
-                "The cursor is not valid; start again from the first page.", field="cursor"
-            )
-        value = match.group(2)
-        positions[match.group(1)] = "x" if value == "x" else int(value)
-    return positions
-
-
-# ---- flows (admin) ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -227,123 +162,3 @@ async def delete_flow(actor: Actor, flow_id: int) -> None:
     async with Flow._meta.db.transaction():
         await FlowSource.delete().where(FlowSource.flow == flow_id)
         await Flow.delete().where(Flow.id == flow_id)
-
-
-# ---- the feed --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stream:
-    key: str  # "l" for this workspace's assets, "f<id>" for a flow
-    name: str
-    weight: int
-    source_ids: tuple[int, ...] = ()
-
-    @property
-    def condition(self) -> Any:
-        from webapp.asset.tables import Asset
-
-        if self.key == "l":
-            return Asset.origin != "source"
-        return Asset.source_id.is_in(list(self.source_ids))
-
-
-@dataclass(frozen=True)
-class FeedFlow:
-    """A flow as the feed's filter shows it."""
-
-    id: int
-    name: str
-    priority: int
-
-
-async def feed_streams(local_weight: int) -> list[Stream]:
-    """The local stream and one per active flow with active sources, highest priority first.
-    A source in several active flows feeds only the first of them (one query)."""
-    rows = (
-        await FlowSource.select(
-            FlowSource.flow,
-            FlowSource.source,
-            FlowSource.flow.name.as_alias("name"),
-            FlowSource.flow.priority.as_alias("priority"),
-        )
-        .where(
-            (FlowSource.flow.is_active == True)  # noqa: E712
-            & (FlowSource.source.is_active == True)  # noqa: E712
-        )
-        .order_by(FlowSource.flow.priority, ascending=False)
-        .order_by(FlowSource.flow)
-        .order_by(FlowSource.source)
-    )
-    taken: set[int] = set()
-    flows: dict[int, tuple[str, int, list[int]]] = {}
-    for r in rows:
-        if r["source"] in taken:
-            continue
-        taken.add(r["source"])
-        flows.setdefault(r["flow"], (r["name"], r["priority"], []))[2].append(r["source"])
-    streams = [Stream("l", "This workspace", local_weight)]
-    for flow_id, (name, priority, ids) in flows.items():
-        streams.append(Stream(f"f{flow_id}", name, priority, tuple(ids)))
-    return streams
-
-
-async def feed_flows(actor: Actor) -> list[FeedFlow]:
-    """The active flows a reader can filter the feed by."""
-    actor.require(Perm.read)
-    return [
-        FeedFlow(int(s.key[1:]), s.name, s.weight) for s in await feed_streams(1) if s.key != "l"
-    ]
-
-
-async def list_feed(
-    actor: Actor,
-    f: assets.AssetFilter | None = None,
-    *,
-    flow: str = "",
-    cursor: str | None = None,
-    limit: int = assets.FEED_PAGE,
-) -> assets.Page:
-    """One page of the feed: local assets and the active flows' assets, interleaved by
-    weight ("" all, "local" this workspace only, "<flow id>" that flow only)."""
-    from webapp.system import service as system
-
-    actor.require(Perm.read)
-    f = f or assets.AssetFilter()
-    limit = max(1, min(limit, assets.MAX_PAGE))
-    streams = await feed_streams(int(await system.get("feed_local_priority")))
-    if flow == "local":
-        streams = streams[:1]
-    elif flow:
-        streams = [s for s in streams if s.key == f"f{flow}"]
-        if not streams:
-            raise Invalid("That flow is not active or has no active source.", field="flow")
-    positions = decode_feed_cursor(cursor)
-    live = [s for s in streams if positions.get(s.key) != "x"]
-    fetched = await assets.list_asset_streams(
-        actor,
-        f,
-        [(s.condition, _position(positions.get(s.key))) for s in live],
-        limit,
-    )
-    order = slot_order([s.weight for s in live], limit, [len(items) for items, _ in fetched])
-    taken = [0] * len(live)
-    page: list[assets.AssetView] = []
-    for i in order:
-        page.append(fetched[i][0][taken[i]])
-        taken[i] += 1
-    following = dict(positions)
-    more = False
-    for i, stream in enumerate(live):
-        items, further = fetched[i]
-        if taken[i]:
-            following[stream.key] = items[taken[i] - 1].id
-        if taken[i] < len(items) or further:
-            more = True
-        elif taken[i] == len(items):
-            following[stream.key] = "x"
-    return assets.Page(page, encode_feed_cursor(following) if more else None)
-
-
-def _position(value: int | str | None) -> int | None:
-    return value if isinstance(value, int) else None

@@ -1,9 +1,10 @@
 """Sources: other Pictorium workspaces this one pulls from (DESIGN.md section 5).
 
 An admin adds a source with the other workspace's URL and an API key made there; the key is
-sealed at rest (storage/crypto.py, its own purpose) and never returned. "Test connection"
+sealed at rest (core/crypto.py, its own purpose) and never returned. "Test connection"
 asks the other workspace who the key's user is and counts the assets that user sees. Pull
-runs (request, schedule, history) live here too; the pull itself is webapp/source/pull.py."""
+runs (request, schedule, history) live here too; the pull itself is webapp/workflows/pull.py,
+and deleting a source with its assets webapp/workflows/delete_source.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from webapp.core import crypto
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.settings import get_settings
 from webapp.source.client import PeerClient, SourceError, parse_url
-from webapp.source.tables import FlowSource, PullRun, Source
+from webapp.source.listing import PAGE, parse_page
+from webapp.source.tables import PullRun, Source
 
 KINDS = {"pictorium": "Pictorium workspace"}
 _PURPOSE = "source-secrets"
@@ -248,23 +250,6 @@ async def update_source(
     return await get_source(actor, source_id)
 
 
-async def delete_source(actor: Actor, source_id: int) -> int:
-    """Removes a source, its runs, its flow memberships and every asset pulled from it
-    (cached metadata and proxies only: nothing is deleted in the other workspace). Returns
-    how many assets went."""
-    await get_source(actor, source_id)
-    from webapp.asset.tables import Asset
-    from webapp.source.pull import remove_external
-
-    ids = [r["id"] for r in await Asset.select(Asset.id).where(Asset.source_id == source_id)]
-    await remove_external(ids)
-    async with Source._meta.db.transaction():
-        await FlowSource.delete().where(FlowSource.source == source_id)
-        await PullRun.delete().where(PullRun.source == source_id)
-        await Source.delete().where(Source.id == source_id)
-    return len(ids)
-
-
 async def set_status(source_id: int, status: str, error: str = "", **extra: Any) -> None:
     values: dict[Any, Any] = {
         Source.status: status,
@@ -301,8 +286,6 @@ def describe_user(me: dict[str, Any]) -> str:
 
 async def count_visible(client: PeerClient, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """Walks the remote listing counting the remote's own assets the token's user sees."""
-    from webapp.source.pull import PAGE, parse_page
-
     count, cursor, seen_cursors = 0, None, set()
     while True:
         page = parse_page(await client.assets_page(limit=PAGE, cursor=cursor), PAGE)
@@ -475,21 +458,6 @@ async def list_runs(actor: Actor, source_id: int, limit: int = 20) -> list[RunVi
         .limit(limit)
     )
     return [_run_view(r) for r in rows]
-
-
-async def asset_counts(actor: Actor) -> dict[int, int]:
-    """How many external assets each source has here (one query)."""
-    actor.require_admin()
-    from piccolo.query.functions.aggregate import Count
-
-    from webapp.asset.tables import Asset
-
-    rows = (
-        await Asset.select(Asset.source_id, Count(Asset.id, alias="n"))
-        .where(Asset.source_id.is_not_null())
-        .group_by(Asset.source_id)
-    )
-    return {r["source_id"]: r["n"] for r in rows}
 
 
 async def schedule_due(at: datetime | None = None) -> list[int]:
