@@ -211,14 +211,26 @@ def test_a_truncated_or_fake_header_has_no_size():
 
 
 @pytest.mark.parametrize(
-    "raw",
-    ["../../etc/passwd", "  #Summer  Holiday ", "a\x00b\u200b.jpg", "É" * 300 + ".jpeg", "", "..."],
+    ("raw", "filename", "tag"),
+    [
+        ("../../etc/passwd", "passwd", "../../etc/passwd"),
+        ("  #Summer  Holiday ", "#Summer  Holiday", "summer holiday"),
+        ("a\x00b\u200b.jpg", "ab.jpg", "a\x00b\u200b.jpg"),
+        ("", "file", ""),
+        ("...", "file", "..."),
+    ],
 )
-def test_the_listing_cleans_names_as_uploads_do(raw):
-    # source/ sits below asset/, so the listing takes the rules from core/names.py: the same
-    # rules the asset package applies to uploads and tags.
-    from webapp.asset import service as assets
+def test_names_from_outside_are_cleaned_by_one_rule(raw, filename, tag):
+    # Uploads, the storage sync and a source's listing all clean names with core/names.py.
     from webapp.core import names
 
-    assert names.safe_filename(raw) == assets.safe_filename(raw)
-    assert names.normalize_tag(raw) == assets.normalize_tag(raw)
+    assert names.safe_filename(raw) == filename
+    assert names.normalize_tag(raw) == tag
+
+
+def test_long_names_are_cut_keeping_the_extension():
+    from webapp.core import names
+
+    long = names.safe_filename("\u00c9" * 300 + ".jpeg")
+    assert len(long) == 200 and long.endswith(".jpeg")
+    assert names.normalize_tag("X" * 300) == "x" * 100

@@ -4,18 +4,12 @@ words the feed's search box finds an asset by, and the one write of an asset's t
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from webapp.asset.tables import AssetTag
+from webapp.core.names import normalize_tag  # noqa: F401  (re-exported: the asset's name rules)
 from webapp.errors import Invalid
-
-
-def normalize_tag(tag: str) -> str:
-    tag = unicodedata.normalize("NFC", str(tag)).strip().strip("#").strip()
-    tag = re.sub(r"\s+", " ", tag)
-    return tag[:100].lower()
 
 
 def parse_tags(raw: str | Iterable[str] | None) -> list[str]:

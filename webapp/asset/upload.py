@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import unicodedata
 import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,21 +18,10 @@ from webapp.asset.register import NewAsset, register_asset
 from webapp.asset.tables import Asset
 from webapp.asset.tags import parse_tags
 from webapp.asset.views import AssetView
+from webapp.core.names import safe_filename  # noqa: F401  (re-exported: the asset's name rules)
 from webapp.errors import Invalid
 from webapp.storage import service as storages
 from webapp.system import service as system
-
-
-def safe_filename(name: str) -> str:
-    """The last path part, without control characters, at most 200 characters."""
-    name = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").split("/")[-1]
-    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().strip(".")
-    if not name:
-        return "file"
-    stem, dot, ext = name.rpartition(".")
-    if len(name) > 200:
-        name = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and len(ext) < 20 else name[:200]
-    return name
 
 
 @dataclass
