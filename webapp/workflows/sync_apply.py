@@ -2,9 +2,9 @@
 database knows of a batch's paths and of the storage's missing files (plain SQL: see
 `_known`), new files inserted as assets with their folder tags in one statement per batch,
 changed and returning files fingerprinted again, missing files marked unavailable with their
-tombstones. The ingest jobs of new assets are queued from a thread (`_Queuing`). A collector's new
-files are moved into the main storage instead (rule 8). The run that calls these is
-webapp/workflows/sync.py."""
+tombstones. The ingest jobs of new assets are queued from a thread (`_Queuing`). A
+collector's new files are moved into the main storage instead (rule 8). The run that calls
+these is webapp/workflows/sync.py."""
 
 from __future__ import annotations
 
