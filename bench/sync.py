@@ -7,7 +7,7 @@ twice, each in a process of its own:
     baseline: a bare s3fs `find(detail=True)` of the bucket;
   - local folder: the same tree on disk; baseline: a bare recursive `os.scandir` walk with
     each file's stat.
-For each, three sync runs (webapp.storage.sync.run_sync called directly, so the ingest jobs
+For each, three sync runs (webapp.workflows.sync.run_sync called directly, so the ingest jobs
 they queue are not run: no proxies are made, and the assets are then marked available as an
 ingest would leave them):
   (a) the first listing and reconcile (every file a new asset),
@@ -187,7 +187,8 @@ class App:
 
     def sync(self, storage_id: int) -> tuple[Any, float, int]:
         """One run through run_sync; returns (run, seconds, memory growth in bytes)."""
-        from webapp.storage import runs, sync
+        from webapp.storage import runs
+        from webapp.workflows import sync
 
         run = self.run(runs.request_sync(self.admin, storage_id))
         profile = os.environ.get("BENCH_PROFILE")

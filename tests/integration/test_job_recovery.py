@@ -16,11 +16,10 @@ from rq.job import JobStatus
 
 from tests.factories import make_user
 from webapp.account import service as accounts
-from webapp.core.kv import get_redis, key
+from webapp.core.kv import RunLock, get_redis, key
 from webapp.core.tasks import enqueue, queue, recovery
 from webapp.storage import runs
 from webapp.storage import service as storages
-from webapp.storage.sync import StorageLock
 from webapp.storage.tables import SyncRun
 
 
@@ -103,13 +102,13 @@ def test_sync_lock_is_taken_over_from_a_dead_holder_only():
     name = key("sync-lock", "test")
     host_ns = recovery.process_tag().rsplit(".", 1)[0]
     redis.set(name, f"{host_ns}.{os.getppid()}", ex=60)  # a live holder
-    assert not StorageLock(redis, name).acquire()
+    assert not RunLock(name, redis=redis).acquire()
     redis.set(name, f"{host_ns}.{_dead_pid()}", ex=60)  # killed with its worker
-    lock = StorageLock(redis, name)
+    lock = RunLock(name, redis=redis)
     assert lock.acquire()
     assert redis.get(name) == recovery.process_tag().encode()
     assert redis.ttl(name) > 0
-    assert not StorageLock(redis, name).acquire()  # held by this very process
+    assert not RunLock(name, redis=redis).acquire()  # held by this very process
     lock.release()
     assert redis.get(name) is None
 

@@ -23,7 +23,8 @@ from webapp.storage import runs
 from webapp.storage import service as storages
 from webapp.storage.tables import Tombstone
 from webapp.system import service as system
-from webapp.workflows import purge
+from webapp.workflows import purge, unavailable
+from webapp.workflows.remove_storage import remove_storage
 
 
 @functools.cache
@@ -159,9 +160,9 @@ async def test_deleted_file_goes_unavailable_keeps_proxies_and_comes_back_on_res
     assert len(await env.assets()) == 6
     assert (await assets.get_asset(env.admin, gone_id)).status == "unavailable"
 
-    listed = await runs.list_unavailable(env.admin, env.storage_id)
+    listed = await unavailable.list_unavailable(env.admin, env.storage_id)
     assert [u.id for u in listed] == [gone_id] and listed[0].tombstoned
-    assert await runs.restore_unavailable(env.admin, env.storage_id, [gone_id]) == 1
+    assert await unavailable.restore_unavailable(env.admin, env.storage_id, [gone_id]) == 1
     await run_jobs()  # the sync the restore queued
     assert (await assets.get_asset(env.admin, gone_id)).status == "available"
 
@@ -180,9 +181,9 @@ async def test_rename_is_a_new_asset_and_tags_can_be_carried_over(env):
     new_id = found["new/a-renamed.jpg"]["id"]
     assert new_id != old_id
     assert found["old/a.jpg"]["status"] == "unavailable"
-    listed = {u.id: u for u in await runs.list_unavailable(env.admin, env.storage_id)}
+    listed = {u.id: u for u in await unavailable.list_unavailable(env.admin, env.storage_id)}
     assert listed[old_id].candidate_id == new_id
-    await runs.carry_over(env.admin, old_id, new_id)
+    await unavailable.carry_over(env.admin, old_id, new_id)
     moved = await assets.get_asset(env.admin, new_id)
     assert set(moved.tags) >= {"new", "old", "hero"}
     assert (await assets.get_asset(env.admin, old_id)).status == "trashed"
@@ -304,7 +305,7 @@ async def test_remove_and_deactivate_never_touch_files(env):
     assert (await assets.list_assets(env.admin)).items == []
     await storages.set_flags(env.admin, env.storage_id, is_active=True)
     assert len((await assets.list_assets(env.admin)).items) == 1
-    count = await storages.remove_storage(env.admin, env.storage_id, delete_assets=True)
+    count = await remove_storage(env.admin, env.storage_id, delete_assets=True)
     assert count == 1
     assert env.store.exists("a.jpg")
     bin_page = await assets.list_assets(env.admin, assets.AssetFilter(trashed=True))

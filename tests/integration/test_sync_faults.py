@@ -26,7 +26,7 @@ from webapp.account import service as accounts
 from webapp.asset.tables import Asset, AssetTag, Proxy
 from webapp.storage import runs
 from webapp.storage import service as storages
-from webapp.storage.sync import folder_tags
+from webapp.workflows.sync_apply import folder_tags
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ from webapp.jobs.runner import run_async
 
 
 def sync_storage(run_id: int) -> str:
-    """Runs one SyncRun (webapp/storage/sync.py); returns its final state."""
-    from webapp.storage.sync import run_sync
+    """Runs one SyncRun (webapp/workflows/sync.py); returns its final state."""
+    from webapp.workflows.sync import run_sync
 
     return run_async(run_sync(run_id))
 

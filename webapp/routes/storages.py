@@ -14,6 +14,8 @@ from webapp.routes.admin import admin_actor
 from webapp.routes.auth import CurrentActor
 from webapp.storage import runs
 from webapp.storage import service as storages
+from webapp.workflows import unavailable
+from webapp.workflows.remove_storage import remove_storage
 
 
 def _values(form: Any) -> dict[str, Any]:
@@ -77,7 +79,9 @@ async def _detail_ctx(actor: Any, storage_id: int, **extra: Any) -> dict[str, An
         "kind": storage.kind,
         "runs": history,
         "current": history[0] if history else None,
-        "unavailable": [] if storage.is_central else await runs.list_unavailable(actor, storage_id),
+        "unavailable": []
+        if storage.is_central
+        else await unavailable.list_unavailable(actor, storage_id),
         "form": {"name": storage.name, "root": storage.root, **storage.options},
         **extra,
     }
@@ -157,7 +161,7 @@ async def storage_sync(request: Request, actor: CurrentActor, storage_id: int) -
 async def storage_restore(request: Request, actor: CurrentActor, storage_id: int) -> Response:
     form = await request.form()
     ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
-    count = await runs.restore_unavailable(actor, storage_id, ids)
+    count = await unavailable.restore_unavailable(actor, storage_id, ids)
     return redirect(
         request,
         f"/admin/storages/{storage_id}",
@@ -168,7 +172,9 @@ async def storage_restore(request: Request, actor: CurrentActor, storage_id: int
 @post("/{storage_id:int}/carry", name="storage_carry")
 async def storage_carry(request: Request, actor: CurrentActor, storage_id: int) -> Response:
     form = await request.form()
-    await runs.carry_over(actor, int(str(form.get("old") or 0)), int(str(form.get("new") or 0)))
+    await unavailable.carry_over(
+        actor, int(str(form.get("old") or 0)), int(str(form.get("new") or 0))
+    )
     return redirect(
         request,
         f"/admin/storages/{storage_id}",
@@ -185,7 +191,7 @@ async def storage_remove(request: Request, actor: CurrentActor, storage_id: int)
             actor, storage_id, error="Choose what happens to the storage's assets."
         )
         return render(request, "storage/detail.html", ctx, status_code=422)
-    count = await storages.remove_storage(actor, storage_id, delete_assets=choice == "delete")
+    count = await remove_storage(actor, storage_id, delete_assets=choice == "delete")
     what = "moved to the recycle bin" if choice == "delete" else "kept, marked unavailable"
     return redirect(
         request,

@@ -1,5 +1,7 @@
-"""Sync runs (request, schedule, history) and the admin's tools for unavailable assets:
-restore, and carrying tags and collections over to a file's new location (rules 5 and 6)."""
+"""Sync runs: the requests (one queued run per storage), the minute tick that queues the due
+ones, the history an admin reads, and the one writer of a run row's counts and outcome.
+The run itself is webapp/workflows/sync.py; the admin's tools for unavailable assets are
+webapp/workflows/unavailable.py."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from webapp.actor import Actor
-from webapp.asset.tables import Asset
+from webapp.core.runs import Counts, final_values, progress_values
 from webapp.errors import Conflict, NotFound
 from webapp.storage import service as storages
-from webapp.storage.tables import Storage, SyncRun, Tombstone
+from webapp.storage.tables import Storage, SyncRun
 
 ACTIVE_STATES = ("queued", "running")
 
@@ -46,16 +48,21 @@ class RunView:
         }
 
 
-_COUNT_NAMES = (
-    "listed",
-    "new",
-    "changed",
-    "unavailable",
-    "restored",
-    "failed",
-    "collected",
-    "transferred",
-)
+@dataclass
+class SyncCounts(Counts):
+    """A sync run's counters, named as SyncRun's columns."""
+
+    listed: int = 0
+    new: int = 0
+    changed: int = 0
+    unavailable: int = 0
+    restored: int = 0
+    failed: int = 0
+    collected: int = 0
+    transferred: int = 0
+
+
+_COUNT_NAMES = SyncCounts.names()
 
 
 def _run_view(row: dict[str, Any]) -> RunView:
@@ -173,109 +180,20 @@ async def schedule_due(at: datetime | None = None) -> list[int]:
     return queued
 
 
-# ---- unavailable assets ------------------------------------------------------------------------
+# ---- the run row's progress and outcome -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Unavailable:
-    id: int
-    uuid: str
-    filename: str
-    path: str
-    sha256: str
-    tombstoned: bool
-    candidate_id: int | None  # a live asset of the same content elsewhere (rename or move)
-    candidate_path: str | None
-    updated_at: datetime
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
-async def list_unavailable(actor: Actor, storage_id: int, limit: int = 500) -> list[Unavailable]:
-    await storages.require_storage(actor, storage_id)
-    rows = (
-        await Asset.select(
-            Asset.id, Asset.uuid, Asset.filename, Asset.path, Asset.sha256, Asset.updated_at
-        )
-        .where((Asset.storage == storage_id) & (Asset.status == "unavailable"))
-        .order_by(Asset.id, ascending=False)
-        .limit(limit)
-    )
-    paths = [r["path"] for r in rows]
-    stones = {
-        s["path"]
-        for s in await Tombstone.select(Tombstone.path).where(
-            (Tombstone.storage == storage_id) & Tombstone.path.is_in(paths or [""])
-        )
-    }
-    hashes = [r["sha256"] for r in rows if r["sha256"]]
-    twins: dict[str, dict[str, Any]] = {}
-    if hashes:
-        for t in (
-            await Asset.select(Asset.id, Asset.path, Asset.sha256)
-            .where(Asset.sha256.is_in(hashes) & Asset.status.is_in(["available", "processing"]))
-            .order_by(Asset.id)
-        ):
-            twins.setdefault(t["sha256"], t)
-    return [
-        Unavailable(
-            id=r["id"],
-            uuid=str(r["uuid"]),
-            filename=r["filename"],
-            path=r["path"],
-            sha256=r["sha256"],
-            tombstoned=r["path"] in stones,
-            candidate_id=twins[r["sha256"]]["id"] if r["sha256"] in twins else None,
-            candidate_path=twins[r["sha256"]]["path"] if r["sha256"] in twins else None,
-            updated_at=r["updated_at"],
-        )
-        for r in rows
-    ]
+async def finish_run(run_id: int, state: str, counts: SyncCounts, reason: str) -> None:
+    """A run's outcome: its state, the reason an admin reads, its counts and journal."""
+    values: dict[Any, Any] = final_values(state, counts, reason, now())
+    await SyncRun.update(values).where(SyncRun.id == run_id)
 
 
-async def restore_unavailable(actor: Actor, storage_id: int, asset_ids: list[int]) -> int:
-    """Rule 5: an admin restores assets; their tombstones go and a sync is queued, which
-    clears the mark of every one whose file is at its path again."""
-    await storages.require_storage(actor, storage_id)
-    rows = await Asset.select(Asset.path).where(
-        Asset.id.is_in(asset_ids or [0])
-        & (Asset.storage == storage_id)
-        & (Asset.status == "unavailable")
-    )
-    paths = [r["path"] for r in rows]
-    if paths:
-        await Tombstone.delete().where(
-            (Tombstone.storage == storage_id) & Tombstone.path.is_in(paths)
-        )
-        await request_sync(actor, storage_id)
-    return len(paths)
-
-
-async def carry_over(actor: Actor, old_id: int, new_id: int) -> None:
-    """Rule 6: a renamed or moved file is a new asset; the admin may carry the old one's
-    tags and collections over (links follow when sharing lands), then the old one goes to
-    the recycle bin."""
-    actor.require_admin()
-    from webapp.asset import service as assets
-    from webapp.collection.tables import CollectionAsset
-
-    old = await Asset.select().where(Asset.id == old_id).first()
-    new = await Asset.select().where(Asset.id == new_id).first()
-    if old is None or new is None:
-        raise NotFound("No such asset.")
-    if old["status"] != "unavailable" or not old["sha256"] or old["sha256"] != new["sha256"]:
-        raise Conflict("Only an unavailable asset with the same content can be carried over.")
-    merged = assets.parse_tags(
-        [*assets._json_value(new["tags"], []), *assets._json_value(old["tags"], [])]
-    )
-    await assets.update_asset(actor, new_id, tags=merged)
-    held = {
-        r["collection"]
-        for r in await CollectionAsset.select(CollectionAsset.collection).where(
-            CollectionAsset.asset == new_id
-        )
-    }
-    for r in await CollectionAsset.select(CollectionAsset.collection).where(
-        CollectionAsset.asset == old_id
-    ):
-        if r["collection"] not in held:
-            await CollectionAsset(collection=r["collection"], asset=new_id).save()
-    await assets.trash_assets(actor, [old_id])
+async def save_progress(run_id: int, counts: SyncCounts) -> None:
+    """A running run's counts, for the page that polls it."""
+    values: dict[Any, Any] = progress_values(counts)
+    await SyncRun.update(values).where(SyncRun.id == run_id)

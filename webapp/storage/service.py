@@ -18,6 +18,7 @@ from webapp.errors import Conflict, Invalid, NotFound
 from webapp.fs.errors import StoreDenied, StoreError, StoreNotFound, StoreUnavailable
 from webapp.fs.store import Store, open_central
 from webapp.settings import get_settings
+from webapp.storage.plan import same_file
 from webapp.storage.tables import Storage
 
 
@@ -519,20 +520,9 @@ async def set_flags(
     return await require_storage(actor, storage_id)
 
 
-async def remove_storage(actor: Actor, storage_id: int, *, delete_assets: bool) -> int:
-    """Removes a storage from the app (DESIGN.md rule 11): its files are never touched. With
-    delete_assets its assets go to the recycle bin; otherwise they stay, their originals
-    marked unavailable. Returns how many assets it had."""
-    storage = await require_storage(actor, storage_id)
-    if storage.is_central or storage.is_main:
-        raise Conflict("The main and the central storage cannot be removed.")
-    from webapp.asset.tables import Asset
-
-    ids = [r["id"] for r in await Asset.select(Asset.id).where(Asset.storage == storage_id)]
-    if delete_assets and ids:
-        from webapp.asset import service as assets
-
-        await assets.trash_assets(actor, ids)
+async def mark_removed(storage_id: int, name: str) -> None:
+    """The storage row of a removed storage (webapp/workflows/remove_storage.py decides what
+    becomes of its assets first): inactive, its credentials dropped, its name marked."""
     await Storage.update(
         {
             Storage.is_removed: True,
@@ -540,10 +530,9 @@ async def remove_storage(actor: Actor, storage_id: int, *, delete_assets: bool) 
             Storage.is_collector: False,
             Storage.status: "disabled",
             Storage.secrets: "",
-            Storage.name: f"{storage.name} (removed)",
+            Storage.name: f"{name} (removed)",
         }
     ).where(Storage.id == storage_id)
-    return len(ids)
 
 
 async def may_delete_original(storage: StorageRef, asset_row: dict[str, Any]) -> bool:
@@ -563,6 +552,4 @@ async def may_delete_original(storage: StorageRef, asset_row: dict[str, Any]) ->
         return True  # already gone: nothing to delete, nothing to lose
     except (StoreError, ValueError, crypto.SecretsUnreadable):
         return False
-    from webapp.storage.sync import same_file
-
     return same_file(entry, asset_row["fp_size"], asset_row["fp_mtime"], asset_row["fp_etag"])

@@ -19,8 +19,6 @@ ABANDON_LIMIT times is left to RQ's own handling (its retries, then the failed r
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 import uuid
 
@@ -29,6 +27,10 @@ from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.worker import Worker
 
+# process_tag and process_gone live in core/process.py (RunLock uses them too); importers of
+# recovery.process_tag keep working.
+from webapp.core.process import process_gone, process_tag
+
 log = logging.getLogger(__name__)
 
 ABANDON_LIMIT = 10
@@ -36,49 +38,10 @@ LIST_CHECK_LIMIT = 10_000
 _own_names: set[str] = set()
 
 
-def _pid_namespace() -> str:
-    try:
-        return os.readlink("/proc/self/ns/pid").strip("pid:[]")
-    except OSError:
-        return "0"
-
-
-def process_tag() -> str:
-    """host.pidns.pid of this process: enough to tell later, on the same machine, whether
-    the process is gone."""
-    return f"{socket.gethostname()}.{_pid_namespace()}.{os.getpid()}"
-
-
 def worker_name() -> str:
     name = f"{process_tag()}.{uuid.uuid4().hex[:8]}"
     _own_names.add(name)
     return name
-
-
-def _pid_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] in {"Z", "X"}  # a zombie is dead
-    except (OSError, IndexError):
-        return False
-
-
-def process_gone(tag: str) -> bool:
-    """Whether the process of a `process_tag()` is known to be gone: it ran on this machine
-    and its pid no longer runs. Unknown (another machine, another format) counts as alive."""
-    parts = tag.split(".")
-    if len(parts) < 3 or not parts[-1].isdigit():
-        return False
-    host, namespace, pid = ".".join(parts[:-2]), parts[-2], int(parts[-1])
-    if host != socket.gethostname() or namespace != _pid_namespace():
-        return False
-    return pid != os.getpid() and _pid_gone(pid)
 
 
 def worker_dead(connection: Redis, name: str) -> bool:

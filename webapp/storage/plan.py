@@ -1,0 +1,72 @@
+"""The sync's plan, as pure functions of values (DESIGN.md section 3, rules 2 to 5): whether
+a listed file is the one Pictorium knows, how a batch of listed files sorts against the rows
+known at their paths, and the brake on a run that would make too many assets unavailable.
+No I/O: the run (webapp/workflows/sync.py) reads the rows and applies the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from webapp.fs.store import Entry
+
+BATCH = 500
+# Assets in these states have a file that a run expects to list; the others do not count.
+LIVE = ("processing", "available", "failed", "archived")
+
+
+def same_file(entry: Entry, size: int | None, mtime: float | None, etag: str | None) -> bool:
+    """Whether a listed file is the one Pictorium knows. Size first; then the etag when both
+    sides have one; else the modification time to the second (FTP listings are coarse)."""
+    if size is not None and entry.size != size:
+        return False
+    if etag and entry.etag:
+        return entry.etag == etag
+    if mtime is not None and entry.mtime is not None:
+        return abs(entry.mtime - mtime) < 1.0
+    return True
+
+
+@dataclass(frozen=True)
+class Known:
+    id: int
+    path: str
+    status: str
+    fp_size: int | None
+    fp_mtime: float | None
+    fp_etag: str | None
+    tombstoned: bool = False
+
+
+@dataclass
+class Plan:
+    new: list[Entry] = field(default_factory=list)
+    changed: list[tuple[Known, Entry]] = field(default_factory=list)
+    restored: list[tuple[Known, Entry]] = field(default_factory=list)
+    held: list[tuple[Known, Entry]] = field(default_factory=list)  # back, but tombstoned
+    unchanged: list[Known] = field(default_factory=list)
+
+
+def plan_batch(entries: Iterable[Entry], known: dict[str, Known]) -> Plan:
+    """Sorts one batch of listed files against what the database knows of their paths."""
+    plan = Plan()
+    for entry in entries:
+        asset = known.get(entry.key)
+        if asset is None:
+            plan.new.append(entry)
+        elif asset.status == "trashed":
+            plan.unchanged.append(asset)  # the recycle bin decides its fate
+        elif asset.status == "unavailable":
+            # A file back at its path: held while a tombstone remembers its deletion, until
+            # an admin restores the asset (rule 5); otherwise it simply comes back.
+            (plan.held if asset.tombstoned else plan.restored).append((asset, entry))
+        elif not same_file(entry, asset.fp_size, asset.fp_mtime, asset.fp_etag):
+            plan.changed.append((asset, entry))
+        else:
+            plan.unchanged.append(asset)
+    return plan
+
+
+def brake_tripped(missing: int, live: int, share: float) -> bool:
+    """Rule 4: more than `share` of a storage's live assets would become unavailable."""
+    return live > 0 and missing > 0 and missing / live > share

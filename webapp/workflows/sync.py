@@ -1,0 +1,163 @@
+"""Synchronisation of a storage with the database (DESIGN.md section 3, rules 2 to 9): the run.
+
+A run has four phases, so that a failure at any point loses nothing:
+1. list the whole root into a spool file on disk (memory stays flat whatever the number of
+   files); an error, a missing marker or an empty root where there were files stops the run
+   before anything changes (rule 3);
+2. find the assets whose files were not listed; if they are more than the brake's share of
+   the storage's assets, stop and ask an admin (rule 4);
+3. reconcile the spool in batches: new files become assets (or, for a collector, are moved
+   into the main storage first, rule 8), changed files are ingested again, files that came
+   back clear their mark;
+4. mark the missing assets unavailable and remember them with tombstones (rule 5).
+Every step is idempotent: a run killed anywhere and started again converges to the same
+database, thanks to the unique (storage, path) key and job ids per asset.
+
+Here: the run and its phases. The plan is pure (webapp/storage/plan.py); the writes of phases
+3 and 4 are webapp/workflows/sync_apply.py; the collector's and transfer's verified copies are
+webapp/workflows/sync_copy.py; spool, counts and journal are webapp/core/runs.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from webapp.asset.tables import Asset
+from webapp.core.kv import RunLock, key
+from webapp.core.runs import Spool
+from webapp.fs.errors import StoreError
+from webapp.fs.store import Entry
+from webapp.settings import get_settings
+from webapp.storage import runs
+from webapp.storage import service as storages
+from webapp.storage.plan import LIVE, brake_tripped
+from webapp.storage.runs import SyncCounts, now
+from webapp.storage.tables import Storage, SyncRun
+from webapp.system import service as system
+from webapp.workflows.sync_apply import (
+    apply_spool,
+    entry_key,
+    entry_row,
+    find_missing,
+    mark_missing,
+    row_entry,
+)
+from webapp.workflows.sync_copy import transfer_originals
+
+
+class RunStopped(Exception):
+    """Ends a run before anything changed; `state` is aborted or confirm."""
+
+    def __init__(self, state: str, reason: str, storage_status: str | None = None):
+        super().__init__(reason)
+        self.state = state
+        self.reason = reason
+        self.storage_status = storage_status
+
+
+async def run_sync(run_id: int) -> str:
+    """Runs one SyncRun. Returns its final state. Safe to call again for the same run."""
+    run = await SyncRun.select().where(SyncRun.id == run_id).first()
+    if run is None or run["state"] in {"done", "aborted", "confirm", "failed"}:
+        return run["state"] if run else "gone"
+    storage = await storages.get_storage(run["storage"])
+    if storage is None or not storage.is_active or storage.is_central:
+        await runs.finish_run(
+            run_id, "aborted", SyncCounts(), "The storage is removed or deactivated."
+        )
+        return "aborted"
+    lock = RunLock(key("sync-lock", storage.id))
+    if not lock.acquire():
+        # Another run of this storage is under way: this one waits for its retry.
+        raise RuntimeError(f"storage {storage.id} is being synchronised by another run")
+    counts = SyncCounts()
+    try:
+        await SyncRun.update({SyncRun.state: "running", SyncRun.started_at: now()}).where(
+            SyncRun.id == run_id
+        )
+        try:
+            await _run(storage, run_id, bool(run["apply_anyway"]), counts)
+        except RunStopped as stop:
+            if stop.storage_status:
+                await storages._set_status(storage.id, stop.storage_status, stop.reason)
+            await runs.finish_run(run_id, stop.state, counts, stop.reason)
+            return stop.state
+        await Storage.update(
+            {
+                Storage.status: "ok",
+                Storage.last_error: "",
+                Storage.last_error_at: None,
+                Storage.last_sync_at: now(),
+            }
+        ).where(Storage.id == storage.id)
+        await runs.finish_run(run_id, "done", counts, "")
+        return "done"
+    finally:
+        lock.release()
+
+
+async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts) -> None:
+    tmp = get_settings().data_dir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    spool = Spool(str(tmp), dump=entry_row, load=row_entry, key=entry_key, prefix="sync-")
+    try:
+        # Phase 1: the whole listing, or nothing changes.
+        try:
+            store = await storages.open_storage(storage)
+            if not await asyncio.to_thread(store.has_marker):
+                raise RunStopped(
+                    "aborted",
+                    "The .pictorium marker is missing at the root: the storage may be a "
+                    "different or emptied folder. Nothing was changed; test the connection "
+                    "to write the marker again if the folder is right.",
+                    "suspect",
+                )
+            await asyncio.to_thread(_spool_listing, store, spool, run_id, counts)
+        except StoreError as exc:
+            raise RunStopped(
+                "aborted",
+                f"The listing failed, so nothing was changed. {storages.describe_error(exc)}",
+                "unreachable",
+            ) from None
+        except (ValueError, storages.crypto.SecretsUnreadable) as exc:
+            raise RunStopped("aborted", storages.describe_error(exc), "unreachable") from None
+        counts.listed = spool.count
+        live = await Asset.count().where(
+            (Asset.storage == storage.id) & Asset.status.is_in(list(LIVE))
+        )
+        if spool.count == 0 and live > 0:
+            raise RunStopped(
+                "aborted",
+                f"The root is empty but {live} assets came from it: treated as an outage, "
+                "nothing was changed.",
+                "suspect",
+            )
+
+        # Phase 2: what disappeared, and the brake.
+        missing = await find_missing(storage.id, spool.seen)
+        share = int(await system.get("sync_brake_percent")) / 100
+        if brake_tripped(len(missing), live, share) and not apply_anyway:
+            raise RunStopped(
+                "confirm",
+                f"{len(missing)} of {live} assets ({len(missing) * 100 // live} %) would "
+                f"become unavailable, more than the {int(share * 100)} % brake. Nothing was "
+                "changed: check the storage, then apply the run anyway if it is right.",
+                "suspect",
+            )
+
+        # Phase 3: new, changed and returning files.
+        await apply_spool(storage, spool, run_id, counts)
+
+        # Phase 4: missing files.
+        await mark_missing(storage.id, missing, counts)
+
+        if await system.get("transfer_to_main") == "on" and not storage.is_collector:
+            await transfer_originals(storage, counts)
+    finally:
+        spool.remove()
+
+
+def _spool_listing(store: Any, spool: Spool[Entry], run_id: int, counts: SyncCounts) -> None:
+    for entry in store.list(""):
+        spool.add(entry)
