@@ -2,11 +2,10 @@
 killed with SIGKILL, work-horse and all, in the middle of a pull, and the next pull of that
 source must start within the run lock's TTL instead of waiting for the dead holder's lock.
 
-The pull's lock today (workflows/pull_runs.py) is a plain Redis lock with a 6 h expiry and
-no takeover: the retry of the killed run finds the lock held and fails, so the source stays
-blocked for hours. The test is marked xfail (strict) until the pull takes the shared RunLock
-of core/kv.py, which takes over a lock whose holder's pid is gone on the same machine and
-otherwise lapses when its holder stops renewing it."""
+Before the pull took the shared RunLock of core/kv.py it had a plain Redis lock with a 6 h
+expiry and no takeover: the retry of the killed run found the lock held and failed, and the
+source stayed blocked for hours. RunLock takes over a lock whose holder's pid is gone on the
+same machine and otherwise lapses when its holder stops renewing it."""
 
 from __future__ import annotations
 
@@ -22,15 +21,16 @@ from tests.jobs import run_jobs
 from tests.source_peers import FakePeer
 from webapp.actor import SYSTEM
 from webapp.asset.tables import Asset
+from webapp.core.kv import RunLock
 from webapp.source import service as sources
 from webapp.source.tables import PullRun
 from webapp.system import service as system
 
 pytestmark = pytest.mark.slow
 
-# The shared RunLock lapses 5 minutes after its holder stops renewing it (docs/sync.md); on
+# The shared RunLock lapses TTL seconds after its holder stops renewing it (docs/sync.md); on
 # the same machine the retry takes it over at once. The worker's own start-up is in this too.
-LOCK_TTL = 300
+LOCK_TTL = RunLock.TTL
 
 
 async def _wait_for(describe: str, timeout: float, check: Callable[[], Awaitable[bool]]) -> None:
@@ -47,7 +47,6 @@ async def _state(run_id: int) -> str:
     return str(row["state"])
 
 
-@pytest.mark.xfail(reason="pull lock has no takeover yet", strict=True)
 async def test_a_pull_killed_with_its_worker_starts_again_within_the_lock_ttl(tmp_path):
     await make_user("admin@b.example", role="admin")
     await system.update(SYSTEM, {"allow_private_sources": "on"})

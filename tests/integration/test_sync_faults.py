@@ -10,6 +10,7 @@ machine crash or the kernel's OOM killer would take both the worker and its work
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -95,11 +96,13 @@ class Worker:
         raise AssertionError(f"the worker did not start within {timeout} s")
 
     def kill(self) -> None:
+        """SIGKILL for the worker and its work-horse. RQ puts each work-horse in a process
+        group of its own (os.setpgrp), so killpg alone would leave it running; both stay in
+        the worker's session, which is how they are found."""
         assert self.proc is not None
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for pid in [self.proc.pid, *_session_members(self.proc.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.proc.wait()
 
     async def wait(self, timeout: float) -> None:
@@ -110,6 +113,22 @@ class Worker:
                 self.kill()
                 raise AssertionError(f"the worker ran longer than {timeout} s")
             await asyncio.sleep(0.2)
+
+
+def _session_members(session: int) -> list[int]:
+    """The pids of the processes in a session (field 6 of /proc/<pid>/stat)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and int(entry) != session:
+            members.append(int(entry))
+    return members
 
 
 def _worker_names() -> list[str]:

@@ -39,6 +39,8 @@ from typing import Any
 
 from webapp.asset.tables import Asset
 from webapp.core import crypto
+from webapp.core.clock import now
+from webapp.core.runs import Spool, final_values, progress_values
 from webapp.settings import get_settings
 from webapp.source import service as sources
 from webapp.source.client import PeerClient, SourceError
@@ -48,7 +50,7 @@ from webapp.storage import service as storages
 from webapp.system import service as system
 from webapp.workflows.delete_source import remove_external
 from webapp.workflows.pull_apply import apply_batch, fetch_proxies, write_proxies
-from webapp.workflows.pull_runs import Counts, PullStopped, Spool, now, pull_lock
+from webapp.workflows.pull_runs import PullCounts, PullStopped, pull_lock, pull_spool
 
 APPLY_BATCH = 200
 MAX_LISTED = 500_000  # one listing pass; more is "too much" and stops the run
@@ -67,12 +69,12 @@ async def run_pull(run_id: int) -> str:
         return run["state"] if run else "gone"
     source = await Source.select().where(Source.id == run["source"]).first()
     if source is None or not source["is_active"]:
-        await _finish(run_id, "aborted", Counts(), "The source is removed or deactivated.")
+        await _finish(run_id, "aborted", PullCounts(), "The source is removed or deactivated.")
         return "aborted"
     lock = pull_lock(source["id"])
-    if not lock.acquire(blocking=False):
+    if not lock.acquire():
         raise RuntimeError(f"source {source['id']} is being pulled by another run")
-    counts = Counts()
+    counts = PullCounts()
     try:
         await PullRun.update({PullRun.state: "running", PullRun.started_at: now()}).where(
             PullRun.id == run_id
@@ -108,26 +110,17 @@ async def run_pull(run_id: int) -> str:
         await _finish(run_id, "done", counts, "")
         return "done"
     finally:
-        try:
-            lock.release()
-        except Exception:  # the lock expired: nothing to release
-            pass
+        lock.release()
 
 
-async def _finish(run_id: int, state: str, counts: Counts, reason: str) -> None:
-    await PullRun.update(
-        {
-            PullRun.state: state,
-            PullRun.reason: reason,
-            PullRun.finished_at: now(),
-            PullRun.journal: counts.journal_text(),
-            **counts.values(),
-        }
-    ).where(PullRun.id == run_id)
+async def _finish(run_id: int, state: str, counts: PullCounts, reason: str) -> None:
+    values: dict[Any, Any] = final_values(state, counts, reason, now())
+    await PullRun.update(values).where(PullRun.id == run_id)
 
 
-async def _progress(run_id: int, counts: Counts) -> None:
-    await PullRun.update(counts.values()).where(PullRun.id == run_id)
+async def _progress(run_id: int, counts: PullCounts) -> None:
+    values: dict[Any, Any] = progress_values(counts)
+    await PullRun.update(values).where(PullRun.id == run_id)
 
 
 async def _walk(
@@ -166,7 +159,9 @@ async def _known(source_id: int, remote_ids: Sequence[str]) -> dict[str, str]:
     return {r["remote_id"]: r["fp_etag"] or "" for r in rows}
 
 
-async def _pull(source: dict[str, Any], run_id: int, apply_anyway: bool, counts: Counts) -> Outcome:
+async def _pull(
+    source: dict[str, Any], run_id: int, apply_anyway: bool, counts: PullCounts
+) -> Outcome:
     source_id = source["id"]
     try:
         api_key = await sources.api_key_of(source_id)
@@ -174,7 +169,7 @@ async def _pull(source: dict[str, Any], run_id: int, apply_anyway: bool, counts:
         raise SourceError("bad_token", str(exc)) from None
     tmp = get_settings().data_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    spool = Spool(str(tmp))
+    spool = pull_spool(str(tmp))
     watermark: datetime | None = source["pulled_until"]
     newest = watermark
     try:
@@ -253,7 +248,7 @@ async def _live_count(source_id: int) -> int:
 
 
 async def _apply(
-    client: PeerClient, source_id: int, spool: Spool, run_id: int, counts: Counts
+    client: PeerClient, source_id: int, spool: Spool[RemoteAsset], run_id: int, counts: PullCounts
 ) -> None:
     """Phase 3, in batches. The proxies of the next batch are fetched while this one is
     written, so the remote's answers, not the writes here, set the pace."""

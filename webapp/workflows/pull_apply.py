@@ -17,9 +17,10 @@ from typing import Any
 
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset, AssetTag, Proxy
+from webapp.core.clock import now
 from webapp.source.client import PeerClient, SourceError
 from webapp.source.listing import RemoteAsset, image_size, proxy_key, sniff_image
-from webapp.workflows.pull_runs import Counts, now
+from webapp.workflows.pull_runs import PullCounts
 
 PULL_PROXIES = ("thumbnail", "preview")
 
@@ -47,7 +48,7 @@ _FATAL = {
 
 
 async def fetch_proxies(
-    client: PeerClient, batch: list[RemoteAsset], counts: Counts
+    client: PeerClient, batch: list[RemoteAsset], counts: PullCounts
 ) -> dict[str, list[Fetched]]:
     """The thumbnails and previews of a batch, several at a time. A proxy that is not an
     image, too large or missing is skipped (the old copy, if any, stays); a lost connection
@@ -111,7 +112,7 @@ async def apply_batch(
     central_id: int,
     batch: list[RemoteAsset],
     fetched: dict[str, list[Fetched]],
-    counts: Counts,
+    counts: PullCounts,
 ) -> None:
     """One batch in one transaction: the asset rows, their tags and their proxies. (One
     function, longer than most, because it is one transaction: split, a reader would have to
