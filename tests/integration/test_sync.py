@@ -292,7 +292,7 @@ async def test_transfer_to_main_serves_the_copy_when_the_storage_is_gone(env):
     row = (await env.assets())["keep.jpg"]
     assert row["copy_path"] == f"transferred/{env.storage_id}/keep.jpg"
     assert env.store.exists("keep.jpg")  # the original stays in place
-    await storages._set_status(env.storage_id, "unreachable", "test outage")
+    await storages.set_status(env.storage_id, "unreachable", "test outage")
     download = await assets.original_download(env.admin, row["id"])
     with download.open() as fh:
         assert fh.read() == jpeg(1)

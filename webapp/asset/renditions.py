@@ -15,10 +15,10 @@ import asyncio
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from webapp.actor import Actor
+from webapp.core.clock import now
 from webapp.errors import Invalid, NotFound
 from webapp.fs.errors import StoreNotFound
 from webapp.media.watermark import (  # noqa: F401  (MAX_LOGO_BYTES: for the settings form)
@@ -155,7 +155,7 @@ async def _store(value: dict[str, Any]) -> None:
     async with SystemSetting._meta.db.transaction():
         updated = (
             await SystemSetting.update(
-                {SystemSetting.value: encoded, SystemSetting.updated_at: datetime.now(UTC)}
+                {SystemSetting.value: encoded, SystemSetting.updated_at: now()}
             )
             .where(SystemSetting.key == SETTING_KEY)
             .returning(SystemSetting.id)

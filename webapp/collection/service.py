@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from webapp.actor import Actor, Perm
 from webapp.asset.tables import Asset
 from webapp.collection.tables import Collection, CollectionAsset
+from webapp.core.clock import now
 from webapp.errors import Invalid, NotFound
 
 
@@ -108,7 +109,7 @@ async def create_collection(
 async def rename_collection(actor: Actor, collection_id: int, name: str) -> CollectionView:
     await get_collection(actor, collection_id)
     await Collection.update(
-        {Collection.name: _clean_name(name), Collection.updated_at: datetime.now(UTC)}
+        {Collection.name: _clean_name(name), Collection.updated_at: now()}
     ).where(Collection.id == collection_id)
     return await get_collection(actor, collection_id)
 
@@ -138,7 +139,7 @@ async def add_assets(actor: Actor, collection_id: int, asset_ids: Sequence[int])
         await CollectionAsset.insert(
             *[CollectionAsset(collection=collection_id, asset=a) for a in new]
         )
-        await Collection.update({Collection.updated_at: datetime.now(UTC)}).where(
+        await Collection.update({Collection.updated_at: now()}).where(
             Collection.id == collection_id
         )
     return len(new)

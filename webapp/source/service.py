@@ -9,11 +9,12 @@ and deleting a source with its assets webapp/workflows/delete_source.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from webapp.actor import Actor
 from webapp.core import crypto
+from webapp.core.clock import now
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.settings import get_settings
 from webapp.source.client import PeerClient, SourceError, parse_url
@@ -45,10 +46,6 @@ STATUS_LABELS = {
     "error": "Error",
     "disabled": "Deactivated",
 }
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,20 @@ webapp/workflows/unavailable.py."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from webapp.actor import Actor
+from webapp.core.clock import now
+from webapp.core.log import log_event
 from webapp.core.runs import Counts, final_values, progress_values
 from webapp.errors import Conflict, NotFound
 from webapp.storage import service as storages
 from webapp.storage.tables import Storage, SyncRun
+
+logger = logging.getLogger("pictorium.sync")
 
 ACTIVE_STATES = ("queued", "running")
 
@@ -152,7 +157,7 @@ async def list_runs(actor: Actor, storage_id: int, limit: int = 20) -> list[RunV
 async def schedule_due(at: datetime | None = None) -> list[int]:
     """Called every minute by the cron scheduler: queues a run for each active storage whose
     interval has passed since its last run began. Returns the run ids queued."""
-    at = at or datetime.now(UTC)
+    at = at or now()
     rows = await Storage.select(
         Storage.id, Storage.sync_interval_minutes, Storage.last_sync_at
     ).where(
@@ -183,14 +188,19 @@ async def schedule_due(at: datetime | None = None) -> list[int]:
 # ---- the run row's progress and outcome -------------------------------------------------------
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def finish_run(run_id: int, state: str, counts: SyncCounts, reason: str) -> None:
     """A run's outcome: its state, the reason an admin reads, its counts and journal."""
     values: dict[Any, Any] = final_values(state, counts, reason, now())
     await SyncRun.update(values).where(SyncRun.id == run_id)
+    log_event(
+        logger,
+        "sync.outcome",
+        level=logging.INFO if state == "done" else logging.WARNING,
+        run_id=run_id,
+        state=state,
+        reason=reason[:300],
+        **counts.values(),
+    )
 
 
 async def save_progress(run_id: int, counts: SyncCounts) -> None:

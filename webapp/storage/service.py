@@ -7,19 +7,24 @@ credentials are sealed at rest (storage/crypto.py) and never returned."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from webapp.actor import Actor
 from webapp.core import crypto
+from webapp.core.clock import now
+from webapp.core.log import log_event
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.fs.errors import StoreDenied, StoreError, StoreNotFound, StoreUnavailable
 from webapp.fs.store import Store, open_central
 from webapp.settings import get_settings
 from webapp.storage.plan import same_file
 from webapp.storage.tables import Storage
+
+logger = logging.getLogger("pictorium.storage")
 
 
 @dataclass(frozen=True)
@@ -468,20 +473,36 @@ async def test_storage(actor: Actor, storage_id: int) -> tuple[bool, str]:
             await asyncio.to_thread(store.write_marker)
     except (StoreError, ValueError, crypto.SecretsUnreadable) as exc:
         message = describe_error(exc)
-        await _set_status(storage_id, "unreachable", message)
+        await set_status(storage_id, "unreachable", message)
         return False, message
-    await _set_status(storage_id, "ok", "")
+    await set_status(storage_id, "ok", "")
     return True, summary
 
 
-async def _set_status(storage_id: int, status: str, error: str) -> None:
-    await Storage.update(
-        {
-            Storage.status: status,
-            Storage.last_error: error,
-            Storage.last_error_at: datetime.now(UTC) if error else None,
-        }
-    ).where(Storage.id == storage_id)
+async def set_status(
+    storage_id: int, status: str, error: str, *, synced_at: datetime | None = None
+) -> None:
+    """The one writer of a storage's state (ok, unreachable, suspect, disabled) and its last
+    error; a change of state is logged. `synced_at` records a healthy run's end."""
+    before = await Storage.select(Storage.status).where(Storage.id == storage_id).first()
+    values: dict[Any, Any] = {
+        Storage.status: status,
+        Storage.last_error: error,
+        Storage.last_error_at: now() if error else None,
+    }
+    if synced_at is not None:
+        values[Storage.last_sync_at] = synced_at
+    await Storage.update(values).where(Storage.id == storage_id)
+    if before is not None and before["status"] != status:
+        log_event(
+            logger,
+            "storage.state",
+            level=logging.INFO if status == "ok" else logging.WARNING,
+            storage_id=storage_id,
+            status=status,
+            was=before["status"],
+            error=error[:300],
+        )
 
 
 async def set_flags(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from webapp.actor import Actor
+from webapp.core.clock import now
 from webapp.errors import Invalid
 from webapp.system.tables import SystemSetting
 
@@ -182,7 +182,7 @@ async def update(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
                 await SystemSetting.update(
                     {
                         SystemSetting.value: json.dumps(value),
-                        SystemSetting.updated_at: datetime.now(UTC),
+                        SystemSetting.updated_at: now(),
                     }
                 )
                 .where(SystemSetting.key == name)

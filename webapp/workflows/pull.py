@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from typing import Any
 from webapp.asset.tables import Asset
 from webapp.core import crypto
 from webapp.core.clock import now
+from webapp.core.log import log_event
 from webapp.core.runs import Spool, final_values, progress_values
 from webapp.settings import get_settings
 from webapp.source import service as sources
@@ -54,6 +56,8 @@ from webapp.workflows.pull_runs import PullCounts, PullStopped, pull_lock, pull_
 
 APPLY_BATCH = 200
 MAX_LISTED = 500_000  # one listing pass; more is "too much" and stops the run
+
+logger = logging.getLogger("pictorium.pull")
 
 
 @dataclass
@@ -116,6 +120,15 @@ async def run_pull(run_id: int) -> str:
 async def _finish(run_id: int, state: str, counts: PullCounts, reason: str) -> None:
     values: dict[Any, Any] = final_values(state, counts, reason, now())
     await PullRun.update(values).where(PullRun.id == run_id)
+    log_event(
+        logger,
+        "pull.outcome",
+        level=logging.INFO if state == "done" else logging.WARNING,
+        run_id=run_id,
+        state=state,
+        reason=reason[:300],
+        **counts.values(),
+    )
 
 
 async def _progress(run_id: int, counts: PullCounts) -> None:

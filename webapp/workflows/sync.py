@@ -33,7 +33,7 @@ from webapp.storage import runs
 from webapp.storage import service as storages
 from webapp.storage.plan import LIVE, brake_tripped
 from webapp.storage.runs import SyncCounts, now
-from webapp.storage.tables import Storage, SyncRun
+from webapp.storage.tables import SyncRun
 from webapp.system import service as system
 from webapp.workflows.sync_apply import (
     apply_spool,
@@ -80,17 +80,10 @@ async def run_sync(run_id: int) -> str:
             await _run(storage, run_id, bool(run["apply_anyway"]), counts)
         except RunStopped as stop:
             if stop.storage_status:
-                await storages._set_status(storage.id, stop.storage_status, stop.reason)
+                await storages.set_status(storage.id, stop.storage_status, stop.reason)
             await runs.finish_run(run_id, stop.state, counts, stop.reason)
             return stop.state
-        await Storage.update(
-            {
-                Storage.status: "ok",
-                Storage.last_error: "",
-                Storage.last_error_at: None,
-                Storage.last_sync_at: now(),
-            }
-        ).where(Storage.id == storage.id)
+        await storages.set_status(storage.id, "ok", "", synced_at=now())
         await runs.finish_run(run_id, "done", counts, "")
         return "done"
     finally:
