@@ -14,12 +14,12 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from webapp.actor import Actor
-from webapp.asset.tables import Asset, AssetTag, Proxy
-from webapp.collection.tables import CollectionAsset
+from webapp.asset.tables import Asset, Proxy
 from webapp.fs.errors import StoreError
 from webapp.source.service import get_source
 from webapp.source.tables import FlowSource, PullRun, Source
 from webapp.storage import service as storages
+from webapp.workflows.purge import delete_rows
 
 
 async def delete_source(actor: Actor, source_id: int) -> int:
@@ -48,7 +48,8 @@ async def asset_counts(actor: Actor) -> dict[int, int]:
 
 
 async def remove_external(asset_ids: Sequence[int]) -> int:
-    """Deletes external assets here: rows, tags, collection entries and cached proxies.
+    """Deletes external assets here: rows, tags, collection entries and cached proxies
+    (workflows.purge.delete_rows, the one deletion of asset rows).
     Nothing is ever deleted in the other workspace. Returns how many rows went."""
     removed = 0
     ids = list(asset_ids)
@@ -62,11 +63,7 @@ async def remove_external(asset_ids: Sequence[int]) -> int:
         if not chunk:
             continue
         keys = [r["key"] for r in await Proxy.select(Proxy.key).where(Proxy.asset.is_in(chunk))]
-        async with Asset._meta.db.transaction():
-            await Proxy.delete().where(Proxy.asset.is_in(chunk))
-            await AssetTag.delete().where(AssetTag.asset.is_in(chunk))
-            await CollectionAsset.delete().where(CollectionAsset.asset.is_in(chunk))
-            await Asset.delete().where(Asset.id.is_in(chunk))
+        await delete_rows(chunk)
         removed += len(chunk)
         await asyncio.to_thread(_delete_files, storages.central_store(), keys)
     return removed

@@ -84,10 +84,18 @@ async def _purge_one(asset_id: int) -> bool:
             )
     except StoreError:
         return False
-    async with Asset._meta.db.transaction():
-        await Proxy.delete().where(Proxy.asset == asset_id)
-        await Attachment.delete().where(Attachment.asset == asset_id)
-        await AssetTag.delete().where(AssetTag.asset == asset_id)
-        await CollectionAsset.delete().where(CollectionAsset.asset == asset_id)
-        await Asset.delete().where(Asset.id == asset_id)
+    await delete_rows([asset_id])
     return True
+
+
+async def delete_rows(asset_ids: Sequence[int]) -> None:
+    """The one deletion of asset rows, in one transaction: proxies, attachments, tags,
+    collection entries, then the assets. The files are the caller's (the purge deletes them
+    first; external assets have only cached proxies)."""
+    ids = list(asset_ids)
+    async with Asset._meta.db.transaction():
+        await Proxy.delete().where(Proxy.asset.is_in(ids))
+        await Attachment.delete().where(Attachment.asset.is_in(ids))
+        await AssetTag.delete().where(AssetTag.asset.is_in(ids))
+        await CollectionAsset.delete().where(CollectionAsset.asset.is_in(ids))
+        await Asset.delete().where(Asset.id.is_in(ids))
