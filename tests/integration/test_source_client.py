@@ -10,8 +10,9 @@ from dataclasses import replace
 import pytest
 
 from tests.source_peers import FakePeer
-from webapp.source import client as source_client
-from webapp.source.client import PeerClient, SourceError, open_original, resolve
+from webapp.source import network as source_network
+from webapp.source.client import PeerClient, SourceError, open_original
+from webapp.source.network import resolve
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def fake_dns(monkeypatch, answers: dict[str, list[str]]) -> list[str]:
             return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
         return real(host, port, *args, **kwargs)
 
-    monkeypatch.setattr(source_client.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(source_network.socket, "getaddrinfo", getaddrinfo)
     return looked
 
 
@@ -75,7 +76,7 @@ def test_one_bad_address_among_several_is_enough_to_refuse(monkeypatch):
             ]
         return real(host, port, *args, **kwargs)
 
-    monkeypatch.setattr(source_client.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(source_network.socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(SourceError, match="loopback"):
         resolve("https://split.example/", allow_private=False)
 
@@ -97,7 +98,7 @@ async def test_redirects_are_not_followed(fake):
 
 
 async def test_bodies_are_capped(fake, monkeypatch):
-    limits = replace(source_client.LIMITS, proxy_bytes=100)
+    limits = replace(source_network.LIMITS, proxy_bytes=100)
     async with await PeerClient.open(fake.url, "k", allow_private=True, limits=limits) as client:
         with pytest.raises(SourceError) as caught:
             await client.proxy("00000000-0000-0000-0000-000000000001", "thumbnail")

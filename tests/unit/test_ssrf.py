@@ -9,7 +9,7 @@ import ipaddress
 
 import pytest
 
-from webapp.source.client import SourceError, parse_url, refusal, resolve
+from webapp.source.network import SourceError, parse_url, refusal, resolve
 
 REFUSED = [
     "http://127.0.0.1/",

@@ -14,6 +14,7 @@ from webapp.routes.admin import admin_actor
 from webapp.routes.auth import CurrentActor
 from webapp.storage import runs
 from webapp.storage import service as storages
+from webapp.storage.kinds import KINDS
 from webapp.workflows import unavailable
 from webapp.workflows.remove_storage import remove_storage
 
@@ -24,15 +25,15 @@ def _values(form: Any) -> dict[str, Any]:
 
 @get("/", name="storages")
 async def storages_page(request: Request, actor: CurrentActor) -> Response:
-    ctx = {"storages": await storages.list_storages(actor), "kinds": storages.KINDS}
+    ctx = {"storages": await storages.list_storages(actor), "kinds": KINDS}
     return render(request, "storage/list.html", ctx)
 
 
 @get("/new", name="storage_new")
 async def storage_new(request: Request, actor: CurrentActor, kind: str = "s3") -> Response:
     actor.require_admin()
-    kind = kind if kind in storages.KINDS else "s3"
-    ctx = {"kinds": storages.KINDS, "kind": kind, "form": {}, "storage": None}
+    kind = kind if kind in KINDS else "s3"
+    ctx = {"kinds": KINDS, "kind": kind, "form": {}, "storage": None}
     return render(request, "storage/form.html", ctx, block="storage_fields")
 
 
@@ -50,8 +51,8 @@ async def storage_create(request: Request, actor: CurrentActor) -> Response:
         )
     except AppError as exc:
         ctx = {
-            "kinds": storages.KINDS,
-            "kind": kind if kind in storages.KINDS else "s3",
+            "kinds": KINDS,
+            "kind": kind if kind in KINDS else "s3",
             "form": {
                 k: v
                 for k, v in dict(form).items()
@@ -75,7 +76,7 @@ async def _detail_ctx(actor: Any, storage_id: int, **extra: Any) -> dict[str, An
     history = [] if storage.is_central else await runs.list_runs(actor, storage_id)
     return {
         "storage": storage,
-        "kinds": storages.KINDS,
+        "kinds": KINDS,
         "kind": storage.kind,
         "runs": history,
         "current": history[0] if history else None,

@@ -1,7 +1,8 @@
 """The only way Pictorium talks to another workspace: a small HTTP client on httpx that goes
 to the source's URL and nowhere else (DESIGN.md section 5, "outgoing requests").
 
-- http and https only; no user name or password in the URL; no redirects followed.
+- http and https only; no user name or password in the URL; no redirects followed
+  (source/network.py checks the URL and the addresses and pins the connections).
 - The host name is resolved once, every address it resolves to is checked, and the
   connection is pinned to the checked address: a DNS answer that changes between the check
   and the connection (DNS rebinding) cannot send the request elsewhere.
@@ -18,273 +19,21 @@ can act on, never a traceback or the API key.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import re
-import socket
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# ---- errors ----------------------------------------------------------------------------------
-
-
-class SourceError(Exception):
-    """code: refused, bad_url, unreachable, timeout, bad_token, expired_token, revoked_token,
-    forbidden, not_pictorium, garbage, too_large, redirect, remote_error, not_found."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-# ---- addresses -------------------------------------------------------------------------------
-
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_METADATA = {
-    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack, DigitalOcean...
-    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
-    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
-    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
-}
-
-
-def refusal(ip: IPAddress) -> str | None:
-    """Why an address may not be reached without "allow private networks", or None."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:
-            return "an IPv6 address with a zone (link-local)"
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip.teredo:
-            embedded = ip.teredo[1]
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return refusal(embedded)
-    if ip in _METADATA:
-        return "a cloud metadata service address"
-    if ip.is_unspecified:
-        return "an unspecified address (0.0.0.0 or ::)"
-    if ip.is_loopback:
-        return "a loopback address (this machine)"
-    if ip.is_link_local:
-        return "a link-local address"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return "a carrier-grade NAT address (100.64.0.0/10)"
-    if ip.is_multicast:
-        return "a multicast address"
-    if ip.is_private:
-        return "a private network address"
-    if ip.is_reserved or not ip.is_global:
-        return "a reserved address"
-    return None
-
-
-# ---- the target ------------------------------------------------------------------------------
-
-_HOST_RE = re.compile(r"^[A-Za-z0-9._\-:\[\]]+$")
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a source's requests go: scheme, host and port of its URL, the path prefix of
-    the workspace, and the one address the connection is pinned to."""
-
-    scheme: str
-    host: str
-    port: int
-    base_path: str
-    address: str = ""
-
-    @property
-    def origin(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        default = {"http": 80, "https": 443}[self.scheme]
-        return f"{self.scheme}://{host}" + ("" if self.port == default else f":{self.port}")
-
-    def url(self, path: str) -> str:
-        return self.origin + self.base_path + path
-
-
-def parse_url(url: str) -> Target:
-    """Checks the shape of a source URL (no network). Raises SourceError("bad_url")."""
-    raw = (url or "").strip()
-    if not raw:
-        raise SourceError("bad_url", "Enter the URL of the other workspace.")
-    if any(c.isspace() or ord(c) < 32 for c in raw) or len(raw) > 1000:
-        raise SourceError("bad_url", "The URL contains spaces or control characters.")
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError:
-        raise SourceError("bad_url", "The URL is not valid.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in {"http", "https"}:
-        raise SourceError("bad_url", "The URL must start with http:// or https://.")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise SourceError("bad_url", "Put the API key in its field, not in the URL.")
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host or not _HOST_RE.match(host) or "%" in parts.netloc:
-        raise SourceError("bad_url", "The URL has no valid host name.")
-    if parts.query or parts.fragment:
-        raise SourceError("bad_url", "Enter the workspace's address without ?query or #part.")
-    base_path = parts.path.rstrip("/")
-    if base_path.endswith("/api/v1"):
-        base_path = base_path[: -len("/api/v1")]  # people paste the API's address too
-    if ".." in base_path.split("/"):
-        raise SourceError("bad_url", "The URL's path may not contain '..'.")
-    default = 443 if scheme == "https" else 80
-    return Target(scheme=scheme, host=host, port=port or default, base_path=base_path)
-
-
-def _addresses(host: str, port: int) -> list[str]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError):
-        raise SourceError(
-            "unreachable", f"The host name {host} could not be resolved (DNS lookup failed)."
-        ) from None
-    seen: list[str] = []
-    for info in infos:
-        address = str(info[4][0])
-        if address not in seen:
-            seen.append(address)
-    if not seen:
-        raise SourceError("unreachable", f"The host name {host} has no address.")
-    return seen
-
-
-def resolve(url: str, allow_private: bool) -> Target:
-    """Parses, resolves and checks a source URL; returns the target pinned to one checked
-    address. Blocking (DNS): call it in a thread from async code."""
-    target = parse_url(url)
-    addresses = _addresses(target.host, target.port)
-    if not allow_private:
-        for address in addresses:
-            reason = refusal(ipaddress.ip_address(address.split("%", 1)[0]))
-            if reason:
-                shown = target.host if target.host == address else f"{target.host} ({address})"
-                raise SourceError(
-                    "refused",
-                    f"{shown} is {reason}. Pictorium does not connect sources to such "
-                    'addresses unless an admin switches on "allow private networks" '
-                    "(System settings) or ALLOW_PRIVATE_SOURCES.",
-                )
-    return replace(target, address=addresses[0])
-
-
-# ---- pinned connections ----------------------------------------------------------------------
-
-
-class _PinnedAsyncBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, address: str):
-        self._address = address
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        # TLS still verifies the certificate against the URL's host name (httpcore passes it
-        # as server_hostname); only the address to dial is fixed.
-        return await self._inner.connect_tcp(
-            self._address, port, timeout, local_address, socket_options
-        )
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used for sources")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _PinnedSyncBackend(httpcore.NetworkBackend):
-    def __init__(self, address: str):
-        self._address = address
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        return self._inner.connect_tcp(self._address, port, timeout, local_address, socket_options)
-
-    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used for sources")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-@dataclass(frozen=True)
-class Limits:
-    connect: float = 5.0
-    read: float = 20.0
-    total: float = 90.0  # one request, body included (a server trickling bytes is cut off)
-    json_bytes: int = 32 * 1024 * 1024  # a listing page of 500 assets with rich metadata
-    small_json_bytes: int = 256 * 1024  # /me
-    proxy_bytes: int = 20 * 1024 * 1024
-    connections: int = 8
-
-
-LIMITS = Limits()
-_USER_AGENT = "Pictorium-source/1"
-
-
-def _timeout(limits: Limits) -> httpx.Timeout:
-    return httpx.Timeout(limits.read, connect=limits.connect, pool=limits.total)
-
-
-def _headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Token {api_key}", "User-Agent": _USER_AGENT}
-
-
-def _pool_kwargs(limits: Limits) -> dict[str, Any]:
-    return {
-        "max_connections": limits.connections,
-        "max_keepalive_connections": limits.connections,
-        "keepalive_expiry": 30.0,
-    }
-
-
-def async_transport(target: Target, limits: Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(trust_env=False)
-    assert hasattr(transport, "_pool"), "httpx changed: pinning needs a review"
-    ssl_context = httpx.create_ssl_context(trust_env=False)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context,
-        network_backend=_PinnedAsyncBackend(target.address),
-        **_pool_kwargs(limits),
-    )
-    return transport
-
-
-def sync_transport(target: Target, limits: Limits) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(trust_env=False)
-    assert hasattr(transport, "_pool"), "httpx changed: pinning needs a review"
-    ssl_context = httpx.create_ssl_context(trust_env=False)
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=ssl_context,
-        network_backend=_PinnedSyncBackend(target.address),
-        **_pool_kwargs(limits),
-    )
-    return transport
-
+from webapp.source.network import (
+    LIMITS,
+    Limits,
+    SourceError,
+    Target,
+    async_transport,
+    auth_headers,
+    resolve,
+    sync_transport,
+    timeouts,
+)
 
 # ---- answers ---------------------------------------------------------------------------------
 
@@ -368,8 +117,8 @@ class PeerClient:
         self.limits = limits or LIMITS
         self._client = httpx.AsyncClient(
             transport=async_transport(target, self.limits),
-            headers=_headers(api_key),
-            timeout=_timeout(self.limits),
+            headers=auth_headers(api_key),
+            timeout=timeouts(self.limits),
             follow_redirects=False,
             trust_env=False,
         )
@@ -558,8 +307,8 @@ def open_original(
     target = resolve(url, allow_private)
     client = httpx.Client(
         transport=sync_transport(target, limits),
-        headers=_headers(api_key),
-        timeout=_timeout(limits),
+        headers=auth_headers(api_key),
+        timeout=timeouts(limits),
         follow_redirects=False,
         trust_env=False,
     )

@@ -17,8 +17,9 @@ from webapp.core import crypto
 from webapp.core.clock import now
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.settings import get_settings
-from webapp.source.client import PeerClient, SourceError, parse_url
+from webapp.source.client import PeerClient, SourceError
 from webapp.source.listing import PAGE, parse_page
+from webapp.source.network import parse_url
 from webapp.source.tables import PullRun, Source
 
 KINDS = {"pictorium": "Pictorium workspace"}
