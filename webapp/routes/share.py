@@ -15,6 +15,7 @@ from litestar import Request, Response, Router, get, post, route
 from litestar.datastructures import Cookie
 from litestar.di import Provide
 from litestar.enums import HttpMethod, MediaType
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from webapp.actor import Actor
@@ -95,7 +96,9 @@ def _page(request: Request, template: str, ctx: dict[str, Any], *, embed: bool =
 
 
 @route("/{token:str}", http_method=_FILE_METHODS, name="share_page")
-async def share_page(request: Request, token: str, cursor: str | None = None) -> Response:
+async def share_page(
+    request: Request, token: FromPath[str], cursor: FromQuery[str | None] = None
+) -> Response:
     async def make() -> Response:
         page = await share.landing(
             token,
@@ -114,7 +117,7 @@ async def share_page(request: Request, token: str, cursor: str | None = None) ->
 
 
 @route("/{token:str}/embed", http_method=_FILE_METHODS, name="share_embed")
-async def share_embed(request: Request, token: str) -> Response:
+async def share_embed(request: Request, token: FromPath[str]) -> Response:
     async def make() -> Response:
         page = await share.landing(
             token, _cookie(request), None, count=request.method == "GET", count_download=False
@@ -128,7 +131,7 @@ async def share_embed(request: Request, token: str) -> Response:
 
 
 @post("/{token:str}/password", name="share_password")
-async def share_password(request: Request, token: str) -> Response:
+async def share_password(request: Request, token: FromPath[str]) -> Response:
     form = await request.form()
     embed = form.get("embed") == "1"
     client = request.client.host if request.client else "unknown"
@@ -161,7 +164,7 @@ async def share_password(request: Request, token: str) -> Response:
 
 
 @get("/{token:str}/a/{asset:str}", name="share_asset")
-async def share_asset(request: Request, token: str, asset: str) -> Response:
+async def share_asset(request: Request, token: FromPath[str], asset: FromPath[str]) -> Response:
     """One asset's details and downloads: the lightbox's side panel (htmx) or a page."""
 
     async def make() -> Response:
@@ -176,7 +179,11 @@ async def share_asset(request: Request, token: str, asset: str) -> Response:
 
 @route("/{token:str}/a/{asset:str}/p/{proxy:str}", http_method=_FILE_METHODS, name="share_proxy")
 async def share_proxy(
-    request: Request, token: str, asset: str, proxy: str, download: bool = False
+    request: Request,
+    token: FromPath[str],
+    asset: FromPath[str],
+    proxy: FromPath[str],
+    download: FromQuery[bool] = False,
 ) -> Response:
     async def make() -> Response:
         got = await share.proxy_file(
@@ -188,7 +195,7 @@ async def share_proxy(
 
 
 @route("/{token:str}/a/{asset:str}/original", http_method=_FILE_METHODS, name="share_original")
-async def share_original(request: Request, token: str, asset: str) -> Response:
+async def share_original(request: Request, token: FromPath[str], asset: FromPath[str]) -> Response:
     async def make() -> Response:
         got = await share.original_file(token, _cookie(request), asset, count=_counts(request))
         return file_response(request, got)
@@ -202,7 +209,7 @@ async def share_original(request: Request, token: str, asset: str) -> Response:
     name="share_attachment",
 )
 async def share_attachment(
-    request: Request, token: str, asset: str, attachment_id: int
+    request: Request, token: FromPath[str], asset: FromPath[str], attachment_id: FromPath[int]
 ) -> Response:
     async def make() -> Response:
         got = await share.attachment_file(
@@ -223,7 +230,7 @@ async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 
 @route("/{token:str}/zip", http_method=_FILE_METHODS, name="share_zip")
-async def share_zip(request: Request, token: str) -> Response:
+async def share_zip(request: Request, token: FromPath[str]) -> Response:
     async def make() -> Response:
         headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
         if request.method == "HEAD":
@@ -259,12 +266,16 @@ async def _visitor_qr(request: Request, token: str, fmt: str, download: bool) ->
 
 
 @route("/{token:str}/qr.png", http_method=_FILE_METHODS, name="share_qr_png")
-async def share_qr_png(request: Request, token: str, download: bool = False) -> Response:
+async def share_qr_png(
+    request: Request, token: FromPath[str], download: FromQuery[bool] = False
+) -> Response:
     return await _visitor_qr(request, token, "png", download)
 
 
 @route("/{token:str}/qr.svg", http_method=_FILE_METHODS, name="share_qr_svg")
-async def share_qr_svg(request: Request, token: str, download: bool = False) -> Response:
+async def share_qr_svg(
+    request: Request, token: FromPath[str], download: FromQuery[bool] = False
+) -> Response:
     return await _visitor_qr(request, token, "svg", download)
 
 
@@ -353,7 +364,7 @@ async def _form_ctx(
 
 
 @get("/assets/{ref:str}/share", name="asset_share")
-async def asset_share(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_share(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     """The Share tab of the preview window: create a link, and the asset's links."""
     asset = await assets.get_asset(actor, ref)
     ctx = await _form_ctx(actor, asset_ref=asset.uuid, kind="public", ids=[asset.id])
@@ -367,7 +378,7 @@ async def asset_share(request: Request, actor: CurrentActor, ref: str) -> Respon
 
 @get("/links/new", name="link_new")
 async def link_new(
-    request: Request, actor: CurrentActor, asset: str, kind: str = "public"
+    request: Request, actor: CurrentActor, asset: FromQuery[str], kind: FromQuery[str] = "public"
 ) -> Response:
     target = await assets.get_asset(actor, asset)
     ctx = await _form_ctx(actor, asset_ref=target.uuid, kind=kind, ids=[target.id])
@@ -433,7 +444,9 @@ async def links_page(request: Request, actor: CurrentActor) -> Response:
 
 
 @get("/links/list", name="links_list")
-async def links_list(request: Request, actor: CurrentActor, asset: str | None = None) -> Response:
+async def links_list(
+    request: Request, actor: CurrentActor, asset: FromQuery[str | None] = None
+) -> Response:
     links = await share.list_links(actor, asset_ref=asset, everyone=actor.is_admin)
     list_url = f"/links/list?asset={asset}" if asset else "/links/list"
     ctx = {"links": links, "base": _base(), "list_url": list_url, "compact": bool(asset)}
@@ -441,13 +454,13 @@ async def links_list(request: Request, actor: CurrentActor, asset: str | None = 
 
 
 @get("/links/{link_id:int}", name="link_detail")
-async def link_detail(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_detail(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     link = await share.get_link(actor, link_id)
     return render(request, "share/ready.html", {"link": link, "base": _base()}, block="share_ready")
 
 
 @get("/links/{link_id:int}/edit", name="link_edit")
-async def link_edit(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_edit(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     link = await share.get_link(actor, link_id)
     ctx = await _form_ctx(
         actor, asset_ref=link.asset_uuid, kind=link.kind, ids=[], link=link, bulk=False
@@ -456,7 +469,7 @@ async def link_edit(request: Request, actor: CurrentActor, link_id: int) -> Resp
 
 
 @post("/links/{link_id:int}", name="link_update")
-async def link_update(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_update(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
     link = await share.get_link(actor, link_id)
     action = str(form.get("password_action") or "keep")
@@ -509,7 +522,7 @@ def _back(form: Any, default: str = "/links") -> str:
 
 
 @post("/links/{link_id:int}/active", name="link_active")
-async def link_active(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_active(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
     active = _flag(form, "active")
     await share.update_link(actor, link_id, is_active=active)
@@ -520,7 +533,7 @@ async def link_active(request: Request, actor: CurrentActor, link_id: int) -> Re
 
 
 @post("/links/{link_id:int}/delete", name="link_delete")
-async def link_delete(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_delete(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
     await share.delete_link(actor, link_id)
     if is_htmx(request):
@@ -530,7 +543,7 @@ async def link_delete(request: Request, actor: CurrentActor, link_id: int) -> Re
 
 @get("/links/{link_id:int}/qr.png", name="link_qr_png")
 async def link_qr_png(
-    request: Request, actor: CurrentActor, link_id: int, download: bool = False
+    request: Request, actor: CurrentActor, link_id: FromPath[int], download: FromQuery[bool] = False
 ) -> Response:
     data = await share.link_qr(actor, link_id, "png")
     return _image_response(request, data, "png", f"link-{link_id}-qr.png", download)
@@ -538,7 +551,7 @@ async def link_qr_png(
 
 @get("/links/{link_id:int}/qr.svg", name="link_qr_svg")
 async def link_qr_svg(
-    request: Request, actor: CurrentActor, link_id: int, download: bool = False
+    request: Request, actor: CurrentActor, link_id: FromPath[int], download: FromQuery[bool] = False
 ) -> Response:
     data = await share.link_qr(actor, link_id, "svg")
     return _image_response(request, data, "svg", f"link-{link_id}-qr.svg", download)
