@@ -22,6 +22,7 @@ import pytest
 import pyvips
 
 from tests.factories import make_user
+from tests.waiting import async_wait_until
 from webapp.account import service as accounts
 from webapp.asset.tables import Asset, AssetTag, Proxy
 from webapp.storage import runs
@@ -84,15 +85,18 @@ class Worker:
         """Waits until the worker has registered with Redis (imports done, about to take
         jobs); False when it exited first (nothing left to do)."""
         assert self.proc is not None
-        tag = f".{self.proc.pid}."
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        proc = self.proc
+        tag = f".{proc.pid}."
+
+        def registered_or_exited() -> str | None:
             if any(tag in name for name in _worker_names()):
-                return True
-            if self.proc.poll() is not None:
-                return False
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"the worker did not start within {timeout} s")
+                return "registered"
+            return "exited" if proc.poll() is not None else None
+
+        state = await async_wait_until(
+            registered_or_exited, timeout, "the worker to register with Redis", interval=0.05
+        )
+        return state == "registered"
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -103,13 +107,15 @@ class Worker:
         self.proc.wait()
 
     async def wait(self, timeout: float) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None:
-            if time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"the worker ran longer than {timeout} s")
-            await asyncio.sleep(0.2)
+        proc = self.proc
+        assert proc is not None
+        try:
+            await async_wait_until(
+                lambda: proc.poll() is not None, timeout, "the worker to finish", interval=0.2
+            )
+        except AssertionError:
+            self.kill()
+            raise
 
 
 def _worker_names() -> list[str]:
