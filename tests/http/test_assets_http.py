@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import re
-
-import pyvips
 
 from tests.factories import make_token, make_user
 from tests.jobs import run_jobs
-
-
-@functools.cache
-def jpeg(seed: int = 1, size: int = 300) -> bytes:
-    image = pyvips.Image.gaussnoise(size, size, mean=90 + seed, sigma=30).cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer()
+from tests.media_samples import jpeg
 
 
 async def signed_in(browser, role="editor", email=None):
@@ -36,7 +28,11 @@ async def upload_plain(browser, files, tags=""):
 
 async def test_upload_without_javascript_then_feed_shows_the_tile(browser):
     await signed_in(browser)
-    response = await upload_plain(browser, [("one.jpg", jpeg(1)), ("two.jpg", jpeg(2))], "trip")
+    response = await upload_plain(
+        browser,
+        [("one.jpg", jpeg(1, 300, 300)), ("two.jpg", jpeg(2, 300, 300))],
+        "trip",
+    )
     assert response.status_code == 200  # followed the 303 back to the feed
     assert "2 file(s) uploaded." in response.text
     assert response.text.count('data-test="asset-tile"') == 2
@@ -52,14 +48,14 @@ async def test_script_upload_returns_the_tile_and_reports_problems(browser):
     await signed_in(browser)
     response = await browser.client.post(
         "/assets/upload",
-        files=[("file", ("x.jpg", jpeg(3), "image/jpeg"))],
+        files=[("file", ("x.jpg", jpeg(3, 300, 300), "image/jpeg"))],
         headers={"x-csrftoken": browser.csrf, "x-upload": "1"},
     )
     assert response.status_code == 201
     assert 'data-test="asset-tile"' in response.text
     again = await browser.client.post(
         "/assets/upload",
-        files=[("file", ("copy.jpg", jpeg(3), "image/jpeg"))],
+        files=[("file", ("copy.jpg", jpeg(3, 300, 300), "image/jpeg"))],
         headers={"x-csrftoken": browser.csrf, "x-upload": "1"},
     )
     assert again.status_code == 200
@@ -86,20 +82,23 @@ async def test_too_many_files_gives_a_clear_message(browser):
         },
     )
     assert saved.status_code == 200
-    response = await upload_plain(browser, [("a.jpg", jpeg(1)), ("b.jpg", jpeg(2))])
+    response = await upload_plain(
+        browser,
+        [("a.jpg", jpeg(1, 300, 300)), ("b.jpg", jpeg(2, 300, 300))],
+    )
     assert response.status_code == 422
     assert "at most 1 files at once; you chose 2" in response.text
 
 
 async def test_viewer_cannot_upload(browser):
     await signed_in(browser, "viewer")
-    response = await upload_plain(browser, [("a.jpg", jpeg(1))])
+    response = await upload_plain(browser, [("a.jpg", jpeg(1, 300, 300))])
     assert response.status_code == 403
 
 
 async def test_asset_page_downloads_and_search_by_uuid(browser):
     await signed_in(browser)
-    await upload_plain(browser, [('Ünïcode "name".jpg', jpeg(4))], "alpha, beta")
+    await upload_plain(browser, [('Ünïcode "name".jpg', jpeg(4, 300, 300))], "alpha, beta")
     await run_jobs()
     feed = await browser.get("/")
     uuid = re.search(r'data-uuid="([0-9a-f-]{36})"', feed.text).group(1)
@@ -148,7 +147,14 @@ async def test_svg_is_never_served_inline(browser):
 
 async def test_bulk_collect_delete_and_restore_from_the_bin(browser):
     await signed_in(browser)
-    await upload_plain(browser, [("a.jpg", jpeg(1)), ("b.jpg", jpeg(2)), ("c.jpg", jpeg(3))])
+    await upload_plain(
+        browser,
+        [
+            ("a.jpg", jpeg(1, 300, 300)),
+            ("b.jpg", jpeg(2, 300, 300)),
+            ("c.jpg", jpeg(3, 300, 300)),
+        ],
+    )
     feed = await browser.get("/")
     ids = re.findall(r'name="ids" value="(\d+)"', feed.text)
     assert len(ids) == 3
@@ -189,7 +195,7 @@ async def test_asset_api(client):
     auth = {"Authorization": f"Token {key}"}
     created = await client.post(
         "/api/v1/assets",
-        files={"file": ("api.jpg", jpeg(5), "image/jpeg")},
+        files={"file": ("api.jpg", jpeg(5, 300, 300), "image/jpeg")},
         data={"tags": "one, two"},
         headers=auth,
     )
@@ -225,7 +231,7 @@ async def test_asset_api(client):
     proxy = await client.get(f"/api/v1/assets/{uuid}/proxies/thumbnail", headers=auth)
     assert proxy.status_code == 200 and proxy.headers["content-type"].startswith("image/jpeg")
     original = await client.get(f"/api/v1/assets/{uuid}/original", headers=auth)
-    assert original.status_code == 200 and original.content == jpeg(5)
+    assert original.status_code == 200 and original.content == jpeg(5, 300, 300)
 
     forbidden = await client.delete(
         f"/api/v1/assets/{uuid}", headers={"Authorization": f"Token {vkey}"}
@@ -240,6 +246,8 @@ async def test_asset_api(client):
     missing = await client.get("/api/v1/assets/00000000-0000-0000-0000-000000000000", headers=auth)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     dup = await client.post(
-        "/api/v1/assets", files={"file": ("again.jpg", jpeg(5), "image/jpeg")}, headers=auth
+        "/api/v1/assets",
+        files={"file": ("again.jpg", jpeg(5, 300, 300), "image/jpeg")},
+        headers=auth,
     )
     assert dup.status_code == 409 and dup.json()["asset"]["id"] == uuid

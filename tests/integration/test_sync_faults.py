@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
-import pyvips
 
 from tests.factories import make_user
+from tests.media_samples import jpeg
 from tests.waiting import async_wait_until
 from webapp.account import service as accounts
 from webapp.asset.tables import Asset, AssetTag, Proxy
@@ -37,17 +37,11 @@ KILLS = int(os.environ.get("FAULT_KILLS", "20"))
 SEED = int(os.environ.get("FAULT_SEED", str(random.SystemRandom().randrange(1 << 30))))
 
 
-def jpeg(seed: int) -> bytes:
-    image = pyvips.Image.gaussnoise(48, 36, mean=40 + seed % 150, sigma=20, seed=seed)
-    image = image.cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer()
-
-
 def write_files(root: Path) -> set[str]:
     keys = set()
     for i in range(FILES):
         if i < JPEGS:
-            key, data = f"Photos/Trip {i % 4}/img-{i:03d}.jpg", jpeg(i)
+            key, data = f"Photos/Trip {i % 4}/img-{i:03d}.jpg", jpeg(i, 48, 36)
         else:
             key, data = f"Album {i % 40:02d}/Set {i % 7}/note-{i:05d}.txt", b"x"
         path = root / key
