@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from tests.factories import make_token, make_user
 from tests.jobs import run_jobs
+from tests.markup import select, select_one, texts
 from tests.media_samples import jpeg
 
 
@@ -35,13 +34,14 @@ async def test_upload_without_javascript_then_feed_shows_the_tile(browser):
     )
     assert response.status_code == 200  # followed the 303 back to the feed
     assert "2 file(s) uploaded." in response.text
-    assert response.text.count('data-test="asset-tile"') == 2
+    tiles = select(response.text, "article", data_test="asset-tile")
+    assert len(tiles) == 2
     # Still processing: the tile polls itself until the proxies are there.
-    assert 'hx-trigger="load delay:2s"' in response.text
+    assert [t.get("hx-trigger") for t in tiles] == ["load delay:2s"] * 2
     await run_jobs()
     feed = await browser.get("/")
-    assert 'data-test="asset-thumb"' in feed.text
-    assert 'hx-trigger="load delay:2s"' not in feed.text
+    assert len(select(feed.text, "img", data_test="asset-thumb")) == 2
+    assert not select(feed.text, hx_trigger="load delay:2s")
 
 
 async def test_script_upload_returns_the_tile_and_reports_problems(browser):
@@ -52,14 +52,14 @@ async def test_script_upload_returns_the_tile_and_reports_problems(browser):
         headers={"x-csrftoken": browser.csrf, "x-upload": "1"},
     )
     assert response.status_code == 201
-    assert 'data-test="asset-tile"' in response.text
+    select_one(response.text, "article", data_test="asset-tile")
     again = await browser.client.post(
         "/assets/upload",
         files=[("file", ("copy.jpg", jpeg(3, 300, 300), "image/jpeg"))],
         headers={"x-csrftoken": browser.csrf, "x-upload": "1"},
     )
     assert again.status_code == 200
-    assert 'data-test="upload-duplicate"' in again.text
+    select_one(again.text, data_test="upload-duplicate")
     empty = await browser.client.post(
         "/assets/upload",
         files=[("file", ("empty.jpg", b"", "image/jpeg"))],
@@ -101,12 +101,12 @@ async def test_asset_page_downloads_and_search_by_uuid(browser):
     await upload_plain(browser, [('Ünïcode "name".jpg', jpeg(4, 300, 300))], "alpha, beta")
     await run_jobs()
     feed = await browser.get("/")
-    uuid = re.search(r'data-uuid="([0-9a-f-]{36})"', feed.text).group(1)
+    uuid = select_one(feed.text, "article", data_test="asset-tile").get("data-uuid")
     page = await browser.get(f"/assets/{uuid}")
     assert page.status_code == 200
     assert "Link copied" in page.text
-    assert 'data-test="asset-metadata"' in page.text
-    assert ">alpha<" in page.text and ">beta<" in page.text
+    select_one(page.text, "dl", data_test="asset-metadata")
+    assert texts(select_one(page.text, data_test="asset-tags"), "a") == ["alpha", "beta"]
 
     found = await browser.client.get(f"/?q={uuid}", follow_redirects=False)
     assert found.status_code == 303 and found.headers["location"] == f"/assets/{uuid}"
@@ -129,8 +129,10 @@ async def test_asset_page_downloads_and_search_by_uuid(browser):
     assert ranged.headers["content-range"].startswith("bytes 0-9/")
 
     tags = await browser.post(f"/assets/{uuid}/tags", {"tags": "gamma"}, htmx=True)
-    assert tags.status_code == 200 and 'data-test="tags-saved"' in tags.text
-    assert ">gamma<" in tags.text and "alpha" not in tags.text
+    assert tags.status_code == 200
+    select_one(tags.text, data_test="tags-saved")
+    assert texts(select_one(tags.text, data_test="asset-tags"), "a") == ["gamma"]
+    assert "alpha" not in tags.text
 
 
 async def test_svg_is_never_served_inline(browser):
@@ -139,7 +141,7 @@ async def test_svg_is_never_served_inline(browser):
     await upload_plain(browser, [("evil.svg", svg)])
     await run_jobs()
     feed = await browser.get("/")
-    uuid = re.search(r'data-uuid="([0-9a-f-]{36})"', feed.text).group(1)
+    uuid = select_one(feed.text, "article", data_test="asset-tile").get("data-uuid")
     original = await browser.client.get(f"/assets/{uuid}/original")
     assert original.headers["content-disposition"].startswith("attachment;")
     assert "sandbox" in original.headers["content-security-policy"]
@@ -156,7 +158,7 @@ async def test_bulk_collect_delete_and_restore_from_the_bin(browser):
         ],
     )
     feed = await browser.get("/")
-    ids = re.findall(r'name="ids" value="(\d+)"', feed.text)
+    ids = [box.get("value") for box in select(feed.text, "input", name="ids")]
     assert len(ids) == 3
     collected = await browser.client.post(
         "/assets/bulk",
@@ -170,21 +172,21 @@ async def test_bulk_collect_delete_and_restore_from_the_bin(browser):
     )
     assert "Added 2 asset(s) to the new collection Picks." in collected.text
     listing = await browser.get("/collections")
-    assert 'data-name="Picks"' in listing.text and "2 assets" in listing.text
+    assert "2 assets" in select_one(listing.text, "a", data_name="Picks").text
 
     deleted = await browser.client.post(
         "/assets/bulk", data={"_csrf_token": browser.csrf, "action": "delete", "ids": ids[:1]}
     )
     assert "Moved 1 asset(s) to the recycle bin." in deleted.text
-    assert deleted.text.count('data-test="asset-tile"') == 2
+    assert len(select(deleted.text, "article", data_test="asset-tile")) == 2
     trash = await browser.get("/trash")
-    assert trash.text.count('data-test="asset-tile"') == 1
+    assert len(select(trash.text, "article", data_test="asset-tile")) == 1
     assert "30 days left" in trash.text
     restored = await browser.client.post(
         "/trash/restore", data={"_csrf_token": browser.csrf, "ids": ids[:1]}
     )
     assert "Restored 1 asset(s)." in restored.text
-    assert (await browser.get("/")).text.count('data-test="asset-tile"') == 3
+    assert len(select((await browser.get("/")).text, "article", data_test="asset-tile")) == 3
 
 
 async def test_asset_api(client):
