@@ -35,11 +35,12 @@ pytestmark = pytest.mark.slow
 # Full size under PICTORIUM_LONG=1 (`make test-long`): 5,000 files, 20 kills. The CI size
 # keeps the same kills (in the sync job, in ingest and proxy jobs, then the scheduler's
 # re-queue) on a fifth of the files; the moment of each kill is drawn from a window scaled
-# with the files, so the first kills still land while the (shorter) sync job runs.
+# with the files, and the first kill waits for the sync job to run.
 FILES = int(os.environ.get("FAULT_FILES", sized(1000, 5000)))
 JPEGS = 40  # of the FILES, small real images that get proxies; the rest are 1-byte notes
 KILLS = int(os.environ.get("FAULT_KILLS", sized(8, 20)))
 KILL_WINDOW = 3.0 * FILES / 5000  # seconds after a worker registers
+SYNC_WINDOW = 0.1 * FILES / 1000  # seconds after the sync job starts, for the first kill
 SEED = int(os.environ.get("FAULT_SEED", str(random.SystemRandom().randrange(1 << 30))))
 
 
@@ -126,6 +127,10 @@ def _worker_names() -> list[str]:
     return [w.name for w in RQWorker.all(connection=get_redis())]
 
 
+def _sync_running() -> bool:
+    return any(job.startswith("sync-") for job in _running_jobs())
+
+
 def _running_jobs() -> list[str]:
     from webapp.core.tasks import QUEUES, queue
 
@@ -159,7 +164,20 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(local_storage, tmp_
         worker.start()
         if not await worker.registered():
             break  # nothing left to do before the kills ran out
-        await asyncio.sleep(rng.uniform(0.0, KILL_WINDOW))
+        if not hit:
+            # The first kill waits for the sync job to run and comes at a random moment in
+            # its first part: on a quiet machine it takes about 0.25 ms a file (0.25 s at
+            # the CI size, 1.2 s at the full one), less than a worker's start-up, so a kill
+            # timed from the worker's start would often come after it.
+            await async_wait_until(
+                lambda w=worker: _sync_running() or not w.running(),
+                60,
+                "the sync job to start",
+                interval=0.02,
+            )
+            await asyncio.sleep(rng.uniform(0.0, SYNC_WINDOW))
+        else:
+            await asyncio.sleep(rng.uniform(0.0, KILL_WINDOW))
         if not worker.running():
             break
         for job in _running_jobs() or ["nothing"]:
