@@ -153,20 +153,3 @@ async def _truncate_all() -> None:
     else:
         for table in reversed(tables):
             await db.run_ddl(f'DELETE FROM "{table._meta.tablename}"')
-
-
-# Module-scoped fixtures that start real servers (peers, the live app server): the tests that
-# use one stay on one xdist worker, so it starts once rather than once per worker.
-MODULE_SERVERS = {"live_server", "peer_a", "peers", "workspace_a"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Groups for `--dist loadgroup` (set in pyproject.toml): the browser tests run one at a
-    time on one worker (one Chromium and one live server at once, not two competing for the
-    cores), and the tests of a module that shares a server stay together."""
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
-        elif MODULE_SERVERS & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
