@@ -45,9 +45,17 @@ lint: $(VENV)/.installed-test ## ruff, import-linter contracts and mypy
 services: ## Start PostgreSQL and Redis when down; install Chromium when missing
 	@scripts/ensure-services.sh
 
+# Test processes per run (pytest-xdist). Each gets its own database, Redis index and DATA_DIR;
+# `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-test static services faces lint ## Install the test tools and run the whole suite on SQLite and PostgreSQL
-	PICTORIUM_TEST_DB=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
-	PICTORIUM_TEST_DB=postgres $(BIN)/pytest -q $(PYTEST_ARGS)
+	PICTORIUM_TEST_DB=sqlite $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	PICTORIUM_TEST_DB=postgres $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test-long: $(VENV)/.installed-test static services faces ## The slow tests at full size (PICTORIUM_LONG=1) on both engines
+	PICTORIUM_LONG=1 PICTORIUM_TEST_DB=sqlite $(BIN)/pytest -q -n $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS)
+	PICTORIUM_LONG=1 PICTORIUM_TEST_DB=postgres $(BIN)/pytest -q -n $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS)
 
 bench: install ## Run the benchmarks (see README)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -55,4 +63,4 @@ bench: install ## Run the benchmarks (see README)
 clean: ## Remove .venv and fetched files (keeps data/)
 	rm -rf $(VENV) static/vendor
 
-.PHONY: help install static run lint services test bench clean faces
+.PHONY: help install static run lint services test test-long bench clean faces

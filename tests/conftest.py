@@ -2,8 +2,11 @@
 
 The whole suite runs once per engine: PICTORIUM_TEST_DB=sqlite (default) or postgres. The
 environment is fixed here, before anything imports webapp, so settings and Piccolo's engine
-pick it up. PostgreSQL gets a fresh database per run; Redis uses one database index per
-engine and is flushed before every test.
+pick it up. Every test process (the one process of a plain run, or each pytest-xdist worker of
+`-n 2`) gets its own DATA_DIR and temp dir, its own database (a SQLite file inside DATA_DIR, or
+a fresh PostgreSQL database named after the process), its own Redis database index, flushed
+before every test, and its own REDIS_PREFIX. An xdist controller runs no test: it gives its
+claims back at once and creates no database.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ if ENGINE not in {"sqlite", "postgres"}:
     raise SystemExit(f"PICTORIUM_TEST_DB must be sqlite or postgres, not {ENGINE!r}")
 
 PG_ADMIN_DSN = os.environ.get("PICTORIUM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+# "gw0", "gw1", ... inside a pytest-xdist worker; "main" in a plain run.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 PG_DB = f"pictorium_test_{os.getpid()}"
 
 
@@ -42,13 +47,13 @@ def _claim_redis_db() -> int:
 
 REDIS_DB = _claim_redis_db()
 
-_TMP = Path(tempfile.mkdtemp(prefix=f"pictorium-test-{ENGINE}-"))
+_TMP = Path(tempfile.mkdtemp(prefix=f"pictorium-test-{ENGINE}-{WORKER}-"))
 os.environ.update(
     {
         "DATA_DIR": str(_TMP / "data"),
         "SECRET_KEY": "test-secret-key-not-for-production",
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "REDIS_PREFIX": f"pictorium-test-{ENGINE}",
+        "REDIS_PREFIX": f"pictorium-test-{ENGINE}-{WORKER}",
         "BASE_URL": "http://testserver.local",
     }
 )
@@ -73,7 +78,23 @@ def _pg_admin(sql: str) -> None:
     asyncio.run(run())
 
 
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """True in the process that hands tests to xdist workers and runs none itself."""
+    if hasattr(config, "workerinput"):
+        return False
+    return config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
+
+
+_CONTROLLER = False
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    global _CONTROLLER
+    if _is_xdist_controller(config):
+        _CONTROLLER = True
+        _release()
+        return
     if ENGINE == "postgres":
         _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}"')
         _pg_admin(f'CREATE DATABASE "{PG_DB}"')
@@ -83,11 +104,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if ENGINE == "postgres":
+    if ENGINE == "postgres" and not _CONTROLLER:
         try:
             _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
         except Exception:
             pass
+    _release()
+
+
+def _release() -> None:
+    """Remove this process's temp dir and give its Redis index back."""
     shutil.rmtree(_TMP, ignore_errors=True)
     import redis
 
@@ -97,6 +123,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    if _is_xdist_controller(config):
+        return f"pictorium engine: {ENGINE} (a database and Redis index per xdist worker)"
     return f"pictorium engine: {ENGINE} ({os.environ['DATABASE_URL']})"
 
 

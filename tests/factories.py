@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,15 @@ from webapp.account import service as accounts
 from webapp.actor import SYSTEM
 
 DEFAULT_PASSWORD = "correct horse battery"
+
+# PICTORIUM_LONG=1 (`make test-long`): the slow tests at their full size. Unset, they run at a
+# size that fits CI and still goes through the same steps.
+LONG = os.environ.get("PICTORIUM_LONG", "") not in ("", "0")
+
+
+def sized(ci: int, full: int) -> int:
+    """`full` under PICTORIUM_LONG=1, else `ci`."""
+    return full if LONG else ci
 
 
 async def make_user(

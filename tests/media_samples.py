@@ -1,7 +1,8 @@
 """Sample media made on the spot (pyvips, PyAV, pillow-heif, a handwritten PDF): nothing is
 downloaded or committed. Used by the imaging tests and by bench/imaging.py.
 
-Every function writes one file at `path` and returns the path.
+Every `make_*` function writes one file at `path` and returns the path. `jpeg()` is the
+suite's one factory of small upload images: bytes, no file.
 """
 
 from __future__ import annotations
@@ -285,6 +286,18 @@ def exif_blob(fields: dict[str, object] | None = None) -> bytes:
     image = _with_fields(gradient(8, 8), dict(CAMERA_EXIF if fields is None else fields))
     jpeg = image.jpegsave_buffer(keep="exif")
     return bytes(pyvips.Image.new_from_buffer(jpeg, "").get("exif-data"))
+
+
+# ---------------------------------------------------------------------------- upload JPEGs
+
+
+def jpeg(seed: int = 0, width: int = 320, height: int = 240) -> bytes:
+    """An sRGB JPEG of grey noise, the same bytes for the same arguments on every call and
+    different bytes for different ones (a test that uploads two of them twice meets the
+    duplicate check only when it means to). Its brightness varies with the seed."""
+    mean = 40 + seed * 11 % 160
+    image = pyvips.Image.gaussnoise(width, height, mean=mean, sigma=25, seed=seed).cast("uchar")
+    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer()
 
 
 # ---------------------------------------------------------------------------- PDF

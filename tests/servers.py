@@ -9,12 +9,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -58,18 +59,23 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     logs = tmp_path_factory.mktemp("live-server")
     web = _spawn("web", "--port", str(port), env=env, log=str(logs / "web.log"))
     worker = _spawn("worker", env=env, log=str(logs / "worker.log"))
-    deadline = time.monotonic() + 60
-    while True:
+
+    def up() -> bool:
+        if web.poll() is not None:
+            raise RuntimeError(f"the web server exited: {(logs / 'web.log').read_text()}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        if web.poll() is not None or time.monotonic() > deadline:
-            _stop(worker)
-            _stop(web)
-            raise RuntimeError(f"the web server did not start: {(logs / 'web.log').read_text()}")
-        time.sleep(0.2)
+            return False
+
+    try:
+        wait_until(
+            up, 60, lambda: f"the web server: {(logs / 'web.log').read_text()}", interval=0.2
+        )
+    except BaseException:
+        _stop(worker)
+        _stop(web)
+        raise
     server = LiveServer(url, web, worker)
     yield server
     _stop(worker)

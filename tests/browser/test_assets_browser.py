@@ -4,22 +4,14 @@ several and add them to a collection, delete and restore from the recycle bin.""
 from __future__ import annotations
 
 import asyncio
-import functools
 
 import pytest
-import pyvips
 
 from tests.browser.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.media_samples import jpeg
 
 pytestmark = pytest.mark.browser
-
-
-@functools.cache
-def jpeg(seed: int) -> bytes:
-    image = pyvips.Image.gaussnoise(120, 90, mean=50 + seed * 30, sigma=25, seed=seed)
-    image = image.cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer()
 
 
 @pytest.fixture
@@ -45,7 +37,14 @@ async def drop_files(page, files: dict[str, bytes]) -> None:
 async def test_drop_upload_select_collect_delete_restore(page, live_server, editor):
     base = live_server.url
     await sign_in(page, base, editor.email, DEFAULT_PASSWORD)
-    await drop_files(page, {"one.jpg": jpeg(1), "two.jpg": jpeg(2), "three.jpg": jpeg(3)})
+    await drop_files(
+        page,
+        {
+            "one.jpg": jpeg(1, 120, 90),
+            "two.jpg": jpeg(2, 120, 90),
+            "three.jpg": jpeg(3, 120, 90),
+        },
+    )
     items = page.locator('[data-test="upload-item"]')
     await items.first.wait_for()
     assert await items.count() == 3
@@ -94,7 +93,7 @@ async def test_drop_upload_select_collect_delete_restore(page, live_server, edit
 async def test_internal_link_copy_shows_link_copied(page, live_server, editor):
     base = live_server.url
     await sign_in(page, base, editor.email, DEFAULT_PASSWORD)
-    await drop_files(page, {"copy.jpg": jpeg(4)})
+    await drop_files(page, {"copy.jpg": jpeg(4, 120, 90)})
     await page.wait_for_selector('[data-test="asset-thumb"]', timeout=60000)
     await page.locator('[data-test="asset-open"]').first.click()
     link = await page.input_value('[data-test="asset-internal-link"]')

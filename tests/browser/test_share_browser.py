@@ -5,7 +5,6 @@ in the ready window decoded back to the link; and the bulk share with its N/M co
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 from datetime import date, timedelta
@@ -18,6 +17,7 @@ from PIL import Image
 from tests.browser.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.share_helpers import actor_of, jpeg, logo_png
+from tests.waiting import async_wait_until
 from webapp.actor import SYSTEM
 from webapp.asset import renditions as wm
 from webapp.asset import service as assets
@@ -42,12 +42,13 @@ async def ingested(actor, count: int, prefix: str) -> list[assets.AssetView]:
             actor, f"{prefix}-{i}.jpg", io.BytesIO(jpeg(seed=30 + i, width=900, height=600))
         )
         made.append(result.asset)
-    for _ in range(600):
+
+    async def available() -> bool:
         rows = await Asset.select(Asset.status).where(Asset.id.is_in([a.id for a in made]))
-        if all(r["status"] == "available" for r in rows):
-            return [await assets.get_asset(actor, a.id) for a in made]
-        await asyncio.sleep(0.1)
-    raise AssertionError("the worker did not make the proxies")
+        return all(r["status"] == "available" for r in rows)
+
+    await async_wait_until(available, 60, "the worker to make the proxies")
+    return [await assets.get_asset(actor, a.id) for a in made]
 
 
 @pytest.fixture

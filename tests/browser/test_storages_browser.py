@@ -8,18 +8,12 @@ import re
 import urllib.parse
 
 import pytest
-import pyvips
 
 from tests.browser.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.media_samples import jpeg
 
 pytestmark = pytest.mark.browser
-
-
-def jpeg(seed: int) -> bytes:
-    image = pyvips.Image.gaussnoise(80, 60, mean=60 + seed * 40, sigma=25, seed=seed)
-    image = image.cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer()
 
 
 FILES = {
@@ -36,7 +30,7 @@ async def test_add_s3_storage_test_sync_and_see_folder_tags(page, live_server, r
     root = rclone_s3.fresh_root()  # "<bucket>/inner"
     store = rclone_s3.store(root)
     for key, seed in FILES.items():
-        store.write(key, jpeg(seed))
+        store.write(key, jpeg(seed, 80, 60))
 
     await sign_in(page, base, admin.email, DEFAULT_PASSWORD)
     await page.goto(f"{base}/admin/storages")

@@ -3,12 +3,12 @@ pages, the admin area (users, tokens, settings), the API's /me and error shape, 
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 import pytest
 
 from tests.factories import Browser, make_token, make_user
+from tests.markup import select_one, texts
 from webapp.account import service as accounts
 from webapp.actor import SYSTEM
 
@@ -101,9 +101,11 @@ async def test_error_pages(browser, monkeypatch):
     await make_user("viewer@example.com", role="viewer")
     await browser.login("viewer@example.com")
     forbidden = await browser.get("/admin/users")
-    assert forbidden.status_code == 403 and 'data-test="error-page"' in forbidden.text
+    assert forbidden.status_code == 403
+    select_one(forbidden.text, "section", data_test="error-page")
     missing = await browser.get("/no/such/page")
-    assert missing.status_code == 404 and "Page not found" in missing.text
+    assert missing.status_code == 404
+    assert "Page not found" in select_one(missing.text, data_test="error-page").text
 
     async def boom(*args, **kwargs):
         raise RuntimeError("secret internal detail")
@@ -111,7 +113,7 @@ async def test_error_pages(browser, monkeypatch):
     monkeypatch.setattr("webapp.collection.service.list_collections", boom)
     crashed = await browser.get("/collections")
     assert crashed.status_code == 500
-    assert "Something went wrong" in crashed.text
+    assert "Something went wrong" in select_one(crashed.text, data_test="error-page").text
     assert "secret internal detail" not in crashed.text and "Traceback" not in crashed.text
 
 
@@ -122,7 +124,7 @@ async def test_admin_creates_user_edits_flags_and_deactivation_ends_sessions(adm
         htmx=True,
     )
     assert created.status_code == 200
-    password = re.search(r'data-test="generated-password">([^<]+)<', created.text).group(1)
+    password = select_one(created.text, "code", data_test="generated-password").text
     assert len(password) >= 12
     dup = await admin_browser.post("/admin/users", {"email": "new.person@example.com"}, htmx=True)
     assert dup.status_code == 409 and "already exists" in dup.text
@@ -143,7 +145,7 @@ async def test_admin_creates_user_edits_flags_and_deactivation_ends_sessions(adm
             },
             htmx=True,
         )
-        assert 'data-test="user-saved"' in saved.text
+        assert select_one(saved.text, data_test="user-saved").text == "Saved."
         view = await accounts.get_user(SYSTEM, uid)
         assert view.role == "editor" and view.perms == {"read", "update"}
         key = await make_token(uid)
@@ -160,7 +162,7 @@ async def test_admin_creates_user_edits_flags_and_deactivation_ends_sessions(adm
 async def test_token_admin_flow(admin_browser, client):
     user = await make_user("tok@example.com", role="viewer")
     made = await admin_browser.post(f"/admin/users/{user.id}/tokens", {"name": "script"}, htmx=True)
-    key = re.search(r'data-test="new-token">([^<]+)<', made.text).group(1)
+    key = select_one(made.text, "code", data_test="new-token").text
     assert key.startswith("pct_") and len(key) >= 40
     listing = await admin_browser.get("/admin/tokens")
     assert key not in listing.text and key[:10] in listing.text
@@ -179,7 +181,7 @@ async def test_token_admin_flow(admin_browser, client):
     await admin_browser.post(f"/admin/tokens/{token_id}/expiry", {"clear": "1"}, htmx=True)
     assert (await accounts.get_token(SYSTEM, token_id)).expires_at is None
     revoked = await admin_browser.post(f"/admin/tokens/{token_id}/revoke", htmx=True)
-    assert 'data-test="token-state">revoked' in revoked.text
+    assert texts(revoked.text, data_test="token-state") == ["revoked"]
     after = await client.get("/api/v1/me", headers=auth)
     assert after.status_code == 401
     assert after.json()["error"]["code"] in {"token_revoked", "bad_token"}
@@ -209,12 +211,12 @@ async def test_api_errors_follow_the_json_shape(client):
 
 async def test_settings_page_validates(admin_browser):
     page = await admin_browser.get("/admin/settings")
-    assert 'data-test="field-trash_retention_days"' in page.text
+    select_one(page.text, "input", data_test="field-trash_retention_days")
     bad = await admin_browser.post("/admin/settings", {"trash_retention_days": "0"}, htmx=True)
     assert bad.status_code == 422 and "from 1 to 3650" in bad.text
     good = await admin_browser.post("/admin/settings", {"trash_retention_days": "45"})
     assert good.status_code == 200 and "Settings saved." in good.text
-    assert 'value="45"' in good.text
+    assert select_one(good.text, "input", name="trash_retention_days").get("value") == "45"
 
 
 async def test_healthz_reports_each_dependency(client, monkeypatch):
@@ -243,6 +245,8 @@ async def test_rq_dashboard_is_for_admins_only(admin_browser, client):
 @pytest.mark.parametrize("path", ["/", "/collections", "/trash"])
 async def test_layout_has_navigation(admin_browser, path):
     page = await admin_browser.get(path)
+    links = texts(page.text, "a")
     for label in ("Feed", "Collections", "Admin"):
-        assert f">{label}</a>" in page.text
-    assert "hx-headers" in page.text and "/static/vendor/htmx.min.js" in page.text
+        assert label in links
+    assert select_one(page.text, "body").get("hx-headers")
+    select_one(page.text, "script", src="/static/vendor/htmx.min.js")

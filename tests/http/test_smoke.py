@@ -1,6 +1,7 @@
 """First HTTP checks: sign-in, the feed, the API's /me."""
 
 from tests.factories import make_token, make_user
+from tests.markup import texts
 
 
 async def test_sign_in_then_feed(browser):
@@ -9,7 +10,7 @@ async def test_sign_in_then_feed(browser):
     assert response.status_code == 200
     page = await browser.get("/")
     assert page.status_code == 200
-    assert "No assets yet" in page.text
+    assert "No assets yet" in texts(page.text, "h2")
 
 
 async def test_api_me_with_token(client):

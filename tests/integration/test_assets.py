@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pyvips
 
 from tests.factories import make_user
 from tests.jobs import run_jobs
+from tests.media_samples import jpeg
 from webapp.actor import SYSTEM, Perm
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset, Proxy
@@ -19,12 +18,6 @@ from webapp.errors import Conflict, Forbidden, Invalid, NotFound
 from webapp.storage import service as storages
 from webapp.system import service as system
 from webapp.workflows import purge
-
-
-@functools.cache
-def jpeg(width: int = 640, height: int = 480, seed: int = 1) -> bytes:
-    image = pyvips.Image.gaussnoise(width, height, mean=100 + seed, sigma=40).cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer(Q=80)
 
 
 async def actor_for(role: str = "editor", email: str | None = None, **kw):
@@ -43,7 +36,7 @@ async def actor_for(role: str = "editor", email: str | None = None, **kw):
 
 async def upload(actor, name="photo.jpg", data: bytes | None = None, tags=None):
     return await assets.upload_asset(
-        actor, name, io.BytesIO(jpeg() if data is None else data), tags=tags
+        actor, name, io.BytesIO(jpeg(0, 640, 480) if data is None else data), tags=tags
     )
 
 
@@ -77,7 +70,7 @@ async def test_ingest_is_idempotent():
 
 async def test_broken_file_ends_failed_with_reason():
     editor = await actor_for()
-    result = await upload(editor, "broken.jpg", jpeg()[:200])
+    result = await upload(editor, "broken.jpg", jpeg(0, 640, 480)[:200])
     await run_jobs()
     asset = await assets.get_asset(editor, result.asset.uuid)
     assert asset.status == "failed"
@@ -87,7 +80,7 @@ async def test_broken_file_ends_failed_with_reason():
 
 async def test_duplicate_is_skipped_or_imported_by_setting():
     editor = await actor_for()
-    data = jpeg(seed=7)
+    data = jpeg(7, 640, 480)
     first = await upload(editor, "a.jpg", data)
     second = await upload(editor, "b.jpg", data)
     assert second.asset is None and second.duplicate_of.uuid == first.asset.uuid
@@ -112,7 +105,7 @@ async def test_upload_limits_and_rights():
 
 async def test_feed_pages_by_keyset_newest_first():
     editor = await actor_for()
-    made = [(await upload(editor, f"f{i}.jpg", jpeg(seed=i))).asset for i in range(7)]
+    made = [(await upload(editor, f"f{i}.jpg", jpeg(i, 640, 480))).asset for i in range(7)]
     page1 = await assets.list_assets(editor, limit=3)
     assert [a.id for a in page1.items] == [a.id for a in reversed(made)][:3]
     page2 = await assets.list_assets(editor, cursor=page1.next_cursor, limit=3)
@@ -127,8 +120,8 @@ async def test_feed_pages_by_keyset_newest_first():
 async def test_feed_filters_and_search():
     editor = await actor_for()
     other = await actor_for("admin", "boss@example.com")
-    a = (await upload(editor, "sunset-beach.jpg", jpeg(seed=1), tags="travel")).asset
-    b = (await upload(other, "office.jpg", jpeg(seed=2), tags="work")).asset
+    a = (await upload(editor, "sunset-beach.jpg", jpeg(1, 640, 480), tags="travel")).asset
+    b = (await upload(other, "office.jpg", jpeg(2, 640, 480), tags="work")).asset
     await upload(editor, "notes.txt", b"just some text")
     await run_jobs()
 
@@ -153,7 +146,7 @@ async def test_feed_filters_and_search():
 async def test_feed_uses_two_queries_whatever_the_page_size(monkeypatch):
     editor = await actor_for()
     for i in range(12):
-        await upload(editor, f"p{i}.jpg", jpeg(seed=i))
+        await upload(editor, f"p{i}.jpg", jpeg(i, 640, 480))
     await run_jobs()
     engine_cls = type(Asset._meta.db)
     counted: list[str] = []
@@ -182,8 +175,8 @@ async def test_parse_ref_opens_by_uuid_or_number():
 
 async def test_trash_restore_and_purge_after_retention():
     editor = await actor_for()
-    keep = (await upload(editor, "keep.jpg", jpeg(seed=1))).asset
-    gone = (await upload(editor, "gone.jpg", jpeg(seed=2))).asset
+    keep = (await upload(editor, "keep.jpg", jpeg(1, 640, 480))).asset
+    gone = (await upload(editor, "gone.jpg", jpeg(2, 640, 480))).asset
     await run_jobs()
     assert await assets.trash_assets(editor, [keep.uuid, gone.uuid]) == 2
     page = await assets.list_assets(editor)
@@ -244,8 +237,8 @@ async def test_attachments_live_in_the_main_storage():
 
 async def test_bulk_tags_and_collections():
     editor = await actor_for()
-    a = (await upload(editor, "a.jpg", jpeg(seed=1), tags="x")).asset
-    b = (await upload(editor, "b.jpg", jpeg(seed=2))).asset
+    a = (await upload(editor, "a.jpg", jpeg(1, 640, 480), tags="x")).asset
+    b = (await upload(editor, "b.jpg", jpeg(2, 640, 480))).asset
     assert await assets.add_tags(editor, [a.id, b.id], "new, x") == 2
     assert (await assets.get_asset(editor, a.id)).tags == ["x", "new"]
     coll = await collections.create_collection(editor, "  Spring   campaign ", [a.id, b.id])

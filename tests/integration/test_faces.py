@@ -9,8 +9,9 @@ import io
 import pytest
 
 from tests.face_samples import model_or_skip, photo
-from tests.integration.test_assets import actor_for, jpeg
+from tests.integration.test_assets import actor_for
 from tests.jobs import run_jobs
+from tests.media_samples import jpeg
 from webapp.actor import SYSTEM
 from webapp.asset import service as assets
 from webapp.core.kv import get_redis
@@ -73,7 +74,7 @@ async def test_detection_after_ingest_finds_one_face_per_photo():
     await faces_on()
     editor = await actor_for()
     uploaded = [await upload(editor, name) for name in ("obama.jpg", "biden.jpg")]
-    noise = await upload(editor, "noise.jpg", jpeg(640, 480, seed=3))
+    noise = await upload(editor, "noise.jpg", jpeg(3, 640, 480))
     assert await run_jobs() == 0
     for asset in uploaded:
         rows = await Face.select().where(Face.asset == asset.id)
@@ -249,7 +250,7 @@ async def test_match_picture_finds_the_person_only_among_the_given_assets():
     # The picture is not stored anywhere.
     assert await Face.count() == 3
     with pytest.raises(Invalid, match="No face"):
-        await faces.match_picture(inside, jpeg(400, 300, seed=5))
+        await faces.match_picture(inside, jpeg(5, 400, 300))
     with pytest.raises(Invalid, match="could not be read"):
         await faces.match_picture(inside, b"not a picture at all")
 

@@ -9,12 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from rq.job import JobStatus
 
 from tests.factories import make_user
+from tests.waiting import wait_until
 from webapp.account import service as accounts
 from webapp.core.kv import RunLock, get_redis, key
 from webapp.core.tasks import enqueue, queue, recovery
@@ -25,13 +25,6 @@ from webapp.storage.tables import SyncRun
 
 def _queues() -> list:
     return [queue("default")]
-
-
-def _wait(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _dead_pid() -> int:
@@ -52,7 +45,12 @@ def test_job_of_a_killed_worker_goes_back_at_once():
         start_new_session=True,
     )
     try:
-        _wait(lambda: job.get_status(refresh=True) == JobStatus.STARTED)
+        wait_until(
+            lambda: job.get_status(refresh=True) == JobStatus.STARTED,
+            60,
+            "the worker to start the job",
+            interval=0.05,
+        )
         assert recovery.is_pending(job, queue("default"))  # its worker is alive
     finally:
         os.killpg(worker.pid, signal.SIGKILL)

@@ -22,6 +22,7 @@ import pytest
 from tests.factories import make_user
 from tests.jobs import run_jobs
 from tests.source_peers import FakePeer, Peer, jpeg
+from tests.waiting import wait_until
 from webapp.actor import SYSTEM
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset, AssetTag, Proxy
@@ -84,16 +85,12 @@ def peer_a(tmp_path_factory):
 
 
 def _wait_storage_assets(a: Peer, n: int) -> set[str]:
-    import time
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def synced() -> set[str] | None:
         items = a.api("GET", "/api/v1/assets", params={"limit": 500}).json()["items"]
         found = {x["id"] for x in items if x["origin"] == "sync" and x["status"] != "processing"}
-        if len(found) >= n:
-            return found
-        time.sleep(0.2)
-    raise RuntimeError("A's sync did not finish: " + a.logs())
+        return found if len(found) >= n else None
+
+    return wait_until(synced, 120, lambda: "A's sync to finish: " + a.logs(), interval=0.2)
 
 
 @pytest.fixture

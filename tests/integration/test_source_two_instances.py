@@ -7,13 +7,13 @@ through B's API and B's page."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.source_peers import ADMIN_EMAIL, ADMIN_PASSWORD, Peer, jpeg
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,11 @@ def peers():
 
 
 def wait_run(b: Peer, source_id: int, run_id: int) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while True:
+    def finished() -> dict[str, Any] | None:
         run = b.api("GET", f"/api/v1/sources/{source_id}/runs/{run_id}").json()
-        if run["state"] not in ("queued", "running"):
-            return run
-        if time.monotonic() > deadline:
-            raise RuntimeError("B's pull did not finish: " + b.logs())
-        time.sleep(0.2)
+        return run if run["state"] not in ("queued", "running") else None
+
+    return wait_until(finished, 120, lambda: "B's pull to finish: " + b.logs(), interval=0.2)
 
 
 def signed_in(b: Peer) -> httpx.Client:

@@ -4,17 +4,16 @@ Runs go through the service and a real RQ worker (SimpleWorker, burst) on the re
 
 from __future__ import annotations
 
-import functools
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import pyvips
 
 from tests.factories import make_user
 from tests.jobs import run_jobs
+from tests.media_samples import jpeg
 from webapp.account import service as accounts
 from webapp.asset import service as assets
 from webapp.asset.tables import Asset, Proxy
@@ -25,12 +24,6 @@ from webapp.storage.tables import Tombstone
 from webapp.system import service as system
 from webapp.workflows import purge, unavailable
 from webapp.workflows.remove_storage import remove_storage
-
-
-@functools.cache
-def jpeg(seed: int) -> bytes:
-    image = pyvips.Image.gaussnoise(64, 48, mean=60 + seed * 7, sigma=20, seed=seed).cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer()
 
 
 def form_values(server: Any) -> dict[str, Any]:
@@ -60,7 +53,7 @@ class Env:
     root: str
 
     def put(self, key: str, seed: int = 1) -> None:
-        self.store.write(key, jpeg(seed))
+        self.store.write(key, jpeg(seed, 64, 48))
 
     async def sync(self, *, apply_anyway: bool = False) -> runs.RunView:
         run = await runs.request_sync(self.admin, self.storage_id, apply_anyway=apply_anyway)
@@ -252,7 +245,7 @@ async def test_purge_deletes_the_external_original_only_when_safe(env):
     await env.sync()
     found = await env.assets()
     await assets.trash_assets(env.admin, [found["purge-me.jpg"]["id"], found["replaced.jpg"]["id"]])
-    env.store.write("replaced.jpg", jpeg(3) + b"different")  # someone replaced the file
+    env.store.write("replaced.jpg", jpeg(3, 64, 48) + b"different")  # someone replaced the file
     later = datetime.now(UTC) + timedelta(days=31)
     assert await purge.purge_expired(later) == 1
     assert not env.store.exists("purge-me.jpg")
@@ -277,7 +270,9 @@ async def test_collector_moves_files_into_the_main_storage(env):
         f"collected/{env.storage_id}/inbox/a.jpg",
     ]
     main_store = storages.central_store()
-    assert main_store.read(f"collected/{env.storage_id}/inbox/a.jpg") == jpeg(1)
+    assert main_store.read(f"collected/{env.storage_id}/inbox/a.jpg") == jpeg(
+        1, width=64, height=48
+    )
     inbox = next(r for r in moved if r["path"].endswith("inbox/a.jpg"))
     assert assets._json_value(inbox["tags"], []) == ["inbox"]
     again = await env.sync()
@@ -295,7 +290,7 @@ async def test_transfer_to_main_serves_the_copy_when_the_storage_is_gone(env):
     await storages.set_status(env.storage_id, "unreachable", "test outage")
     download = await assets.original_download(env.admin, row["id"])
     with download.open() as fh:
-        assert fh.read() == jpeg(1)
+        assert fh.read() == jpeg(1, 64, 48)
 
 
 async def test_remove_and_deactivate_never_touch_files(env):
@@ -354,6 +349,6 @@ async def test_upload_goes_to_the_main_storage(env):
     if env.server.kind == "ftp":
         pytest.skip("covered on local and S3")
     await storages.set_flags(env.admin, env.storage_id, is_main=True)
-    result = await assets.upload_asset(env.admin, "up.jpg", io.BytesIO(jpeg(9)))
+    result = await assets.upload_asset(env.admin, "up.jpg", io.BytesIO(jpeg(9, 64, 48)))
     assert result.asset.storage_id == env.storage_id
     assert env.store.exists(result.asset.path)

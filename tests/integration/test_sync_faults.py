@@ -1,8 +1,9 @@
 """Fault injection: a 5,000-file sync run by a real forking RQ worker (`python -m webapp
 worker --burst`) that is killed with SIGKILL, work-horse and all, at random points 20 times
-and started again each time. Once the retries are through, the database must match the
-storage exactly: one asset per file (none lost, none twice), the folder tags of each, every
-proxy row's file in the central storage and every proxy file with its row, and the run done.
+and started again each time (that is the PICTORIUM_LONG=1 size; 1,000 files and 8 kills
+otherwise). Once the retries are through, the database must match the storage exactly: one
+asset per file (none lost, none twice), the folder tags of each, every proxy row's file in
+the central storage and every proxy file with its row, and the run done.
 
 The kills go to the worker's process group (it is started in a session of its own), as a
 machine crash or the kernel's OOM killer would take both the worker and its work-horse."""
@@ -20,9 +21,10 @@ import time
 from pathlib import Path
 
 import pytest
-import pyvips
 
-from tests.factories import make_user
+from tests.factories import make_user, sized
+from tests.media_samples import jpeg
+from tests.waiting import async_wait_until
 from webapp.account import service as accounts
 from webapp.asset.tables import Asset, AssetTag, Proxy
 from webapp.storage import runs
@@ -31,23 +33,23 @@ from webapp.workflows.sync_apply import folder_tags
 
 pytestmark = pytest.mark.slow
 
-FILES = int(os.environ.get("FAULT_FILES", "5000"))
+# Full size under PICTORIUM_LONG=1 (`make test-long`): 5,000 files, 20 kills. The CI size
+# keeps the same kills (in the sync job, in ingest and proxy jobs, then the scheduler's
+# re-queue) on a fifth of the files; the moment of each kill is drawn from a window scaled
+# with the files, and the first kill waits for the sync job to run.
+FILES = int(os.environ.get("FAULT_FILES", sized(1000, 5000)))
 JPEGS = 40  # of the FILES, small real images that get proxies; the rest are 1-byte notes
-KILLS = int(os.environ.get("FAULT_KILLS", "20"))
+KILLS = int(os.environ.get("FAULT_KILLS", sized(8, 20)))
+KILL_WINDOW = 3.0 * FILES / 5000  # seconds after a worker registers
+SYNC_WINDOW = 0.1 * FILES / 1000  # seconds after the sync job starts, for the first kill
 SEED = int(os.environ.get("FAULT_SEED", str(random.SystemRandom().randrange(1 << 30))))
-
-
-def jpeg(seed: int) -> bytes:
-    image = pyvips.Image.gaussnoise(48, 36, mean=40 + seed % 150, sigma=20, seed=seed)
-    image = image.cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer()
 
 
 def write_files(root: Path) -> set[str]:
     keys = set()
     for i in range(FILES):
         if i < JPEGS:
-            key, data = f"Photos/Trip {i % 4}/img-{i:03d}.jpg", jpeg(i)
+            key, data = f"Photos/Trip {i % 4}/img-{i:03d}.jpg", jpeg(i, 48, 36)
         else:
             key, data = f"Album {i % 40:02d}/Set {i % 7}/note-{i:05d}.txt", b"x"
         path = root / key
@@ -85,15 +87,18 @@ class Worker:
         """Waits until the worker has registered with Redis (imports done, about to take
         jobs); False when it exited first (nothing left to do)."""
         assert self.proc is not None
-        tag = f".{self.proc.pid}."
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        proc = self.proc
+        tag = f".{proc.pid}."
+
+        def registered_or_exited() -> str | None:
             if any(tag in name for name in _worker_names()):
-                return True
-            if self.proc.poll() is not None:
-                return False
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"the worker did not start within {timeout} s")
+                return "registered"
+            return "exited" if proc.poll() is not None else None
+
+        state = await async_wait_until(
+            registered_or_exited, timeout, "the worker to register with Redis", interval=0.05
+        )
+        return state == "registered"
 
     def kill(self) -> None:
         """SIGKILL for the worker and its work-horse. RQ puts each work-horse in a process
@@ -106,13 +111,15 @@ class Worker:
         self.proc.wait()
 
     async def wait(self, timeout: float) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None:
-            if time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"the worker ran longer than {timeout} s")
-            await asyncio.sleep(0.2)
+        proc = self.proc
+        assert proc is not None
+        try:
+            await async_wait_until(
+                lambda: proc.poll() is not None, timeout, "the worker to finish", interval=0.2
+            )
+        except AssertionError:
+            self.kill()
+            raise
 
 
 def _session_members(session: int) -> list[int]:
@@ -137,6 +144,10 @@ def _worker_names() -> list[str]:
     from webapp.core.kv import get_redis
 
     return [w.name for w in RQWorker.all(connection=get_redis())]
+
+
+def _sync_running() -> bool:
+    return any(job.startswith("sync-") for job in _running_jobs())
 
 
 def _running_jobs() -> list[str]:
@@ -172,7 +183,20 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(local_storage, tmp_
         worker.start()
         if not await worker.registered():
             break  # nothing left to do before the kills ran out
-        await asyncio.sleep(rng.uniform(0.0, 3.0))
+        if not hit:
+            # The first kill waits for the sync job to run and comes at a random moment in
+            # its first part: on a quiet machine it takes about 0.25 ms a file (0.25 s at
+            # the CI size, 1.2 s at the full one), less than a worker's start-up, so a kill
+            # timed from the worker's start would often come after it.
+            await async_wait_until(
+                lambda w=worker: _sync_running() or not w.running(),
+                60,
+                "the sync job to start",
+                interval=0.02,
+            )
+            await asyncio.sleep(rng.uniform(0.0, SYNC_WINDOW))
+        else:
+            await asyncio.sleep(rng.uniform(0.0, KILL_WINDOW))
         if not worker.running():
             break
         for job in _running_jobs() or ["nothing"]:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.servers import free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -38,18 +39,16 @@ def start_up(data_dir: Path, port: int) -> subprocess.Popen[str]:
 
 
 def wait_healthy(port: int, proc: subprocess.Popen[str]) -> dict:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    def healthy() -> dict | None:
         if proc.poll() is not None:
             raise AssertionError(f"up exited early: {proc.stdout.read() if proc.stdout else ''}")
         try:
             r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            if r.status_code == 200:
-                return r.json()
         except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("pictorium up did not become healthy in 90 s")
+            return None
+        return r.json() if r.status_code == 200 else None
+
+    return wait_until(healthy, 90, "pictorium up to become healthy", interval=0.3)
 
 
 def children_of(pid: int) -> list[int]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from webapp.account import service as accounts
@@ -90,12 +91,12 @@ async def _user_page(request: Request, actor: Actor, user_id: int, **extra: Any)
 
 
 @get("/users/{user_id:int}", name="admin_user")
-async def user_detail(request: Request, actor: CurrentActor, user_id: int) -> Response:
+async def user_detail(request: Request, actor: CurrentActor, user_id: FromPath[int]) -> Response:
     return render(request, "admin/user.html", await _user_page(request, actor, user_id))
 
 
 @post("/users/{user_id:int}", name="admin_user_update")
-async def user_update(request: Request, actor: CurrentActor, user_id: int) -> Response:
+async def user_update(request: Request, actor: CurrentActor, user_id: FromPath[int]) -> Response:
     form = await request.form()
     try:
         await accounts.update_user(
@@ -116,7 +117,7 @@ async def user_update(request: Request, actor: CurrentActor, user_id: int) -> Re
 
 
 @post("/users/{user_id:int}/tokens", name="admin_token_create")
-async def token_create(request: Request, actor: CurrentActor, user_id: int) -> Response:
+async def token_create(request: Request, actor: CurrentActor, user_id: FromPath[int]) -> Response:
     form = await request.form()
     try:
         expires = accounts.parse_expiry(str(form.get("expires_at") or ""))
@@ -166,12 +167,12 @@ async def _token_action(request: Request, actor: Actor, token_id: int, action: s
 
 
 @post("/tokens/{token_id:int}/revoke", name="admin_token_revoke")
-async def token_revoke(request: Request, actor: CurrentActor, token_id: int) -> Response:
+async def token_revoke(request: Request, actor: CurrentActor, token_id: FromPath[int]) -> Response:
     return await _token_action(request, actor, token_id, "revoke")
 
 
 @post("/tokens/{token_id:int}/expiry", name="admin_token_expiry")
-async def token_expiry(request: Request, actor: CurrentActor, token_id: int) -> Response:
+async def token_expiry(request: Request, actor: CurrentActor, token_id: FromPath[int]) -> Response:
     return await _token_action(request, actor, token_id, "expiry")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath
 
 from webapp.asset import service as assets
 from webapp.errors import AppError
@@ -45,7 +46,7 @@ async def proxies_save(request: Request, actor: CurrentActor) -> Response:
 
 
 @post("/{type_id:int}/delete", name="admin_proxies_delete")
-async def proxies_delete(request: Request, actor: CurrentActor, type_id: int) -> Response:
+async def proxies_delete(request: Request, actor: CurrentActor, type_id: FromPath[int]) -> Response:
     await assets.delete_proxy_type(actor, type_id)
     return redirect(request, "/admin/proxies", notice="Proxy type deleted.")
 

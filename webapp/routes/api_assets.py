@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, patch, post, route
 from litestar.di import Provide
 from litestar.enums import HttpMethod
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from webapp.asset import service as assets
 from webapp.errors import Invalid
@@ -26,13 +27,13 @@ def _json(asset: assets.AssetView) -> dict[str, Any]:
 @get("/", name="api_assets_list")
 async def assets_list(
     actor: CurrentActor,
-    limit: int = 50,
-    cursor: str | None = None,
-    q: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    updated_since: datetime | None = None,
+    limit: FromQuery[int] = 50,
+    cursor: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
+    tag: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    kind: FromQuery[str | None] = None,
+    updated_since: FromQuery[datetime | None] = None,
 ) -> dict[str, Any]:
     if not 1 <= limit <= assets.MAX_PAGE:
         raise Invalid(f"limit must be from 1 to {assets.MAX_PAGE}.", field="limit")
@@ -44,7 +45,7 @@ async def assets_list(
 
 
 @get("/{ref:str}", name="api_asset")
-async def asset_get(actor: CurrentActor, ref: str) -> dict[str, Any]:
+async def asset_get(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
     return _json(await assets.get_asset(actor, ref))
 
 
@@ -52,12 +53,14 @@ _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 
 
 @route("/{ref:str}/original", http_method=_FILE_METHODS, name="api_asset_original")
-async def asset_original(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_original(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     return file_response(request, await assets.original_download(actor, ref))
 
 
 @route("/{ref:str}/proxies/{kind:str}", http_method=_FILE_METHODS, name="api_asset_proxy")
-async def asset_proxy(request: Request, actor: CurrentActor, ref: str, kind: str) -> Response:
+async def asset_proxy(
+    request: Request, actor: CurrentActor, ref: FromPath[str], kind: FromPath[str]
+) -> Response:
     return file_response(request, await assets.proxy_download(actor, ref, kind), inline=True)
 
 
@@ -97,18 +100,20 @@ class AssetPatch:
 
 
 @patch("/{ref:str}", name="api_asset_update")
-async def asset_update(actor: CurrentActor, ref: str, data: AssetPatch) -> dict[str, Any]:
+async def asset_update(
+    actor: CurrentActor, ref: FromPath[str], data: JSONBody[AssetPatch]
+) -> dict[str, Any]:
     return _json(await assets.update_asset(actor, ref, tags=data.tags, filename=data.filename))
 
 
 @delete("/{ref:str}", name="api_asset_delete", status_code=200)
-async def asset_delete(actor: CurrentActor, ref: str) -> dict[str, Any]:
+async def asset_delete(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
     await assets.trash_assets(actor, [ref])
     return _json(await assets.get_asset(actor, ref))
 
 
 @post("/{ref:str}/restore", name="api_asset_restore", status_code=200)
-async def asset_restore(actor: CurrentActor, ref: str) -> dict[str, Any]:
+async def asset_restore(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
     await assets.restore_assets(actor, [ref])
     return _json(await assets.get_asset(actor, ref))
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Response, Router, delete, get, patch, post
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from webapp.errors import Invalid
 from webapp.routes.auth import CurrentActor, api_actor
@@ -62,7 +63,7 @@ def _downloads(body: dict[str, Any]) -> tuple[bool, bool, list[str] | None]:
 
 
 @post("/", name="api_link_create")
-async def link_create(actor: CurrentActor, data: dict[str, Any]) -> Response:
+async def link_create(actor: CurrentActor, data: JSONBody[dict[str, Any]]) -> Response:
     body = _body(data)
     refs = body.get("asset_ids")
     if not isinstance(refs, list) or not refs:
@@ -101,18 +102,20 @@ async def link_create(actor: CurrentActor, data: dict[str, Any]) -> Response:
 
 
 @get("/", name="api_links_list")
-async def links_list(actor: CurrentActor, asset_id: str | None = None) -> dict[str, Any]:
+async def links_list(actor: CurrentActor, asset_id: FromQuery[str | None] = None) -> dict[str, Any]:
     links = await share.list_links(actor, asset_ref=asset_id, everyone=actor.is_admin)
     return {"items": [_json(link) for link in links]}
 
 
 @get("/{link_id:int}", name="api_link")
-async def link_get(actor: CurrentActor, link_id: int) -> dict[str, Any]:
+async def link_get(actor: CurrentActor, link_id: FromPath[int]) -> dict[str, Any]:
     return _json(await share.get_link(actor, link_id))
 
 
 @patch("/{link_id:int}", name="api_link_update")
-async def link_update(actor: CurrentActor, link_id: int, data: dict[str, Any]) -> dict[str, Any]:
+async def link_update(
+    actor: CurrentActor, link_id: FromPath[int], data: JSONBody[dict[str, Any]]
+) -> dict[str, Any]:
     body = _body(data)
     known = {
         "name",
@@ -155,17 +158,17 @@ async def link_update(actor: CurrentActor, link_id: int, data: dict[str, Any]) -
 
 
 @delete("/{link_id:int}", name="api_link_delete", status_code=204)
-async def link_delete(actor: CurrentActor, link_id: int) -> None:
+async def link_delete(actor: CurrentActor, link_id: FromPath[int]) -> None:
     await share.delete_link(actor, link_id)
 
 
 @get("/{link_id:int}/qr.png", name="api_link_qr_png")
-async def link_qr_png(actor: CurrentActor, link_id: int) -> Response:
+async def link_qr_png(actor: CurrentActor, link_id: FromPath[int]) -> Response:
     return Response(await share.link_qr(actor, link_id, "png"), media_type="image/png")
 
 
 @get("/{link_id:int}/qr.svg", name="api_link_qr_svg")
-async def link_qr_svg(actor: CurrentActor, link_id: int) -> Response:
+async def link_qr_svg(actor: CurrentActor, link_id: FromPath[int]) -> Response:
     return Response(await share.link_qr(actor, link_id, "svg"), media_type="image/svg+xml")
 
 

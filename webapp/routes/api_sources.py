@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Response, Router, delete, get, patch, post
 from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 
 from webapp.routes.auth import CurrentActor, api_actor
 from webapp.source import flows
@@ -23,7 +24,7 @@ async def sources_list(actor: CurrentActor) -> list[dict[str, Any]]:
 
 
 @get("/sources/{source_id:int}", name="api_source")
-async def source_get(actor: CurrentActor, source_id: int) -> dict[str, Any]:
+async def source_get(actor: CurrentActor, source_id: FromPath[int]) -> dict[str, Any]:
     return (await sources.get_source(actor, source_id)).as_json()
 
 
@@ -37,7 +38,7 @@ class SourceIn:
 
 
 @post("/sources", name="api_sources_create")
-async def sources_create(actor: CurrentActor, data: SourceIn) -> Response:
+async def sources_create(actor: CurrentActor, data: JSONBody[SourceIn]) -> Response:
     created = await sources.create_source(
         actor,
         name=data.name,
@@ -58,7 +59,9 @@ class SourcePatch:
 
 
 @patch("/sources/{source_id:int}", name="api_sources_update")
-async def sources_update(actor: CurrentActor, source_id: int, data: SourcePatch) -> dict[str, Any]:
+async def sources_update(
+    actor: CurrentActor, source_id: FromPath[int], data: JSONBody[SourcePatch]
+) -> dict[str, Any]:
     updated = await sources.update_source(
         actor,
         source_id,
@@ -71,13 +74,13 @@ async def sources_update(actor: CurrentActor, source_id: int, data: SourcePatch)
 
 
 @delete("/sources/{source_id:int}", name="api_sources_delete", status_code=200)
-async def sources_delete(actor: CurrentActor, source_id: int) -> dict[str, Any]:
+async def sources_delete(actor: CurrentActor, source_id: FromPath[int]) -> dict[str, Any]:
     removed = await delete_source(actor, source_id)
     return {"id": source_id, "deleted": True, "assets_removed": removed}
 
 
 @post("/sources/{source_id:int}/test", name="api_sources_test", status_code=200)
-async def sources_test(actor: CurrentActor, source_id: int) -> dict[str, Any]:
+async def sources_test(actor: CurrentActor, source_id: FromPath[int]) -> dict[str, Any]:
     result = await sources.test_source(actor, source_id)
     return {
         "ok": result.ok,
@@ -95,7 +98,7 @@ class PullIn:
 
 @post("/sources/{source_id:int}/pull", name="api_sources_pull", status_code=202)
 async def sources_pull(
-    actor: CurrentActor, source_id: int, data: PullIn | None = None
+    actor: CurrentActor, source_id: FromPath[int], data: JSONBody[PullIn | None] = None
 ) -> dict[str, Any]:
     run = await sources.request_pull(
         actor, source_id, apply_anyway=bool(data and data.apply_anyway)
@@ -104,7 +107,9 @@ async def sources_pull(
 
 
 @get("/sources/{source_id:int}/runs/{run_id:int}", name="api_sources_run")
-async def sources_run(actor: CurrentActor, source_id: int, run_id: int) -> dict[str, Any]:
+async def sources_run(
+    actor: CurrentActor, source_id: FromPath[int], run_id: FromPath[int]
+) -> dict[str, Any]:
     return (await sources.get_run(actor, run_id, source_id)).as_json()
 
 
@@ -125,7 +130,7 @@ class FlowIn:
 
 
 @post("/flows", name="api_flows_create")
-async def flows_create(actor: CurrentActor, data: FlowIn) -> Response:
+async def flows_create(actor: CurrentActor, data: JSONBody[FlowIn]) -> Response:
     created = await flows.create_flow(
         actor,
         name=data.name,
@@ -145,7 +150,9 @@ class FlowPatch:
 
 
 @patch("/flows/{flow_id:int}", name="api_flows_update")
-async def flows_update(actor: CurrentActor, flow_id: int, data: FlowPatch) -> dict[str, Any]:
+async def flows_update(
+    actor: CurrentActor, flow_id: FromPath[int], data: JSONBody[FlowPatch]
+) -> dict[str, Any]:
     updated = await flows.update_flow(
         actor,
         flow_id,
@@ -158,7 +165,7 @@ async def flows_update(actor: CurrentActor, flow_id: int, data: FlowPatch) -> di
 
 
 @delete("/flows/{flow_id:int}", name="api_flows_delete", status_code=200)
-async def flows_delete(actor: CurrentActor, flow_id: int) -> dict[str, Any]:
+async def flows_delete(actor: CurrentActor, flow_id: FromPath[int]) -> dict[str, Any]:
     await flows.delete_flow(actor, flow_id)
     return {"id": flow_id, "deleted": True}
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
 
 from webapp.routes.auth import CurrentActor, api_actor
 from webapp.storage import runs
@@ -32,7 +33,7 @@ class StorageIn:
 
 
 @post("/", name="api_storages_create")
-async def storages_create(actor: CurrentActor, data: StorageIn) -> Response:
+async def storages_create(actor: CurrentActor, data: JSONBody[StorageIn]) -> Response:
     """Creates the storage, tests it (which writes the marker) and reports the outcome; a
     storage that cannot be reached is still saved, with its error, so it can be fixed."""
     created = await storages.create_storage(
@@ -58,13 +59,15 @@ async def storages_create(actor: CurrentActor, data: StorageIn) -> Response:
 
 
 @post("/{storage_id:int}/sync", name="api_storages_sync", status_code=202)
-async def storages_sync(actor: CurrentActor, storage_id: int) -> dict[str, Any]:
+async def storages_sync(actor: CurrentActor, storage_id: FromPath[int]) -> dict[str, Any]:
     run = await runs.request_sync(actor, storage_id)
     return {"run_id": run.id, "state": run.state}
 
 
 @get("/{storage_id:int}/runs/{run_id:int}", name="api_storages_run")
-async def storages_run(actor: CurrentActor, storage_id: int, run_id: int) -> dict[str, Any]:
+async def storages_run(
+    actor: CurrentActor, storage_id: FromPath[int], run_id: FromPath[int]
+) -> dict[str, Any]:
     await storages.require_storage(actor, storage_id)
     return (await runs.get_run(actor, run_id, storage_id)).as_json()
 

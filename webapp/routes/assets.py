@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post, route
 from litestar.di import Provide
 from litestar.enums import HttpMethod
+from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor, Perm
 from webapp.asset import service as assets
@@ -101,14 +102,16 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
 
 
 @get("/feed/page", name="feed_page")
-async def feed_page(request: Request, actor: CurrentActor, cursor: str | None = None) -> Response:
+async def feed_page(
+    request: Request, actor: CurrentActor, cursor: FromQuery[str | None] = None
+) -> Response:
     f, active = filter_from_query(request.query_params)
     ctx = await _feed_context(actor, f, active, cursor)
     return render(request, "asset/_tiles.html", ctx)
 
 
 @get("/assets/{ref:str}/tile", name="asset_tile")
-async def asset_tile(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_tile(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     asset = await assets.get_asset(actor, ref)
     return render(request, "asset/_tile.html", {"asset": asset})
 
@@ -170,12 +173,12 @@ async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
 
 
 @get("/assets/{ref:str}", name="asset_page")
-async def asset_page(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_page(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     return render(request, "asset/asset.html", await _asset_context(actor, ref))
 
 
 @post("/assets/{ref:str}/tags", name="asset_tags")
-async def asset_tags(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_tags(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     form = await request.form()
     try:
         await assets.update_asset(actor, ref, tags=str(form.get("tags") or ""))
@@ -192,19 +195,19 @@ async def asset_tags(request: Request, actor: CurrentActor, ref: str) -> Respons
 
 
 @post("/assets/{ref:str}/delete", name="asset_delete")
-async def asset_delete(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_delete(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     await assets.trash_assets(actor, [ref])
     return redirect(request, "/", notice="Moved to the recycle bin.")
 
 
 @post("/assets/{ref:str}/restore", name="asset_restore")
-async def asset_restore(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_restore(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     await assets.restore_assets(actor, [ref])
     return redirect(request, f"/assets/{ref}", notice="Restored from the recycle bin.")
 
 
 @post("/assets/{ref:str}/reprocess", name="asset_reprocess")
-async def asset_reprocess(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_reprocess(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     asset = await assets.reingest(actor, ref)
     return redirect(request, f"/assets/{asset.uuid}", notice="Making the previews again.")
 
@@ -213,13 +216,17 @@ _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 
 
 @route("/assets/{ref:str}/original", http_method=_FILE_METHODS, name="asset_original")
-async def asset_original(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_original(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     return file_response(request, await assets.original_download(actor, ref))
 
 
 @route("/assets/{ref:str}/proxies/{kind:str}", http_method=_FILE_METHODS, name="asset_proxy")
 async def asset_proxy(
-    request: Request, actor: CurrentActor, ref: str, kind: str, download: bool = False
+    request: Request,
+    actor: CurrentActor,
+    ref: FromPath[str],
+    kind: FromPath[str],
+    download: FromQuery[bool] = False,
 ) -> Response:
     return file_response(
         request, await assets.proxy_download(actor, ref, kind), inline=not download
@@ -231,7 +238,7 @@ async def asset_proxy(
     name="attachment_upload",
     request_max_body_size=MAX_UPLOAD_BODY,
 )
-async def attachment_upload(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def attachment_upload(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     form = await request.form()
     upload: Any = form.get("file")
     error = None
@@ -263,14 +270,14 @@ async def attachment_upload(request: Request, actor: CurrentActor, ref: str) -> 
     name="attachment_download",
 )
 async def attachment_download(
-    request: Request, actor: CurrentActor, ref: str, attachment_id: int
+    request: Request, actor: CurrentActor, ref: FromPath[str], attachment_id: FromPath[int]
 ) -> Response:
     return file_response(request, await assets.attachment_download(actor, ref, attachment_id))
 
 
 @post("/assets/{ref:str}/attachments/{attachment_id:int}/delete", name="attachment_delete")
 async def attachment_delete(
-    request: Request, actor: CurrentActor, ref: str, attachment_id: int
+    request: Request, actor: CurrentActor, ref: FromPath[str], attachment_id: FromPath[int]
 ) -> Response:
     await assets.delete_attachment(actor, ref, attachment_id)
     if not is_htmx(request):
@@ -320,7 +327,9 @@ async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
 
 
 @get("/trash", name="trash")
-async def trash(request: Request, actor: CurrentActor, cursor: str | None = None) -> Response:
+async def trash(
+    request: Request, actor: CurrentActor, cursor: FromQuery[str | None] = None
+) -> Response:
     actor.require(Perm.delete)
     page = await assets.list_assets(actor, assets.AssetFilter(trashed=True), cursor=cursor)
     retention = await system.get("trash_retention_days")

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from webapp.account import service as accounts
 from webapp.actor import Actor
@@ -64,7 +65,7 @@ def _safe_next(value: str | None) -> str:
 
 
 @get("/login", name="login_page")
-async def login_page(request: Request, next: str | None = None) -> Response:
+async def login_page(request: Request, next: FromQuery[str | None] = None) -> Response:
     actor = await accounts.actor_from_session(request.cookies.get(SESSION_COOKIE, ""))
     if actor is not None:
         return redirect(request, _safe_next(next))

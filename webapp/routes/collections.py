@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery
 
 from webapp.asset import service as assets
 from webapp.collection import service as collections
@@ -32,7 +33,10 @@ async def collection_create(request: Request, actor: CurrentActor) -> Response:
 
 @get("/{collection_id:int}", name="collection_page")
 async def collection_page(
-    request: Request, actor: CurrentActor, collection_id: int, cursor: str | None = None
+    request: Request,
+    actor: CurrentActor,
+    collection_id: FromPath[int],
+    cursor: FromQuery[str | None] = None,
 ) -> Response:
     coll = await collections.get_collection(actor, collection_id)
     page = await assets.list_assets(
@@ -50,20 +54,26 @@ async def collection_page(
 
 
 @post("/{collection_id:int}/rename", name="collection_rename")
-async def collection_rename(request: Request, actor: CurrentActor, collection_id: int) -> Response:
+async def collection_rename(
+    request: Request, actor: CurrentActor, collection_id: FromPath[int]
+) -> Response:
     form = await request.form()
     coll = await collections.rename_collection(actor, collection_id, str(form.get("name") or ""))
     return redirect(request, f"/collections/{coll.id}", notice="Collection renamed.")
 
 
 @post("/{collection_id:int}/delete", name="collection_delete")
-async def collection_delete(request: Request, actor: CurrentActor, collection_id: int) -> Response:
+async def collection_delete(
+    request: Request, actor: CurrentActor, collection_id: FromPath[int]
+) -> Response:
     await collections.delete_collection(actor, collection_id)
     return redirect(request, "/collections", notice="Collection deleted; its assets are kept.")
 
 
 @post("/{collection_id:int}/add", name="collection_add")
-async def collection_add(request: Request, actor: CurrentActor, collection_id: int) -> Response:
+async def collection_add(
+    request: Request, actor: CurrentActor, collection_id: FromPath[int]
+) -> Response:
     form = await request.form()
     ref = str(form.get("asset") or "")
     asset = await assets.get_asset(actor, ref)
@@ -72,7 +82,9 @@ async def collection_add(request: Request, actor: CurrentActor, collection_id: i
 
 
 @post("/{collection_id:int}/remove", name="collection_remove")
-async def collection_remove(request: Request, actor: CurrentActor, collection_id: int) -> Response:
+async def collection_remove(
+    request: Request, actor: CurrentActor, collection_id: FromPath[int]
+) -> Response:
     form = await request.form()
     ref = str(form.get("asset") or "")
     asset = await assets.get_asset(actor, ref)

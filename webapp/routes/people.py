@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor
 from webapp.asset import service as assets
@@ -80,12 +81,12 @@ async def _person_ctx(actor: Actor, person_id: int, **extra: Any) -> dict[str, A
 
 
 @get("/{person_id:int}", name="person_page")
-async def person_page(request: Request, actor: CurrentActor, person_id: int) -> Response:
+async def person_page(request: Request, actor: CurrentActor, person_id: FromPath[int]) -> Response:
     return render(request, "face/person.html", await _person_ctx(actor, person_id))
 
 
 @post("/{person_id:int}/name", name="person_name")
-async def person_name(request: Request, actor: CurrentActor, person_id: int) -> Response:
+async def person_name(request: Request, actor: CurrentActor, person_id: FromPath[int]) -> Response:
     form = await request.form()
     try:
         await rename_person(actor, person_id, str(form.get("name") or ""))
@@ -96,7 +97,7 @@ async def person_name(request: Request, actor: CurrentActor, person_id: int) -> 
 
 
 @post("/{person_id:int}/merge", name="person_merge")
-async def person_merge(request: Request, actor: CurrentActor, person_id: int) -> Response:
+async def person_merge(request: Request, actor: CurrentActor, person_id: FromPath[int]) -> Response:
     form = await request.form()
     other = str(form.get("other") or "")
     if not other.isdigit():
@@ -106,7 +107,7 @@ async def person_merge(request: Request, actor: CurrentActor, person_id: int) ->
 
 
 @post("/faces/{face_id:int}/move", name="face_move")
-async def face_move(request: Request, actor: CurrentActor, face_id: int) -> Response:
+async def face_move(request: Request, actor: CurrentActor, face_id: FromPath[int]) -> Response:
     form = await request.form()
     target = str(form.get("person") or "")
     if target != "new" and not target.isdigit():
@@ -119,7 +120,7 @@ async def face_move(request: Request, actor: CurrentActor, face_id: int) -> Resp
 
 
 @get("/faces/{face_id:int}/image", name="face_crop")
-async def face_crop(actor: CurrentActor, face_id: int) -> Response:
+async def face_crop(actor: CurrentActor, face_id: FromPath[int]) -> Response:
     data = await crop_face(actor, face_id)
     return Response(data, media_type="image/jpeg", headers=_CROP_HEADERS)
 
@@ -155,7 +156,7 @@ _PAGE_HEADERS = {
     name="share_face_search",
     request_max_body_size=model.MAX_UPLOAD_BYTES + 65536,
 )
-async def share_face_search(request: Request, token: str) -> Response:
+async def share_face_search(request: Request, token: FromPath[str]) -> Response:
     """The recipient's selfie: the link's photos in which that person appears. The picture
     is read in memory for this one search and never stored."""
     from webapp.share.service import PASSWORD_COOKIE, PasswordRequired
@@ -198,7 +199,7 @@ def _base() -> str:
 
 @get("/", name="api_people_list")
 async def api_people(
-    actor: CurrentActor, limit: int = 100, cursor: str | None = None
+    actor: CurrentActor, limit: FromQuery[int] = 100, cursor: FromQuery[str | None] = None
 ) -> dict[str, Any]:
     """People in id order, by keyset: `next_cursor` is the last id of the page."""
     if not 1 <= limit <= MAX_PEOPLE:
@@ -215,7 +216,10 @@ async def api_people(
 
 @get("/{person_id:int}/assets", name="api_person_assets")
 async def api_person_assets(
-    actor: CurrentActor, person_id: int, limit: int = 50, cursor: str | None = None
+    actor: CurrentActor,
+    person_id: FromPath[int],
+    limit: FromQuery[int] = 50,
+    cursor: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
     if not 1 <= limit <= assets.MAX_PAGE:
         raise Invalid(f"limit must be from 1 to {assets.MAX_PAGE}.", field="limit")

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor
 from webapp.asset import service as assets
@@ -87,7 +88,7 @@ async def _form_ctx(
 
 
 @get("/assets/{ref:str}/share", name="asset_share")
-async def asset_share(request: Request, actor: CurrentActor, ref: str) -> Response:
+async def asset_share(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     """The Share tab of the preview window: create a link, and the asset's links."""
     asset = await assets.get_asset(actor, ref)
     ctx = await _form_ctx(actor, asset_ref=asset.uuid, kind="public", ids=[asset.id])
@@ -101,7 +102,7 @@ async def asset_share(request: Request, actor: CurrentActor, ref: str) -> Respon
 
 @get("/links/new", name="link_new")
 async def link_new(
-    request: Request, actor: CurrentActor, asset: str, kind: str = "public"
+    request: Request, actor: CurrentActor, asset: FromQuery[str], kind: FromQuery[str] = "public"
 ) -> Response:
     target = await assets.get_asset(actor, asset)
     ctx = await _form_ctx(actor, asset_ref=target.uuid, kind=kind, ids=[target.id])
@@ -167,7 +168,9 @@ async def links_page(request: Request, actor: CurrentActor) -> Response:
 
 
 @get("/links/list", name="links_list")
-async def links_list(request: Request, actor: CurrentActor, asset: str | None = None) -> Response:
+async def links_list(
+    request: Request, actor: CurrentActor, asset: FromQuery[str | None] = None
+) -> Response:
     links = await share.list_links(actor, asset_ref=asset, everyone=actor.is_admin)
     list_url = f"/links/list?asset={asset}" if asset else "/links/list"
     ctx = {"links": links, "base": _base(), "list_url": list_url, "compact": bool(asset)}
@@ -175,13 +178,13 @@ async def links_list(request: Request, actor: CurrentActor, asset: str | None = 
 
 
 @get("/links/{link_id:int}", name="link_detail")
-async def link_detail(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_detail(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     link = await share.get_link(actor, link_id)
     return render(request, "share/ready.html", {"link": link, "base": _base()}, block="share_ready")
 
 
 @get("/links/{link_id:int}/edit", name="link_edit")
-async def link_edit(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_edit(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     link = await share.get_link(actor, link_id)
     ctx = await _form_ctx(
         actor, asset_ref=link.asset_uuid, kind=link.kind, ids=[], link=link, bulk=False
@@ -190,7 +193,7 @@ async def link_edit(request: Request, actor: CurrentActor, link_id: int) -> Resp
 
 
 @post("/links/{link_id:int}", name="link_update")
-async def link_update(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_update(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
     link = await share.get_link(actor, link_id)
     action = str(form.get("password_action") or "keep")
@@ -243,7 +246,7 @@ def _back(form: Any, default: str = "/links") -> str:
 
 
 @post("/links/{link_id:int}/active", name="link_active")
-async def link_active(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_active(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
     active = _flag(form, "active")
     await share.update_link(actor, link_id, is_active=active)
@@ -254,7 +257,7 @@ async def link_active(request: Request, actor: CurrentActor, link_id: int) -> Re
 
 
 @post("/links/{link_id:int}/delete", name="link_delete")
-async def link_delete(request: Request, actor: CurrentActor, link_id: int) -> Response:
+async def link_delete(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
     await share.delete_link(actor, link_id)
     if is_htmx(request):
@@ -264,7 +267,7 @@ async def link_delete(request: Request, actor: CurrentActor, link_id: int) -> Re
 
 @get("/links/{link_id:int}/qr.png", name="link_qr_png")
 async def link_qr_png(
-    request: Request, actor: CurrentActor, link_id: int, download: bool = False
+    request: Request, actor: CurrentActor, link_id: FromPath[int], download: FromQuery[bool] = False
 ) -> Response:
     data = await share.link_qr(actor, link_id, "png")
     return _image_response(request, data, "png", f"link-{link_id}-qr.png", download)
@@ -272,7 +275,7 @@ async def link_qr_png(
 
 @get("/links/{link_id:int}/qr.svg", name="link_qr_svg")
 async def link_qr_svg(
-    request: Request, actor: CurrentActor, link_id: int, download: bool = False
+    request: Request, actor: CurrentActor, link_id: FromPath[int], download: FromQuery[bool] = False
 ) -> Response:
     data = await share.link_qr(actor, link_id, "svg")
     return _image_response(request, data, "svg", f"link-{link_id}-qr.svg", download)

@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Request, Response, Router, get, post, route
 from litestar.datastructures import Cookie
 from litestar.enums import HttpMethod, MediaType
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from webapp.errors import AppError, Invalid, NotFound, TooManyRequests
@@ -85,7 +86,9 @@ def _page(request: Request, template: str, ctx: dict[str, Any], *, embed: bool =
 
 
 @route("/{token:str}", http_method=_FILE_METHODS, name="share_page")
-async def share_page(request: Request, token: str, cursor: str | None = None) -> Response:
+async def share_page(
+    request: Request, token: FromPath[str], cursor: FromQuery[str | None] = None
+) -> Response:
     async def make() -> Response:
         page = await share.landing(
             token,
@@ -104,7 +107,7 @@ async def share_page(request: Request, token: str, cursor: str | None = None) ->
 
 
 @route("/{token:str}/embed", http_method=_FILE_METHODS, name="share_embed")
-async def share_embed(request: Request, token: str) -> Response:
+async def share_embed(request: Request, token: FromPath[str]) -> Response:
     async def make() -> Response:
         page = await share.landing(
             token, _cookie(request), None, count=request.method == "GET", count_download=False
@@ -118,7 +121,7 @@ async def share_embed(request: Request, token: str) -> Response:
 
 
 @post("/{token:str}/password", name="share_password")
-async def share_password(request: Request, token: str) -> Response:
+async def share_password(request: Request, token: FromPath[str]) -> Response:
     form = await request.form()
     embed = form.get("embed") == "1"
     client = request.client.host if request.client else "unknown"
@@ -151,7 +154,7 @@ async def share_password(request: Request, token: str) -> Response:
 
 
 @get("/{token:str}/a/{asset:str}", name="share_asset")
-async def share_asset(request: Request, token: str, asset: str) -> Response:
+async def share_asset(request: Request, token: FromPath[str], asset: FromPath[str]) -> Response:
     """One asset's details and downloads: the lightbox's side panel (htmx) or a page."""
 
     async def make() -> Response:
@@ -166,7 +169,11 @@ async def share_asset(request: Request, token: str, asset: str) -> Response:
 
 @route("/{token:str}/a/{asset:str}/p/{proxy:str}", http_method=_FILE_METHODS, name="share_proxy")
 async def share_proxy(
-    request: Request, token: str, asset: str, proxy: str, download: bool = False
+    request: Request,
+    token: FromPath[str],
+    asset: FromPath[str],
+    proxy: FromPath[str],
+    download: FromQuery[bool] = False,
 ) -> Response:
     async def make() -> Response:
         got = await share.proxy_file(
@@ -178,7 +185,7 @@ async def share_proxy(
 
 
 @route("/{token:str}/a/{asset:str}/original", http_method=_FILE_METHODS, name="share_original")
-async def share_original(request: Request, token: str, asset: str) -> Response:
+async def share_original(request: Request, token: FromPath[str], asset: FromPath[str]) -> Response:
     async def make() -> Response:
         got = await share.original_file(token, _cookie(request), asset, count=_counts(request))
         return file_response(request, got)
@@ -192,7 +199,7 @@ async def share_original(request: Request, token: str, asset: str) -> Response:
     name="share_attachment",
 )
 async def share_attachment(
-    request: Request, token: str, asset: str, attachment_id: int
+    request: Request, token: FromPath[str], asset: FromPath[str], attachment_id: FromPath[int]
 ) -> Response:
     async def make() -> Response:
         got = await share.attachment_file(
@@ -213,7 +220,7 @@ async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 
 @route("/{token:str}/zip", http_method=_FILE_METHODS, name="share_zip")
-async def share_zip(request: Request, token: str) -> Response:
+async def share_zip(request: Request, token: FromPath[str]) -> Response:
     async def make() -> Response:
         headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
         if request.method == "HEAD":
@@ -249,12 +256,16 @@ async def _visitor_qr(request: Request, token: str, fmt: str, download: bool) ->
 
 
 @route("/{token:str}/qr.png", http_method=_FILE_METHODS, name="share_qr_png")
-async def share_qr_png(request: Request, token: str, download: bool = False) -> Response:
+async def share_qr_png(
+    request: Request, token: FromPath[str], download: FromQuery[bool] = False
+) -> Response:
     return await _visitor_qr(request, token, "png", download)
 
 
 @route("/{token:str}/qr.svg", http_method=_FILE_METHODS, name="share_qr_svg")
-async def share_qr_svg(request: Request, token: str, download: bool = False) -> Response:
+async def share_qr_svg(
+    request: Request, token: FromPath[str], download: FromQuery[bool] = False
+) -> Response:
     return await _visitor_qr(request, token, "svg", download)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath
 
 from webapp.actor import Actor
 from webapp.errors import AppError
@@ -111,12 +112,16 @@ async def source_test_new(request: Request, actor: CurrentActor) -> Response:
 
 
 @get("/{source_id:int}", name="source_detail")
-async def source_detail(request: Request, actor: CurrentActor, source_id: int) -> Response:
+async def source_detail(
+    request: Request, actor: CurrentActor, source_id: FromPath[int]
+) -> Response:
     return render(request, "source/form.html", await _source_ctx(actor, source_id))
 
 
 @post("/{source_id:int}", name="source_update")
-async def source_update(request: Request, actor: CurrentActor, source_id: int) -> Response:
+async def source_update(
+    request: Request, actor: CurrentActor, source_id: FromPath[int]
+) -> Response:
     form = await request.form()
     values = _source_form(form)
     try:
@@ -138,12 +143,12 @@ async def source_update(request: Request, actor: CurrentActor, source_id: int) -
 
 
 @post("/{source_id:int}/test", name="source_test")
-async def source_test(request: Request, actor: CurrentActor, source_id: int) -> Response:
+async def source_test(request: Request, actor: CurrentActor, source_id: FromPath[int]) -> Response:
     return await _test(request, actor, source_id)
 
 
 @post("/{source_id:int}/check", name="source_check")
-async def source_check(request: Request, actor: CurrentActor, source_id: int) -> Response:
+async def source_check(request: Request, actor: CurrentActor, source_id: FromPath[int]) -> Response:
     """Tests the saved source and records the outcome as its status."""
     result = await sources.test_source(actor, source_id)
     notice = ("Connection works: " if result.ok else "Connection failed: ") + result.message
@@ -151,13 +156,15 @@ async def source_check(request: Request, actor: CurrentActor, source_id: int) ->
 
 
 @get("/{source_id:int}/progress", name="source_progress")
-async def source_progress(request: Request, actor: CurrentActor, source_id: int) -> Response:
+async def source_progress(
+    request: Request, actor: CurrentActor, source_id: FromPath[int]
+) -> Response:
     ctx = await _source_ctx(actor, source_id)
     return render(request, "source/form.html", ctx, block="source_run")
 
 
 @post("/{source_id:int}/pull", name="source_pull")
-async def source_pull(request: Request, actor: CurrentActor, source_id: int) -> Response:
+async def source_pull(request: Request, actor: CurrentActor, source_id: FromPath[int]) -> Response:
     form = await request.form()
     error = None
     try:
@@ -171,7 +178,9 @@ async def source_pull(request: Request, actor: CurrentActor, source_id: int) -> 
 
 
 @post("/{source_id:int}/delete", name="source_delete")
-async def source_delete(request: Request, actor: CurrentActor, source_id: int) -> Response:
+async def source_delete(
+    request: Request, actor: CurrentActor, source_id: FromPath[int]
+) -> Response:
     source = await sources.get_source(actor, source_id)
     removed = await delete_source(actor, source_id)
     return redirect(
@@ -252,7 +261,7 @@ async def flow_create(request: Request, actor: CurrentActor) -> Response:
 
 
 @get("/{flow_id:int}", name="flow_detail")
-async def flow_detail(request: Request, actor: CurrentActor, flow_id: int) -> Response:
+async def flow_detail(request: Request, actor: CurrentActor, flow_id: FromPath[int]) -> Response:
     flow = await flows.get_flow(actor, flow_id)
     ctx = {
         "flow": flow,
@@ -268,7 +277,7 @@ async def flow_detail(request: Request, actor: CurrentActor, flow_id: int) -> Re
 
 
 @post("/{flow_id:int}", name="flow_update")
-async def flow_update(request: Request, actor: CurrentActor, flow_id: int) -> Response:
+async def flow_update(request: Request, actor: CurrentActor, flow_id: FromPath[int]) -> Response:
     form = await request.form()
     values = _flow_form(form)
     try:
@@ -288,7 +297,7 @@ async def flow_update(request: Request, actor: CurrentActor, flow_id: int) -> Re
 
 
 @post("/{flow_id:int}/delete", name="flow_delete")
-async def flow_delete(request: Request, actor: CurrentActor, flow_id: int) -> Response:
+async def flow_delete(request: Request, actor: CurrentActor, flow_id: FromPath[int]) -> Response:
     flow = await flows.get_flow(actor, flow_id)
     await flows.delete_flow(actor, flow_id)
     return redirect(

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery
 
 from webapp.errors import AppError
 from webapp.routes._htmx import is_htmx, redirect, render
@@ -30,7 +31,9 @@ async def storages_page(request: Request, actor: CurrentActor) -> Response:
 
 
 @get("/new", name="storage_new")
-async def storage_new(request: Request, actor: CurrentActor, kind: str = "s3") -> Response:
+async def storage_new(
+    request: Request, actor: CurrentActor, kind: FromQuery[str] = "s3"
+) -> Response:
     actor.require_admin()
     kind = kind if kind in KINDS else "s3"
     ctx = {"kinds": KINDS, "kind": kind, "form": {}, "storage": None}
@@ -89,18 +92,24 @@ async def _detail_ctx(actor: Any, storage_id: int, **extra: Any) -> dict[str, An
 
 
 @get("/{storage_id:int}", name="storage_detail")
-async def storage_detail(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_detail(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     return render(request, "storage/detail.html", await _detail_ctx(actor, storage_id))
 
 
 @get("/{storage_id:int}/progress", name="storage_progress")
-async def storage_progress(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_progress(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     ctx = await _detail_ctx(actor, storage_id)
     return render(request, "storage/detail.html", ctx, block="storage_run")
 
 
 @post("/{storage_id:int}", name="storage_update")
-async def storage_update(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_update(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     form = await request.form()
     interval = str(form.get("sync_interval_minutes") or "")
     try:
@@ -118,7 +127,9 @@ async def storage_update(request: Request, actor: CurrentActor, storage_id: int)
 
 
 @post("/{storage_id:int}/test", name="storage_test")
-async def storage_test(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_test(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     ok, message = await storages.test_storage(actor, storage_id)
     ctx = await _detail_ctx(actor, storage_id, test_ok=ok, test_message=message)
     if is_htmx(request):
@@ -131,7 +142,9 @@ async def storage_test(request: Request, actor: CurrentActor, storage_id: int) -
 
 
 @post("/{storage_id:int}/flags", name="storage_flags")
-async def storage_flags(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_flags(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     form = await request.form()
     flag = str(form.get("flag") or "")
     value = str(form.get("value") or "") == "1"
@@ -149,7 +162,9 @@ async def storage_flags(request: Request, actor: CurrentActor, storage_id: int) 
 
 
 @post("/{storage_id:int}/sync", name="storage_sync")
-async def storage_sync(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_sync(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     form = await request.form()
     await runs.request_sync(actor, storage_id, apply_anyway=bool(form.get("apply_anyway")))
     if is_htmx(request):
@@ -159,7 +174,9 @@ async def storage_sync(request: Request, actor: CurrentActor, storage_id: int) -
 
 
 @post("/{storage_id:int}/restore", name="storage_restore")
-async def storage_restore(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_restore(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     form = await request.form()
     ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
     count = await unavailable.restore_unavailable(actor, storage_id, ids)
@@ -171,7 +188,9 @@ async def storage_restore(request: Request, actor: CurrentActor, storage_id: int
 
 
 @post("/{storage_id:int}/carry", name="storage_carry")
-async def storage_carry(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_carry(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     form = await request.form()
     await unavailable.carry_over(
         actor, int(str(form.get("old") or 0)), int(str(form.get("new") or 0))
@@ -184,7 +203,9 @@ async def storage_carry(request: Request, actor: CurrentActor, storage_id: int) 
 
 
 @post("/{storage_id:int}/remove", name="storage_remove")
-async def storage_remove(request: Request, actor: CurrentActor, storage_id: int) -> Response:
+async def storage_remove(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
     form = await request.form()
     choice = str(form.get("assets") or "")
     if choice not in {"delete", "keep"}:
