@@ -279,7 +279,7 @@ def run(engine: str) -> None:
 async def count_statements() -> dict[str, int]:
     """Statements run by the asset query path for pages of 10 and 200 assets."""
     from webapp.actor import SYSTEM
-    from webapp.asset import service as assets
+    from webapp.asset import query as asset_query
     from webapp.asset.tables import Asset
 
     counts: dict[str, int] = {}
@@ -295,10 +295,12 @@ async def count_statements() -> dict[str, int]:
     try:
         for size in (10, 200):
             seen.clear()
-            await assets.list_assets(SYSTEM, limit=size)
+            await asset_query.list_assets(SYSTEM, limit=size)
             counts[f"list_assets({size})"] = len(seen)
         seen.clear()
-        await assets.list_assets(SYSTEM, assets.AssetFilter(tag="travel", q="camera"), limit=60)
+        await asset_query.list_assets(
+            SYSTEM, asset_query.AssetFilter(tag="travel", q="camera"), limit=60
+        )
         counts["filtered list_assets(60)"] = len(seen)
     finally:
         cls.run_querystring = original

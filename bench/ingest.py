@@ -72,7 +72,7 @@ def bare_loop(files: list[Path]) -> float:
 async def upload_all(files: list[Path]) -> float:
     from webapp.account import service as accounts
     from webapp.actor import SYSTEM
-    from webapp.asset import service as assets
+    from webapp.asset import upload as asset_upload
     from webapp.system import service as system
 
     user, _ = await accounts.create_user(
@@ -84,7 +84,7 @@ async def upload_all(files: list[Path]) -> float:
     start = time.perf_counter()
     for path in files:
         with open(path, "rb") as fh:
-            result = await assets.upload_asset(actor, path.name, fh)
+            result = await asset_upload.upload_asset(actor, path.name, fh)
         assert result.asset is not None
     return time.perf_counter() - start
 

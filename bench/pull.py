@@ -7,7 +7,7 @@ bulk inserts (not timed). This process is workspace B. It times:
   - baseline: the requests a first pull makes (/api/v1/me, the listing pages of 500, every
     thumbnail), through webapp/source/client.PeerClient, in the same batches of 100 with the
     same eight at a time as the pull; nothing is validated or stored;
-  - pull: one whole pull run (webapp/source/pull.run_pull): the same requests, plus validating
+  - pull: one whole pull run (webapp/workflows/pull.run_pull): the same requests, plus validating
     every page, checking every thumbnail, writing it to the central storage, and inserting
     the assets, their tags and their proxies.
 The baseline runs before and after the pull; the ratio is against their mean. Usage:

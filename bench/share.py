@@ -193,8 +193,9 @@ class StatementCounter:
 
 async def bench_bulk(actor, ids_all: list[int]) -> None:
     from webapp.collection.tables import Collection
+    from webapp.core.clock import now
     from webapp.core.db import is_postgres
-    from webapp.share import service as share
+    from webapp.share import manage, options
     from webapp.share.views import engine
 
     async def baseline(ids: list[int]) -> float:
@@ -216,7 +217,7 @@ async def bench_bulk(actor, ids_all: list[int]) -> None:
         if is_postgres(engine()):
             await Collection.raw(sql, coll.id, param)
         else:
-            await Collection.raw(sql, coll.id, share.now(), param)
+            await Collection.raw(sql, coll.id, now(), param)
         return time.perf_counter() - start
 
     for n in (1000, ROWS):
@@ -226,7 +227,7 @@ async def bench_bulk(actor, ids_all: list[int]) -> None:
             base_times.append(await baseline(ids))
             with StatementCounter() as counter:
                 start = time.perf_counter()
-                created = await share.create_link(actor, ids, share.LinkOptions())
+                created = await manage.create_link(actor, ids, options.LinkOptions())
                 share_times.append(time.perf_counter() - start)
             assert created.check.shareable == n
             statements.add(counter.count)
@@ -323,7 +324,7 @@ async def prepare_http(actor, ids_all: list[int], tmp: Path) -> tuple[str, str, 
     import pyvips
 
     from webapp.asset.tables import Asset, Proxy
-    from webapp.share import service as share
+    from webapp.share import manage, options
     from webapp.storage import service as storages
 
     central = storages.central_store()
@@ -345,8 +346,8 @@ async def prepare_http(actor, ids_all: list[int], tmp: Path) -> tuple[str, str, 
             for i in page_ids
         ]
     )
-    page_link = await share.create_link(
-        actor, page_ids, share.LinkOptions(proxy_types=["thumbnail"])
+    page_link = await manage.create_link(
+        actor, page_ids, options.LinkOptions(proxy_types=["thumbnail"])
     )
     blob = os.urandom(FILE_MB * 1024 * 1024)
     key = "bench/original-10mb.bin"
@@ -355,7 +356,7 @@ async def prepare_http(actor, ids_all: list[int], tmp: Path) -> tuple[str, str, 
     await Asset.update({Asset.path: key, Asset.size: len(blob), Asset.mime: "image/jpeg"}).where(
         Asset.id == big
     )
-    download = await share.create_link(actor, [big], share.LinkOptions(kind="download"))
+    download = await manage.create_link(actor, [big], options.LinkOptions(kind="download"))
     file_path = tmp / "storage" / key
     assert file_path.exists(), file_path
     return f"/s/{page_link.link.token}", f"/s/{download.link.token}", file_path

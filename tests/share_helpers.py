@@ -12,7 +12,9 @@ from tests.factories import make_user
 from tests.jobs import run_jobs
 from webapp.account import service as accounts
 from webapp.actor import Actor
-from webapp.asset import service as assets
+from webapp.asset import query as asset_query
+from webapp.asset import upload
+from webapp.asset import views as asset_views
 
 
 @functools.cache
@@ -42,13 +44,13 @@ async def actor_for(role: str = "editor", email: str | None = None, **kw) -> Act
     return actor_of(await make_user(email or f"{role}@example.com", role=role, **kw))
 
 
-async def uploaded(actor: Actor, n: int = 1, prefix: str = "photo") -> list[assets.AssetView]:
+async def uploaded(actor: Actor, n: int = 1, prefix: str = "photo") -> list[asset_views.AssetView]:
     out = []
     for i in range(n):
-        result = await assets.upload_asset(
+        result = await upload.upload_asset(
             actor, f"{prefix}-{i}.jpg", io.BytesIO(jpeg(seed=i + len(prefix)))
         )
         assert result.asset is not None
         out.append(result.asset)
     assert await run_jobs() == 0
-    return [await assets.get_asset(actor, a.id) for a in out]
+    return [await asset_query.get_asset(actor, a.id) for a in out]

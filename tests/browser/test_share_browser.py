@@ -19,11 +19,13 @@ from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.share_helpers import actor_of, jpeg, logo_png
 from tests.waiting import async_wait_until
 from webapp.actor import SYSTEM
+from webapp.asset import query as asset_query
 from webapp.asset import renditions as wm
-from webapp.asset import service as assets
+from webapp.asset import upload
+from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset
 from webapp.collection import service as collections
-from webapp.share import service as share
+from webapp.share import manage
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("PICTORIUM_SHOTS")  # a folder: save screenshots there to look at
@@ -34,11 +36,11 @@ async def shot(page, name: str) -> None:
         await page.screenshot(path=os.path.join(SHOTS, f"share-{name}.png"), full_page=True)
 
 
-async def ingested(actor, count: int, prefix: str) -> list[assets.AssetView]:
+async def ingested(actor, count: int, prefix: str) -> list[asset_views.AssetView]:
     """Uploads through the service; the live server's worker makes the proxies."""
     made = []
     for i in range(count):
-        result = await assets.upload_asset(
+        result = await upload.upload_asset(
             actor, f"{prefix}-{i}.jpg", io.BytesIO(jpeg(seed=30 + i, width=900, height=600))
         )
         made.append(result.asset)
@@ -48,7 +50,7 @@ async def ingested(actor, count: int, prefix: str) -> list[assets.AssetView]:
         return all(r["status"] == "available" for r in rows)
 
     await async_wait_until(available, 60, "the worker to make the proxies")
-    return [await assets.get_asset(actor, a.id) for a in made]
+    return [await asset_query.get_asset(actor, a.id) for a in made]
 
 
 @pytest.fixture
@@ -138,7 +140,7 @@ async def test_password_link_with_expiry_and_watermark_from_the_preview_window(
         assert not (await original.body()).startswith(b"\xff\xd8")
     finally:
         await context.close()
-    link = (await share.list_links(actor_of(editor)))[0]
+    link = (await manage.list_links(actor_of(editor)))[0]
     assert link.views == 1 and link.downloads == 1 and link.failed_password_tries == 1
     assert link.expires_at is not None and link.expires_at.date().isoformat() == last_day
 

@@ -16,10 +16,12 @@ from tests.factories import csrf_from, make_token, make_user
 from tests.http.test_share_http import BASE, signed_in
 from tests.jobs import run_jobs
 from webapp.actor import SYSTEM
-from webapp.asset import service as assets
-from webapp.face import service as faces
+from webapp.asset import upload
+from webapp.asset import views as asset_views
+from webapp.face import people
 from webapp.face.tables import Face
-from webapp.share import service as share
+from webapp.share import manage, options
+from webapp.share import views as share_views
 from webapp.system import service as system
 from webapp.workflows import link_face_search
 
@@ -38,10 +40,10 @@ async def stranger():
         yield c
 
 
-async def photos(actor, *names: str) -> list[assets.AssetView]:
+async def photos(actor, *names: str) -> list[asset_views.AssetView]:
     out = []
     for name in names:
-        result = await assets.upload_asset(actor, name, io.BytesIO(photo(name)))
+        result = await upload.upload_asset(actor, name, io.BytesIO(photo(name)))
         assert result.asset is not None
         out.append(result.asset)
     assert await run_jobs() == 0
@@ -110,16 +112,16 @@ async def test_name_merge_move_and_the_asset_sidebar(browser):
         f"/people/faces/{face_b}/move", {"person": str(pa)}, follow_redirects=False
     )
     assert moved.status_code == 303
-    assert (await faces.get_person(editor, pa)).face_count == 3
+    assert (await people.get_person(editor, pa)).face_count == 3
     split = await browser.post(
         f"/people/faces/{face_b}/move", {"person": "new"}, follow_redirects=False
     )
     assert split.status_code == 303
     (pnew,) = await person_ids(b)
-    assert pnew != pa and (await faces.get_person(editor, pnew)).face_count == 1
+    assert pnew != pa and (await people.get_person(editor, pnew)).face_count == 1
     merged = await browser.post(f"/people/{pa}/merge", {"other": str(pnew)}, follow_redirects=False)
     assert merged.status_code == 303 and merged.headers["location"] == f"/people/{pa}"
-    assert (await faces.get_person(editor, pa)).asset_count == 3
+    assert (await people.get_person(editor, pa)).asset_count == 3
     too_long = await browser.post(f"/people/{pa}/name", {"name": "x" * 101})
     assert too_long.status_code == 422 and "at most 100" in too_long.text
 
@@ -143,7 +145,7 @@ async def test_feed_filters_by_person(browser):
     editor = await signed_in(browser)
     a1, b, a3 = await photos(editor, "obama.jpg", "biden.jpg", "obama3.jpg")
     (pa,) = await person_ids(a1)
-    await faces.rename_person(editor, pa, "Barack")
+    await people.rename_person(editor, pa, "Barack")
     feed = await browser.get(f"/?person={pa}")
     assert 'data-test="filter-person"' in feed.text and "Person: Barack" in feed.text
     shown = re.findall(r'data-test="asset-tile" data-uuid="([^"]+)"', feed.text)
@@ -187,11 +189,11 @@ async def test_people_api(client):
 # ---- the link's search by person -------------------------------------------------------------
 
 
-async def make_link(owner, assets_in_link, *, allow: bool) -> share.LinkView:
-    created = await share.create_link(
+async def make_link(owner, assets_in_link, *, allow: bool) -> share_views.LinkView:
+    created = await manage.create_link(
         owner,
         [a.id for a in assets_in_link],
-        share.LinkOptions(kind="public", proxy_types=["preview"], allow_face_search=allow),
+        options.LinkOptions(kind="public", proxy_types=["preview"], allow_face_search=allow),
     )
     assert created.link.allow_face_search is allow
     return created.link
@@ -276,10 +278,10 @@ async def test_link_search_needs_the_password_first(browser, stranger):
     await system.update(SYSTEM, {"faces_enabled": "on"})
     editor = await signed_in(browser)
     a1, b = await photos(editor, "obama.jpg", "biden.jpg")
-    created = await share.create_link(
+    created = await manage.create_link(
         editor,
         [a1.id, b.id],
-        share.LinkOptions(kind="public", password="a long password", allow_face_search=True),
+        options.LinkOptions(kind="public", password="a long password", allow_face_search=True),
     )
     answer = await search(stranger, created.link.path, selfie(), follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == created.link.path
@@ -311,11 +313,11 @@ async def test_share_form_offers_the_option_for_several_assets(browser):
         {"ids": [str(a1.id), str(b.id)], "kind": "public", "allow_face_search": "1"},
     )
     assert created.status_code in (200, 201)
-    links = await share.list_links(editor)
+    links = await manage.list_links(editor)
     assert len(links) == 1 and links[0].allow_face_search
     # Editing without touching the box keeps it; unticking it turns it off.
     edit = await browser.get(f"/links/{links[0].id}/edit")
     assert re.search(r'name="allow_face_search" value="1" checked', edit.text)
     saved = await browser.post(f"/links/{links[0].id}", {"name": "x", "face_search_offered": "1"})
     assert saved.status_code in (200, 303)
-    assert not (await share.get_link(editor, links[0].id)).allow_face_search
+    assert not (await manage.get_link(editor, links[0].id)).allow_face_search

@@ -16,10 +16,11 @@ from PIL import Image
 
 from tests.factories import make_token
 from tests.share_helpers import actor_of, jpeg, logo_png, uploaded
-from webapp.asset import service as assets
+from webapp.asset import attachments, downloads, trash, upload
+from webapp.asset import query as asset_query
 from webapp.asset.tables import Asset
-from webapp.share import counters, reads
-from webapp.share import service as share
+from webapp.share import counters, manage, reads, tokens
+from webapp.share import options as share_options
 from webapp.share.tables import ShareLink
 
 BASE = "http://testserver.local"
@@ -98,7 +99,7 @@ async def test_create_from_the_preview_window_and_the_ready_window(browser):
     assert svg.headers["content-type"].startswith("image/svg+xml")
     assert svg.headers["content-disposition"].startswith("attachment;")
     assert b"<svg" in svg.content
-    link = await share.get_link(editor, link_id)
+    link = await manage.get_link(editor, link_id)
     assert link.name == "For the client" and link.has_password
     assert link.expires_at == datetime(2999, 1, 31, 23, 59, 59, 999999, UTC)
     assert link.proxy_types == ["preview", "thumbnail"] and link.allow_original
@@ -142,8 +143,8 @@ async def test_recipient_page_grid_lightbox_fragment_and_headers(browser, strang
         {Asset.metadata: {"gps_latitude": 48.8583, "gps_longitude": 2.2945, "title": "Tower"}}
     ).where(Asset.id == items[0].id)
     link = (
-        await share.create_link(
-            editor, [a.id for a in items], share.LinkOptions(name='Trip "2025"')
+        await manage.create_link(
+            editor, [a.id for a in items], share_options.LinkOptions(name='Trip "2025"')
         )
     ).link
     page = await stranger.get(f"/s/{link.token}")
@@ -170,19 +171,19 @@ async def test_recipient_page_grid_lightbox_fragment_and_headers(browser, strang
     assert "frame-ancestors *" in embed.headers["content-security-policy"]
     # Views are counted on the page (and the embed), not on every file.
     await stranger.get(f"/s/{link.token}/a/{items[0].uuid}/p/thumbnail")
-    after = await share.get_link(editor, link.id)
+    after = await manage.get_link(editor, link.id)
     assert after.views == 2 and after.downloads == 0
 
 
 async def test_single_asset_page_shows_exactly_the_allowed_downloads(browser, stranger):
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
-    await assets.add_attachment(editor, asset.id, "brief.txt", io.BytesIO(b"the brief"))
+    await attachments.add_attachment(editor, asset.id, "brief.txt", io.BytesIO(b"the brief"))
     link = (
-        await share.create_link(
+        await manage.create_link(
             editor,
             [asset.id],
-            share.LinkOptions(allow_attachments=True, proxy_types=["preview"]),
+            share_options.LinkOptions(allow_attachments=True, proxy_types=["preview"]),
         )
     ).link
     page = await stranger.get(f"/s/{link.token}")
@@ -194,15 +195,15 @@ async def test_single_asset_page_shows_exactly_the_allowed_downloads(browser, st
     got = await stranger.get(att)
     assert got.status_code == 200 and got.content == b"the brief"
     assert got.headers["content-disposition"].startswith("attachment;")
-    assert (await share.get_link(editor, link.id)).downloads == 1
+    assert (await manage.get_link(editor, link.id)).downloads == 1
 
 
 async def test_password_is_asked_once_and_remembered_for_that_link_only(browser, stranger):
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
-    options = share.LinkOptions(password="open sesame", proxy_types=["preview"])
-    link = (await share.create_link(editor, [asset.id], options)).link
-    other = (await share.create_link(editor, [asset.id], options)).link
+    options = share_options.LinkOptions(password="open sesame", proxy_types=["preview"])
+    link = (await manage.create_link(editor, [asset.id], options)).link
+    other = (await manage.create_link(editor, [asset.id], options)).link
     first = await stranger.get(f"/s/{link.token}")
     assert first.status_code == 401
     assert 'data-test="share-password-input"' in first.text
@@ -234,7 +235,7 @@ async def test_password_is_asked_once_and_remembered_for_that_link_only(browser,
     assert (await stranger.get(f"/s/{other.token}")).status_code == 401
     value = cookie.split(";")[0].split("=", 1)[1]
     forged = await stranger.get(
-        f"/s/{other.token}", headers={"cookie": f"{share.PASSWORD_COOKIE}={value}"}
+        f"/s/{other.token}", headers={"cookie": f"{tokens.PASSWORD_COOKIE}={value}"}
     )
     assert forged.status_code == 401
 
@@ -249,7 +250,7 @@ async def test_wrong_passwords_are_throttled_per_client(browser, stranger, monke
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
     link = (
-        await share.create_link(editor, [asset.id], share.LinkOptions(password="letmein1"))
+        await manage.create_link(editor, [asset.id], share_options.LinkOptions(password="letmein1"))
     ).link
     first = await stranger.get(f"/s/{link.token}")
     csrf = re.search(r'name="_csrf_token" value="([^"]+)"', first.text).group(1)
@@ -270,13 +271,13 @@ async def test_wrong_passwords_are_throttled_per_client(browser, stranger, monke
     # Looking at the page does not reset anything.
     await stranger.get(f"/s/{link.token}")
     assert (await attempt("letmein1")).status_code == 429
-    assert (await share.get_link(editor, link.id)).failed_password_tries == 10
+    assert (await manage.get_link(editor, link.id)).failed_password_tries == 10
 
 
 async def test_expired_deactivated_and_deleted_links_show_clear_pages(browser, stranger):
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
-    link = (await share.create_link(editor, [asset.id], share.LinkOptions())).link
+    link = (await manage.create_link(editor, [asset.id], share_options.LinkOptions())).link
     await ShareLink.update({ShareLink.expires_at: datetime.now(UTC) - timedelta(days=1)}).where(
         ShareLink.id == link.id
     )
@@ -300,8 +301,10 @@ async def test_head_and_range_through_a_link(browser, stranger):
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
     link = (
-        await share.create_link(
-            editor, [asset.id], share.LinkOptions(allow_original=True, proxy_types=["preview"])
+        await manage.create_link(
+            editor,
+            [asset.id],
+            share_options.LinkOptions(allow_original=True, proxy_types=["preview"]),
         )
     ).link
     base = f"/s/{link.token}/a/{asset.uuid}"
@@ -314,24 +317,24 @@ async def test_head_and_range_through_a_link(browser, stranger):
     preview = await stranger.get(f"{base}/p/preview", headers={"range": "bytes=0-1"})
     assert preview.status_code == 206 and preview.content == b"\xff\xd8"
     # Only whole downloads from the start count; HEAD and later ranges do not.
-    assert (await share.get_link(editor, link.id)).downloads == 0
+    assert (await manage.get_link(editor, link.id)).downloads == 0
     await stranger.get(f"{base}/original")
-    assert (await share.get_link(editor, link.id)).downloads == 1
+    assert (await manage.get_link(editor, link.id)).downloads == 1
 
 
 async def test_content_disposition_is_safe_for_any_name(browser, stranger):
     editor = await signed_in(browser)
-    result = await assets.upload_asset(
+    result = await upload.upload_asset(
         editor, 'Ärger "quoted";\r\nX-Evil: 1.jpg', io.BytesIO(jpeg(seed=9))
     )
     from tests.jobs import run_jobs
 
     await run_jobs()
     link = (
-        await share.create_link(
+        await manage.create_link(
             editor,
             [result.asset.id],
-            share.LinkOptions(allow_original=True, proxy_types=["preview"]),
+            share_options.LinkOptions(allow_original=True, proxy_types=["preview"]),
         )
     ).link
     for path in ("original", "p/preview?download=1"):
@@ -348,23 +351,25 @@ async def test_content_disposition_is_safe_for_any_name(browser, stranger):
 async def test_download_link_downloads_the_original_directly(browser, stranger):
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
-    link = (await share.create_link(editor, [asset.id], share.LinkOptions(kind="download"))).link
+    link = (
+        await manage.create_link(editor, [asset.id], share_options.LinkOptions(kind="download"))
+    ).link
     got = await stranger.get(f"/s/{link.token}")
     assert got.status_code == 200 and got.content == jpeg(seed=5)
     assert got.headers["content-disposition"].startswith("attachment;")
     assert (await stranger.get(f"/s/{link.token}/a/{asset.uuid}/p/thumbnail")).status_code == 403
     assert (await stranger.get(f"/s/{link.token}/embed")).status_code == 404
-    assert (await share.get_link(editor, link.id)).downloads == 1
+    assert (await manage.get_link(editor, link.id)).downloads == 1
 
 
 async def test_download_all_is_a_streamed_zip(browser, stranger):
     editor = await signed_in(browser)
     items = await uploaded(editor, 3)
     link = (
-        await share.create_link(
+        await manage.create_link(
             editor,
             [a.id for a in items],
-            share.LinkOptions(allow_original=True, proxy_types=["thumbnail"]),
+            share_options.LinkOptions(allow_original=True, proxy_types=["thumbnail"]),
         )
     ).link
     page = await stranger.get(f"/s/{link.token}")
@@ -383,20 +388,22 @@ async def test_grid_pages_beyond_the_first(browser, stranger, monkeypatch):
     monkeypatch.setattr(reads, "PAGE_SIZE", 2)
     editor = await signed_in(browser)
     items = await uploaded(editor, 3)
-    link = (await share.create_link(editor, [a.id for a in items], share.LinkOptions())).link
+    link = (
+        await manage.create_link(editor, [a.id for a in items], share_options.LinkOptions())
+    ).link
     first = await stranger.get(f"/s/{link.token}")
     assert first.text.count('data-test="share-tile"') == 2
     more = re.search(r'href="(/s/[^"]+\?cursor=\d+)"', first.text).group(1)
     rest = await stranger.get(more, headers={"hx-request": "true"})
     assert rest.status_code == 200 and rest.text.count('data-test="share-tile"') == 1
     assert "<html" not in rest.text
-    assert (await share.get_link(editor, link.id)).views == 1
+    assert (await manage.get_link(editor, link.id)).views == 1
 
 
 async def test_bulk_share_window_counts_and_explains(browser):
     editor = await signed_in(browser)
     items = await uploaded(editor, 4)
-    await assets.trash_assets(editor, [items[0].id])
+    await trash.trash_assets(editor, [items[0].id])
     await Asset.update({Asset.origin: "source"}).where(Asset.id == items[1].id)
     feed = await browser.get("/")
     assert 'data-test="bulk-share"' in feed.text and 'formaction="/links/bulk"' in feed.text
@@ -416,14 +423,16 @@ async def test_bulk_share_window_counts_and_explains(browser):
     )
     assert created.status_code == 201
     assert "2 of 4 selected assets were left out" in created.text
-    [link] = await share.list_links(editor)
+    [link] = await manage.list_links(editor)
     assert link.collection_name == "Picks"
 
 
 async def test_my_links_page_and_admin_sees_all(browser, client):
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
-    mine = (await share.create_link(editor, [asset.id], share.LinkOptions(name="Mine"))).link
+    mine = (
+        await manage.create_link(editor, [asset.id], share_options.LinkOptions(name="Mine"))
+    ).link
     page = await browser.get("/links")
     assert page.status_code == 200 and "My links" in page.text and "Mine" in page.text
     edit = await browser.get(f"/links/{mine.id}/edit")
@@ -434,7 +443,7 @@ async def test_my_links_page_and_admin_sees_all(browser, client):
         htmx=True,
     )
     assert saved.status_code == 200 and "Link saved" in saved.text
-    updated = await share.get_link(editor, mine.id)
+    updated = await manage.get_link(editor, mine.id)
     assert updated.name == "Renamed" and updated.has_password
     from tests.factories import Browser
 
@@ -507,7 +516,7 @@ async def api_user(role: str = "editor", email: str | None = None):
 async def test_api_create_list_patch_delete(client, stranger):
     editor, auth = await api_user()
     items = await uploaded(editor, 3)
-    await assets.trash_assets(editor, [items[2].id])
+    await trash.trash_assets(editor, [items[2].id])
     one = await client.post(
         "/api/v1/links",
         json={
@@ -604,7 +613,7 @@ async def test_api_errors_are_json(client):
         "/api/v1/links", json={"asset_ids": [asset.uuid]}, headers=viewer_auth
     )
     assert denied.status_code == 403
-    link = (await share.create_link(editor, [asset.id], share.LinkOptions())).link
+    link = (await manage.create_link(editor, [asset.id], share_options.LinkOptions())).link
     other = await client.patch(f"/api/v1/links/{link.id}", json={"name": "x"}, headers=viewer_auth)
     assert other.status_code in (403, 404)
     unknown = await client.patch(f"/api/v1/links/{link.id}", json={"colour": "red"}, headers=auth)
@@ -620,15 +629,15 @@ async def test_video_plays_its_proxy_and_a_watermark_marks_only_images(browser, 
     editor = await signed_in(browser)
     await wm.save_config(SYSTEM, logo=logo_png(), position="center", scale=30, opacity=80)
     clip = make_mp4(tmp_path / "clip.mp4", frames=30)
-    result = await assets.upload_asset(editor, "clip.mp4", io.BytesIO(clip.read_bytes()))
+    result = await upload.upload_asset(editor, "clip.mp4", io.BytesIO(clip.read_bytes()))
     assert await run_jobs() == 0
-    video = await assets.get_asset(editor, result.asset.id)
+    video = await asset_query.get_asset(editor, result.asset.id)
     assert video.kind == "video" and {"poster", "video"} <= set(video.proxies)
     link = (
-        await share.create_link(
+        await manage.create_link(
             editor,
             [video.id],
-            share.LinkOptions(watermark=True, allow_original=True, proxy_types=["video"]),
+            share_options.LinkOptions(watermark=True, allow_original=True, proxy_types=["video"]),
         )
     ).link
     page = await stranger.get(f"/s/{link.token}")
@@ -644,7 +653,7 @@ async def test_video_plays_its_proxy_and_a_watermark_marks_only_images(browser, 
     # Its poster is an image: watermarked.
     poster = await stranger.get(f"{base}/p/poster")
     assert poster.status_code == 200
-    plain = await assets.proxy_download(editor, video.id, "poster")
+    plain = await downloads.proxy_download(editor, video.id, "poster")
     with plain.open() as fh:
         assert poster.content != fh.read()
 
@@ -652,12 +661,12 @@ async def test_video_plays_its_proxy_and_a_watermark_marks_only_images(browser, 
 async def test_editing_every_option_from_the_form(browser, stranger):
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)
-    options = share.LinkOptions(
+    options = share_options.LinkOptions(
         password="first secret",
-        expires_at=share.parse_expiry("2999-01-01"),
+        expires_at=share_options.parse_expiry("2999-01-01"),
         proxy_types=["preview"],
     )
-    link = (await share.create_link(editor, [asset.id], options)).link
+    link = (await manage.create_link(editor, [asset.id], options)).link
     form = await browser.get(f"/links/{link.id}/edit")
     assert 'value="2999-01-01"' in form.text and 'data-test="share-password-remove"' in form.text
     assert re.search(r'value="preview" checked', form.text)
@@ -672,7 +681,7 @@ async def test_editing_every_option_from_the_form(browser, stranger):
         htmx=True,
     )
     assert saved.status_code == 200
-    edited = await share.get_link(editor, link.id)
+    edited = await manage.get_link(editor, link.id)
     assert (edited.name, edited.has_password, edited.expires_at) == ("Edited", False, None)
     assert edited.proxy_types == ["thumbnail", "fullscreen"] and edited.allow_original
     assert (await stranger.get(f"/s/{link.token}/a/{asset.uuid}/original")).status_code == 200
@@ -688,7 +697,7 @@ async def test_editing_every_option_from_the_form(browser, stranger):
         follow_redirects=False,
     )
     assert plain.status_code == 303 and plain.headers["location"] == f"/links/{link.id}"
-    again = await share.get_link(editor, link.id)
+    again = await manage.get_link(editor, link.id)
     assert again.has_password and again.expires_at.date().isoformat() == "2999-06-30"
     assert again.proxy_types == [] and not again.allow_original
     assert (await stranger.get(f"/s/{link.token}")).status_code == 401

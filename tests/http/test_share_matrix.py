@@ -14,8 +14,8 @@ from litestar.testing import AsyncTestClient
 from tests.share_helpers import actor_for, uploaded
 from webapp.account import service as accounts
 from webapp.actor import SYSTEM, Perm
-from webapp.asset import service as assets
-from webapp.share import service as share
+from webapp.asset import attachments, trash
+from webapp.share import counters, manage, options, tokens
 from webapp.share.tables import ShareLink
 
 SECRET_NAME = "secret-harbour-plan"
@@ -89,16 +89,18 @@ async def _setup(state: str, shape: str = "single"):
     items = await uploaded(editor, 2, prefix=SECRET_NAME)
     shared = items[:1] if shape == "single" else items
     asset = items[0]
-    attachment = await assets.add_attachment(editor, asset.id, "plan.txt", io.BytesIO(ATTACHMENT))
-    full = share.LinkOptions(
+    attachment = await attachments.add_attachment(
+        editor, asset.id, "plan.txt", io.BytesIO(ATTACHMENT)
+    )
+    full = options.LinkOptions(
         allow_original=True,
         allow_attachments=True,
         proxy_types=["preview", "fullscreen"],
         password="right password" if "password" in state else None,
     )
     if state == "version-not-allowed":
-        full = share.LinkOptions()
-    created = await share.create_link(editor, [a.id for a in shared], full)
+        full = options.LinkOptions()
+    created = await manage.create_link(editor, [a.id for a in shared], full)
     link = created.link
     cookie = None
     if state == "expired":
@@ -106,21 +108,21 @@ async def _setup(state: str, shape: str = "single"):
             {ShareLink.expires_at: datetime.now(UTC) - timedelta(minutes=1)}
         ).where(ShareLink.id == link.id)
     elif state == "deactivated":
-        await share.update_link(editor, link.id, is_active=False)
+        await manage.update_link(editor, link.id, is_active=False)
     elif state == "deleted":
-        await share.delete_link(editor, link.id)
+        await manage.delete_link(editor, link.id)
     elif state == "wrong-password":
-        other = await share.create_link(
-            editor, [asset.id], share.LinkOptions(password="right password")
+        other = await manage.create_link(
+            editor, [asset.id], options.LinkOptions(password="right password")
         )
         # A valid cookie of another link, and a forged one, must both fail here.
-        cookie = await share.enter_password(other.link.token, "right password", "me")
+        cookie = await counters.enter_password(other.link.token, "right password", "me")
     elif state == "owner-deactivated":
         await accounts.update_user(SYSTEM, editor.user_id, is_active=False)
     elif state == "owner-may-not-share":
         await accounts.update_user(SYSTEM, editor.user_id, perms=frozenset({Perm.read}))
     elif state == "asset-trashed":
-        await assets.trash_assets(editor, [asset.id])
+        await trash.trash_assets(editor, [asset.id])
     cursor = str(max(a.id for a in items) + 1)
     return link.token, asset, attachment.id, cookie, cursor
 
@@ -152,7 +154,7 @@ async def test_every_endpoint_in_every_link_state(state, shape, stranger):
         path = ep.path.format(t=token, a=asset.uuid, att=attachment_id, c=cursor)
         headers = dict(ep.headers)
         if cookie:
-            headers["cookie"] = f"{share.PASSWORD_COOKIE}={cookie}"
+            headers["cookie"] = f"{tokens.PASSWORD_COOKIE}={cookie}"
         response = await stranger.request(ep.method, path, headers=headers)
         if expected_for_state is None:
             expected = ep.ok
@@ -187,17 +189,17 @@ async def test_every_endpoint_in_every_link_state(state, shape, stranger):
     assert not failures, f"{state}: " + "; ".join(failures)
     if state == "wrong-password":
         forged = await stranger.get(
-            f"/s/{token}", headers={"cookie": f"{share.PASSWORD_COOKIE}=9999999999.deadbeef"}
+            f"/s/{token}", headers={"cookie": f"{tokens.PASSWORD_COOKIE}=9999999999.deadbeef"}
         )
         assert forged.status_code == 401
 
 
 async def test_the_right_password_opens_every_endpoint(stranger):
     token, asset, attachment_id, _, cursor = await _setup("password-not-entered")
-    cookie = await share.enter_password(token, "right password", "me")
+    cookie = await counters.enter_password(token, "right password", "me")
     for ep in ENDPOINTS:
         path = ep.path.format(t=token, a=asset.uuid, att=attachment_id, c=cursor)
-        headers = {**dict(ep.headers), "cookie": f"{share.PASSWORD_COOKIE}={cookie}"}
+        headers = {**dict(ep.headers), "cookie": f"{tokens.PASSWORD_COOKIE}={cookie}"}
         response = await stranger.request(ep.method, path, headers=headers)
         assert response.status_code == ep.ok, ep.name
 
@@ -206,8 +208,8 @@ async def test_assets_outside_the_link_are_never_served(stranger):
     editor = await actor_for()
     inside, outside = await uploaded(editor, 2)
     link = (
-        await share.create_link(
-            editor, [inside.id], share.LinkOptions(allow_original=True, proxy_types=["preview"])
+        await manage.create_link(
+            editor, [inside.id], options.LinkOptions(allow_original=True, proxy_types=["preview"])
         )
     ).link
     for path in (

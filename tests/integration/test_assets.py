@@ -11,7 +11,10 @@ from tests.factories import make_user
 from tests.jobs import run_jobs
 from tests.media_samples import jpeg
 from webapp.actor import SYSTEM, Perm
-from webapp.asset import service as assets
+from webapp.asset import attachments, downloads, edits, ingest, proxy_types, trash
+from webapp.asset import query as asset_query
+from webapp.asset import upload as asset_upload
+from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset, Proxy
 from webapp.collection import service as collections
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound
@@ -35,7 +38,7 @@ async def actor_for(role: str = "editor", email: str | None = None, **kw):
 
 
 async def upload(actor, name="photo.jpg", data: bytes | None = None, tags=None):
-    return await assets.upload_asset(
+    return await asset_upload.upload_asset(
         actor, name, io.BytesIO(jpeg(0, 640, 480) if data is None else data), tags=tags
     )
 
@@ -47,13 +50,13 @@ async def test_upload_then_ingest_makes_proxies_and_metadata():
     assert result.asset.status == "processing"
     assert result.asset.tags == ["beach", "summer"]
     assert await run_jobs() == 0
-    asset = await assets.get_asset(editor, result.asset.uuid)
+    asset = await asset_query.get_asset(editor, result.asset.uuid)
     assert asset.status == "available"
     assert (asset.width, asset.height) == (640, 480)
     assert {"thumbnail", "preview"} <= set(asset.proxies)
     # Proxies never upscale: a 640 px original gives a 640 px "preview" at most.
     assert max(asset.proxies["preview"].width, asset.proxies["preview"].height) <= 640
-    download = await assets.proxy_download(editor, asset.uuid, "thumbnail")
+    download = await downloads.proxy_download(editor, asset.uuid, "thumbnail")
     with download.open() as fh:
         assert fh.read(3) == b"\xff\xd8\xff"
 
@@ -63,7 +66,7 @@ async def test_ingest_is_idempotent():
     result = await upload(editor)
     await run_jobs()
     first = await Proxy.select(Proxy.type, Proxy.key).where(Proxy.asset == result.asset.id)
-    assert await assets.ingest_asset(result.asset.id) == "available"
+    assert await ingest.ingest_asset(result.asset.id) == "available"
     again = await Proxy.select(Proxy.type, Proxy.key).where(Proxy.asset == result.asset.id)
     assert sorted(map(str, first)) == sorted(map(str, again))
 
@@ -72,7 +75,7 @@ async def test_broken_file_ends_failed_with_reason():
     editor = await actor_for()
     result = await upload(editor, "broken.jpg", jpeg(0, 640, 480)[:200])
     await run_jobs()
-    asset = await assets.get_asset(editor, result.asset.uuid)
+    asset = await asset_query.get_asset(editor, result.asset.uuid)
     assert asset.status == "failed"
     assert asset.status_reason
     assert asset.proxies == {}
@@ -106,15 +109,15 @@ async def test_upload_limits_and_rights():
 async def test_feed_pages_by_keyset_newest_first():
     editor = await actor_for()
     made = [(await upload(editor, f"f{i}.jpg", jpeg(i, 640, 480))).asset for i in range(7)]
-    page1 = await assets.list_assets(editor, limit=3)
+    page1 = await asset_query.list_assets(editor, limit=3)
     assert [a.id for a in page1.items] == [a.id for a in reversed(made)][:3]
-    page2 = await assets.list_assets(editor, cursor=page1.next_cursor, limit=3)
-    page3 = await assets.list_assets(editor, cursor=page2.next_cursor, limit=3)
+    page2 = await asset_query.list_assets(editor, cursor=page1.next_cursor, limit=3)
+    page3 = await asset_query.list_assets(editor, cursor=page2.next_cursor, limit=3)
     ids = [a.id for a in page1.items + page2.items + page3.items]
     assert ids == sorted((a.id for a in made), reverse=True)
     assert page3.next_cursor is None
     with pytest.raises(Invalid):
-        await assets.list_assets(editor, cursor="not-a-cursor")
+        await asset_query.list_assets(editor, cursor="not-a-cursor")
 
 
 async def test_feed_filters_and_search():
@@ -126,7 +129,7 @@ async def test_feed_filters_and_search():
     await run_jobs()
 
     async def ids(**kw):
-        page = await assets.list_assets(editor, assets.AssetFilter(**kw))
+        page = await asset_query.list_assets(editor, asset_query.AssetFilter(**kw))
         return {x.id for x in page.items}
 
     assert await ids(tag="Travel") == {a.id}
@@ -159,7 +162,7 @@ async def test_feed_uses_two_queries_whatever_the_page_size(monkeypatch):
     monkeypatch.setattr(engine_cls, "run_querystring", counting)
     for size in (2, 12):
         counted.clear()
-        page = await assets.list_assets(editor, limit=size)
+        page = await asset_query.list_assets(editor, limit=size)
         assert len(page.items) == size
         assert len(counted) == 2, counted
 
@@ -167,10 +170,10 @@ async def test_feed_uses_two_queries_whatever_the_page_size(monkeypatch):
 async def test_parse_ref_opens_by_uuid_or_number():
     editor = await actor_for()
     asset = (await upload(editor)).asset
-    assert assets.parse_ref(asset.uuid.upper()) == asset.uuid
-    assert assets.parse_ref(f"#{asset.id}") == asset.id
-    assert assets.parse_ref("hello") is None
-    assert (await assets.get_asset(editor, asset.id)).uuid == asset.uuid
+    assert asset_views.parse_ref(asset.uuid.upper()) == asset.uuid
+    assert asset_views.parse_ref(f"#{asset.id}") == asset.id
+    assert asset_views.parse_ref("hello") is None
+    assert (await asset_query.get_asset(editor, asset.id)).uuid == asset.uuid
 
 
 async def test_trash_restore_and_purge_after_retention():
@@ -178,13 +181,13 @@ async def test_trash_restore_and_purge_after_retention():
     keep = (await upload(editor, "keep.jpg", jpeg(1, 640, 480))).asset
     gone = (await upload(editor, "gone.jpg", jpeg(2, 640, 480))).asset
     await run_jobs()
-    assert await assets.trash_assets(editor, [keep.uuid, gone.uuid]) == 2
-    page = await assets.list_assets(editor)
+    assert await trash.trash_assets(editor, [keep.uuid, gone.uuid]) == 2
+    page = await asset_query.list_assets(editor)
     assert page.items == []
-    bin_page = await assets.list_assets(editor, assets.AssetFilter(trashed=True))
+    bin_page = await asset_query.list_assets(editor, asset_query.AssetFilter(trashed=True))
     assert {a.id for a in bin_page.items} == {keep.id, gone.id}
-    assert await assets.restore_assets(editor, [keep.id]) == 1
-    assert (await assets.get_asset(editor, keep.id)).status == "available"
+    assert await trash.restore_assets(editor, [keep.id]) == 1
+    assert (await asset_query.get_asset(editor, keep.id)).status == "available"
 
     central = storages.central_store()
     proxy_keys = [p["key"] for p in await Proxy.select(Proxy.key).where(Proxy.asset == gone.id)]
@@ -193,7 +196,7 @@ async def test_trash_restore_and_purge_after_retention():
     assert await purge.purge_expired() == 0
     assert await purge.purge_expired(datetime.now(UTC) + timedelta(days=31)) == 1
     with pytest.raises(NotFound):
-        await assets.get_asset(editor, gone.id)
+        await asset_query.get_asset(editor, gone.id)
     assert not any(central.exists(k) for k in proxy_keys)
     assert not central.exists(gone.path)
     assert central.exists(keep.path)
@@ -204,34 +207,34 @@ async def test_rights_on_downloads():
     asset = (await upload(editor)).asset
     await run_jobs()
     viewer = await actor_for("viewer")
-    download = await assets.original_download(viewer, asset.uuid)
+    download = await downloads.original_download(viewer, asset.uuid)
     assert download.filename == "photo.jpg"
     marked = await actor_for(
         "viewer", "marked@example.com", perms=frozenset({Perm.read_watermarked})
     )
     with pytest.raises(Forbidden):
-        await assets.original_download(marked, asset.uuid)
+        await downloads.original_download(marked, asset.uuid)
     with pytest.raises(Forbidden):
-        await assets.proxy_download(marked, asset.uuid, "preview")
+        await downloads.proxy_download(marked, asset.uuid, "preview")
     await Asset.update({Asset.status: "unavailable"}).where(Asset.id == asset.id)
     with pytest.raises(Conflict):
-        await assets.original_download(editor, asset.uuid)
+        await downloads.original_download(editor, asset.uuid)
     with pytest.raises(Forbidden):
-        await assets.trash_assets(viewer, [asset.id])
+        await trash.trash_assets(viewer, [asset.id])
 
 
 async def test_attachments_live_in_the_main_storage():
     editor = await actor_for()
     asset = (await upload(editor)).asset
-    att = await assets.add_attachment(editor, asset.uuid, "../../notes.txt", io.BytesIO(b"hi"))
+    att = await attachments.add_attachment(editor, asset.uuid, "../../notes.txt", io.BytesIO(b"hi"))
     assert att.filename == "notes.txt"
-    listed = await assets.list_attachments(editor, asset.uuid)
+    listed = await attachments.list_attachments(editor, asset.uuid)
     assert [a.id for a in listed] == [att.id]
-    download = await assets.attachment_download(editor, asset.uuid, att.id)
+    download = await attachments.attachment_download(editor, asset.uuid, att.id)
     with download.open() as fh:
         assert fh.read() == b"hi"
-    await assets.delete_attachment(editor, asset.uuid, att.id)
-    assert await assets.list_attachments(editor, asset.uuid) == []
+    await attachments.delete_attachment(editor, asset.uuid, att.id)
+    assert await attachments.list_attachments(editor, asset.uuid) == []
     assert not storages.central_store().exists(download.key)
 
 
@@ -239,13 +242,13 @@ async def test_bulk_tags_and_collections():
     editor = await actor_for()
     a = (await upload(editor, "a.jpg", jpeg(1, 640, 480), tags="x")).asset
     b = (await upload(editor, "b.jpg", jpeg(2, 640, 480))).asset
-    assert await assets.add_tags(editor, [a.id, b.id], "new, x") == 2
-    assert (await assets.get_asset(editor, a.id)).tags == ["x", "new"]
+    assert await edits.add_tags(editor, [a.id, b.id], "new, x") == 2
+    assert (await asset_query.get_asset(editor, a.id)).tags == ["x", "new"]
     coll = await collections.create_collection(editor, "  Spring   campaign ", [a.id, b.id])
     assert coll.name == "Spring campaign" and coll.count == 2
     assert await collections.add_assets(editor, coll.id, [a.id]) == 0
-    in_coll = await assets.list_assets(
-        editor, assets.AssetFilter(member_query=collections.member_query(coll.id))
+    in_coll = await asset_query.list_assets(
+        editor, asset_query.AssetFilter(member_query=collections.member_query(coll.id))
     )
     assert {x.id for x in in_coll.items} == {a.id, b.id}
     other = await actor_for("editor", "other@example.com")
@@ -253,7 +256,7 @@ async def test_bulk_tags_and_collections():
         await collections.get_collection(other, coll.id)
     assert await collections.remove_assets(editor, coll.id, [a.id]) == 1
     await collections.delete_collection(editor, coll.id)
-    assert (await assets.get_asset(editor, a.id)).status != "trashed"
+    assert (await asset_query.get_asset(editor, a.id)).status != "trashed"
 
 
 async def test_proxy_types_admin_and_regenerate():
@@ -261,16 +264,20 @@ async def test_proxy_types_admin_and_regenerate():
     editor = await actor_for()
     asset = (await upload(editor)).asset
     await run_jobs()
-    social = await assets.save_proxy_type(admin, name="social", size=320, format="webp", quality=70)
+    social = await proxy_types.save_proxy_type(
+        admin, name="social", size=320, format="webp", quality=70
+    )
     assert social.format == "webp"
     with pytest.raises(Conflict):
-        await assets.save_proxy_type(admin, name="social", size=100, format="jpeg", quality=80)
+        await proxy_types.save_proxy_type(admin, name="social", size=100, format="jpeg", quality=80)
     with pytest.raises(Invalid):
-        await assets.save_proxy_type(admin, name="Bad Name", size=100, format="jpeg", quality=80)
+        await proxy_types.save_proxy_type(
+            admin, name="Bad Name", size=100, format="jpeg", quality=80
+        )
     with pytest.raises(Forbidden):
-        await assets.save_proxy_type(editor, name="x1", size=100, format="jpeg", quality=80)
-    assert await assets.regenerate_all(admin) == 1
+        await proxy_types.save_proxy_type(editor, name="x1", size=100, format="jpeg", quality=80)
+    assert await proxy_types.regenerate_all(admin) == 1
     await run_jobs()
-    refreshed = await assets.get_asset(editor, asset.uuid)
+    refreshed = await asset_query.get_asset(editor, asset.uuid)
     assert refreshed.proxies["social"].mime == "image/webp"
     assert max(refreshed.proxies["social"].width, refreshed.proxies["social"].height) == 320

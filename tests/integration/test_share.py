@@ -14,53 +14,54 @@ import pyvips
 from tests.share_helpers import actor_for, jpeg, logo_png, uploaded
 from webapp.account import service as accounts
 from webapp.actor import SYSTEM, Perm
+from webapp.asset import attachments, downloads, trash
 from webapp.asset import renditions as wm
-from webapp.asset import service as assets
 from webapp.asset.tables import Asset
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unavailable
-from webapp.share import counters
-from webapp.share import service as share
+from webapp.share import authorize, counters, eligibility, manage, options, recipient, tokens
+from webapp.share import counters as share_counters
+from webapp.share import views as share_views
 from webapp.share.tables import ShareLink
 
 
-def opts(**kw) -> share.LinkOptions:
-    return share.LinkOptions(**kw)
+def opts(**kw) -> options.LinkOptions:
+    return options.LinkOptions(**kw)
 
 
 async def test_single_asset_link_token_is_random_hashed_and_sealed():
     editor = await actor_for()
     [asset] = await uploaded(editor)
-    created = await share.create_link(editor, [asset.id], opts(proxy_types=["preview"]))
+    created = await manage.create_link(editor, [asset.id], opts(proxy_types=["preview"]))
     link = created.link
     assert created.collection_id is None
     assert link.asset_id == asset.id and link.kind == "public"
     assert len(link.token) == 32  # 24 random bytes, URL-safe base64: 192 bits
     row = await ShareLink.select().where(ShareLink.id == link.id).first()
     assert link.token not in str(row)
-    assert row["token_hash"] == share.token_hash(link.token)
+    assert row["token_hash"] == tokens.token_hash(link.token)
     assert link.name.startswith("Link from ") and len(link.name) == len(
         "Link from 01.02.2026, 10:30"
     )
-    other = await share.create_link(editor, [asset.id], opts())
+    other = await manage.create_link(editor, [asset.id], opts())
     assert other.link.token != link.token
-    grant = await share.authorize(link.token, None, share.Access("page"))
+    grant = await authorize.authorize(link.token, None, share_views.Access("page"))
     assert grant.link.id == link.id
 
 
 async def test_bulk_share_makes_a_collection_and_says_why_others_were_left_out():
     editor = await actor_for()
     items = await uploaded(editor, 5)
-    await assets.trash_assets(editor, [items[1].id])
+    await trash.trash_assets(editor, [items[1].id])
     await Asset.update({Asset.origin: "source"}).where(Asset.id == items[2].id)
     refs = [a.id for a in items] + [999_999]
-    check = await share.check_assets(editor, refs)
+    check = await eligibility.check_assets(editor, refs)
     assert (check.shareable, check.selected) == (3, 6)
     reasons = sorted((s.asset_id, s.reason) for s in check.skipped if s.asset_id)
     assert reasons == [(items[1].id, "trashed"), (items[2].id, "external")]
     assert [s.reason for s in check.skipped if s.asset_id is None] == ["no_right"]
 
-    created = await share.create_link(editor, refs, opts(collection_name=""))
+    created = await manage.create_link(editor, refs, opts(collection_name=""))
     assert created.collection_id is not None
     assert created.link.collection_id == created.collection_id
     members = await CollectionAsset.select(CollectionAsset.asset).where(
@@ -69,12 +70,12 @@ async def test_bulk_share_makes_a_collection_and_says_why_others_were_left_out()
     assert sorted(m["asset"] for m in members) == sorted([items[0].id, items[3].id, items[4].id])
     coll = await Collection.select().where(Collection.id == created.collection_id).first()
     assert coll["name"].startswith("New collection from ") and coll["owner"] == editor.user_id
-    page = await share.visit(created.link.token, None)
+    page = await recipient.visit(created.link.token, None)
     assert {a.uuid for a in page.items} == {items[0].uuid, items[3].uuid, items[4].uuid}
     assert not page.single
 
     # Asset UUIDs (the API's ids) work as well as numbers; a name is kept.
-    named = await share.create_link(
+    named = await manage.create_link(
         editor, [items[0].uuid, items[3].uuid], opts(name="Press kit", collection_name="Kit")
     )
     assert named.link.name == "Press kit" and named.check.shareable == 2
@@ -83,42 +84,42 @@ async def test_bulk_share_makes_a_collection_and_says_why_others_were_left_out()
 async def test_nothing_shareable_and_missing_right_are_refused():
     editor = await actor_for()
     items = await uploaded(editor, 2)
-    await assets.trash_assets(editor, [a.id for a in items])
+    await trash.trash_assets(editor, [a.id for a in items])
     with pytest.raises(Conflict, match="None of the selected"):
-        await share.create_link(editor, [a.id for a in items], opts())
+        await manage.create_link(editor, [a.id for a in items], opts())
     with pytest.raises(Conflict, match="recycle bin"):
-        await share.create_link(editor, [items[0].id], opts())
+        await manage.create_link(editor, [items[0].id], opts())
     viewer = await actor_for("viewer")
-    check = await share.check_assets(viewer, [items[0].id])
+    check = await eligibility.check_assets(viewer, [items[0].id])
     assert check.shareable == 0 and check.skipped[0].reason == "no_right"
     with pytest.raises(Forbidden):
-        await share.create_link(viewer, [items[0].id], opts())
+        await manage.create_link(viewer, [items[0].id], opts())
 
 
 async def test_download_link_needs_an_available_original_and_the_right():
     editor = await actor_for()
     a, b, c = await uploaded(editor, 3)
-    created = await share.create_link(editor, [a.id], opts(kind="download"))
+    created = await manage.create_link(editor, [a.id], opts(kind="download"))
     assert created.link.allow_original and created.link.proxy_types == []
-    download = await share.original_file(created.link.token, None, None, count=True)
+    download = await recipient.original_file(created.link.token, None, None, count=True)
     with download.open() as fh:
         assert fh.read(3) == b"\xff\xd8\xff"
     await Asset.update({Asset.status: "archived"}).where(Asset.id == b.id)
     with pytest.raises(Conflict, match="archived"):
-        await share.create_link(editor, [b.id], opts(kind="download"))
+        await manage.create_link(editor, [b.id], opts(kind="download"))
     await Asset.update({Asset.status: "unavailable"}).where(Asset.id == c.id)
     with pytest.raises(Conflict, match="unavailable"):
-        await share.create_link(editor, [c.id], opts(kind="download"))
+        await manage.create_link(editor, [c.id], opts(kind="download"))
     with pytest.raises(Invalid, match="one asset"):
-        await share.create_link(editor, [a.id, b.id], opts(kind="download"))
+        await manage.create_link(editor, [a.id, b.id], opts(kind="download"))
     no_originals = await actor_for(
         "editor", "limited@example.com", perms=frozenset({Perm.read, Perm.create_links})
     )
     with pytest.raises(Forbidden):
-        await share.create_link(no_originals, [a.id], opts(kind="download"))
+        await manage.create_link(no_originals, [a.id], opts(kind="download"))
     with pytest.raises(Forbidden):
-        await share.create_link(no_originals, [a.id], opts(allow_original=True))
-    form = await share.share_form(editor, c.id)
+        await manage.create_link(no_originals, [a.id], opts(allow_original=True))
+    form = await manage.share_form(editor, c.id)
     assert not form.may_original and form.original_reason == "The original is unavailable."
 
 
@@ -126,21 +127,21 @@ async def test_options_are_checked():
     editor = await actor_for()
     [asset] = await uploaded(editor)
     with pytest.raises(Invalid, match="Unknown proxy type"):
-        await share.create_link(editor, [asset.id], opts(proxy_types=["huge"]))
+        await manage.create_link(editor, [asset.id], opts(proxy_types=["huge"]))
     with pytest.raises(Invalid, match="watermark"):
-        await share.create_link(editor, [asset.id], opts(watermark=True))
+        await manage.create_link(editor, [asset.id], opts(watermark=True))
     with pytest.raises(Invalid, match="future"):
-        share.parse_expiry("2001-01-01")
+        options.parse_expiry("2001-01-01")
     with pytest.raises(Invalid, match="at least"):
-        await share.create_link(editor, [asset.id], opts(password="abc"))
+        await manage.create_link(editor, [asset.id], opts(password="abc"))
     with pytest.raises(Invalid, match="kind"):
-        await share.create_link(editor, [asset.id], opts(kind="internal"))
-    assert share.parse_expiry("2999-12-31") == datetime(2999, 12, 31, 23, 59, 59, 999999, UTC)
+        await manage.create_link(editor, [asset.id], opts(kind="internal"))
+    assert options.parse_expiry("2999-12-31") == datetime(2999, 12, 31, 23, 59, 59, 999999, UTC)
 
 
 async def _state(token: str, cookie: str | None = None, access=None):
     try:
-        await share.authorize(token, cookie, access or share.Access("page"))
+        await authorize.authorize(token, cookie, access or share_views.Access("page"))
     except Exception as exc:  # noqa: BLE001
         return type(exc).__name__
     return "ok"
@@ -149,17 +150,17 @@ async def _state(token: str, cookie: str | None = None, access=None):
 async def test_link_states_expired_deactivated_deleted_owner_gone():
     editor = await actor_for()
     [asset] = await uploaded(editor)
-    link = (await share.create_link(editor, [asset.id], opts())).link
+    link = (await manage.create_link(editor, [asset.id], opts())).link
     assert await _state(link.token) == "ok"
     await ShareLink.update({ShareLink.expires_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
         ShareLink.id == link.id
     )
     assert await _state(link.token) == "Gone"
-    await share.update_link(editor, link.id, expires_at=None)
+    await manage.update_link(editor, link.id, expires_at=None)
     assert await _state(link.token) == "ok"
-    await share.update_link(editor, link.id, is_active=False)
+    await manage.update_link(editor, link.id, is_active=False)
     assert await _state(link.token) == "NotFound"
-    await share.update_link(editor, link.id, is_active=True)
+    await manage.update_link(editor, link.id, is_active=True)
     # The owner deactivated, or no longer allowed to share: the link stops.
     await accounts.update_user(SYSTEM, editor.user_id, is_active=False)
     assert await _state(link.token) == "NotFound"
@@ -170,7 +171,7 @@ async def test_link_states_expired_deactivated_deleted_owner_gone():
         SYSTEM, editor.user_id, perms=frozenset({Perm.read, Perm.create_links})
     )
     assert await _state(link.token) == "ok"
-    await share.delete_link(editor, link.id)
+    await manage.delete_link(editor, link.id)
     assert await _state(link.token) == "NotFound"
     assert await _state("x" * 32) == "NotFound"
     assert await _state("../../etc/passwd") == "NotFound"
@@ -179,25 +180,25 @@ async def test_link_states_expired_deactivated_deleted_owner_gone():
 async def test_asset_trashed_or_not_in_the_link_serves_nothing():
     editor = await actor_for()
     a, b = await uploaded(editor, 2)
-    link = (await share.create_link(editor, [a.id], opts(proxy_types=["preview"]))).link
-    thumb = share.Access("proxy", asset=a.uuid, proxy="thumbnail")
+    link = (await manage.create_link(editor, [a.id], opts(proxy_types=["preview"]))).link
+    thumb = share_views.Access("proxy", asset=a.uuid, proxy="thumbnail")
     assert await _state(link.token, access=thumb) == "ok"
-    other = share.Access("proxy", asset=b.uuid, proxy="thumbnail")
+    other = share_views.Access("proxy", asset=b.uuid, proxy="thumbnail")
     assert await _state(link.token, access=other) == "NotFound"
-    await assets.trash_assets(editor, [a.id])
+    await trash.trash_assets(editor, [a.id])
     assert await _state(link.token, access=thumb) == "NotFound"
     with pytest.raises(NotFound):
-        await share.visit(link.token, None)
+        await recipient.visit(link.token, None)
 
 
 async def test_versions_allowed_by_the_link():
     editor = await actor_for()
     [asset] = await uploaded(editor)
-    link = (await share.create_link(editor, [asset.id], opts(proxy_types=["preview"]))).link
+    link = (await manage.create_link(editor, [asset.id], opts(proxy_types=["preview"]))).link
     tok = link.token
 
     def access(what, **kw):
-        return share.Access(what, asset=asset.uuid, **kw)
+        return share_views.Access(what, asset=asset.uuid, **kw)
 
     assert await _state(tok, access=access("proxy", proxy="thumbnail")) == "ok"
     assert await _state(tok, access=access("proxy", proxy="preview", download=True)) == "ok"
@@ -208,11 +209,11 @@ async def test_versions_allowed_by_the_link():
     assert await _state(tok, access=access("proxy", proxy="video")) == "NotFound"
     assert await _state(tok, access=access("original")) == "Forbidden"
     assert await _state(tok, access=access("attachment", attachment_id=1)) == "Forbidden"
-    page = await share.visit(tok, None)
+    page = await recipient.visit(tok, None)
     [item] = page.items
     assert [v.label.split(" ")[0] for v in item.downloads] == ["Preview"]
     # The owner losing the right to download originals takes the original off the link.
-    full = (await share.create_link(editor, [asset.id], opts(allow_original=True))).link
+    full = (await manage.create_link(editor, [asset.id], opts(allow_original=True))).link
     assert await _state(full.token, access=access("original")) == "ok"
     await accounts.update_user(
         SYSTEM, editor.user_id, perms=frozenset({Perm.read, Perm.create_links})
@@ -233,12 +234,12 @@ async def test_public_page_never_shows_gps_or_the_storage_path():
             }
         }
     ).where(Asset.id == asset.id)
-    link = (await share.create_link(editor, [asset.id], opts())).link
-    page = await share.visit(link.token, None)
+    link = (await manage.create_link(editor, [asset.id], opts())).link
+    page = await recipient.visit(link.token, None)
     [item] = page.items
     assert dict(item.details) == {"Title": "Harbour", "Camera": "X100"}
     assert "path" not in vars(item) and "storage" not in str(vars(item)).lower()
-    detail = await share.shared_asset(link.token, None, asset.uuid)
+    detail = await recipient.shared_asset(link.token, None, asset.uuid)
     assert "52.1" not in str(vars(detail))
 
 
@@ -251,21 +252,21 @@ async def test_password_cookie_throttle_and_counter(monkeypatch):
     monkeypatch.setattr(counters, "_sleep", record)
     editor = await actor_for()
     [asset] = await uploaded(editor)
-    link = (await share.create_link(editor, [asset.id], opts(password="open sesame"))).link
+    link = (await manage.create_link(editor, [asset.id], opts(password="open sesame"))).link
     assert link.has_password
     assert await _state(link.token) == "PasswordRequired"
     assert await _state(link.token, "123.abc") == "PasswordRequired"
     for _ in range(10):
         with pytest.raises(Invalid, match="Wrong password"):
-            await share.enter_password(link.token, "guess", "10.0.0.1")
+            await share_counters.enter_password(link.token, "guess", "10.0.0.1")
     assert waits[:3] == [0, 0, 0] and waits[3] > 0
     assert all(later >= earlier for earlier, later in zip(waits, waits[1:], strict=False))
     # The 11th try of that client is refused, even with the right password...
     with pytest.raises(TooManyRequests) as refused:
-        await share.enter_password(link.token, "open sesame", "10.0.0.1")
-    assert 0 < refused.value.retry_after <= share.FAIL_WINDOW + 1
+        await share_counters.enter_password(link.token, "open sesame", "10.0.0.1")
+    assert 0 < refused.value.retry_after <= share_counters.FAIL_WINDOW + 1
     # ...while another client is not locked out.
-    cookie = await share.enter_password(link.token, "open sesame", "10.0.0.2")
+    cookie = await share_counters.enter_password(link.token, "open sesame", "10.0.0.2")
     assert await _state(link.token, cookie) == "ok"
     row = (
         await ShareLink.select(ShareLink.failed_password_tries)
@@ -274,12 +275,12 @@ async def test_password_cookie_throttle_and_counter(monkeypatch):
     )
     assert row["failed_password_tries"] == 10
     # A cookie of another link does not open this one.
-    other = (await share.create_link(editor, [asset.id], opts(password="open sesame"))).link
+    other = (await manage.create_link(editor, [asset.id], opts(password="open sesame"))).link
     assert await _state(other.token, cookie) == "PasswordRequired"
     # A new password ends every remembered entry.
-    await share.update_link(editor, link.id, password="another secret")
+    await manage.update_link(editor, link.id, password="another secret")
     assert await _state(link.token, cookie) == "PasswordRequired"
-    await share.update_link(editor, link.id, password=None)
+    await manage.update_link(editor, link.id, password=None)
     assert await _state(link.token) == "ok"
 
 
@@ -290,27 +291,29 @@ async def test_a_correct_password_resets_the_throttle(monkeypatch):
     monkeypatch.setattr(counters, "_sleep", no_wait)
     editor = await actor_for()
     [asset] = await uploaded(editor)
-    link = (await share.create_link(editor, [asset.id], opts(password="open sesame"))).link
+    link = (await manage.create_link(editor, [asset.id], opts(password="open sesame"))).link
     for _ in range(9):
         with pytest.raises(Invalid):
-            await share.enter_password(link.token, "nope", "c1")
-    await share.enter_password(link.token, "open sesame", "c1")
+            await share_counters.enter_password(link.token, "nope", "c1")
+    await share_counters.enter_password(link.token, "open sesame", "c1")
     for _ in range(10):
         with pytest.raises(Invalid):
-            await share.enter_password(link.token, "nope", "c1")
+            await share_counters.enter_password(link.token, "nope", "c1")
     with pytest.raises(TooManyRequests):
-        await share.enter_password(link.token, "nope", "c1")
+        await share_counters.enter_password(link.token, "nope", "c1")
 
 
 async def test_counters_views_downloads_last_used():
     editor = await actor_for()
     [asset] = await uploaded(editor)
-    link = (await share.create_link(editor, [asset.id], opts(proxy_types=["preview"]))).link
-    await share.visit(link.token, None)
-    await share.visit(link.token, None)
-    await share.proxy_file(link.token, None, asset.uuid, "thumbnail", download=False, count=True)
-    await share.proxy_file(link.token, None, asset.uuid, "preview", download=True, count=True)
-    after = await share.get_link(editor, link.id)
+    link = (await manage.create_link(editor, [asset.id], opts(proxy_types=["preview"]))).link
+    await recipient.visit(link.token, None)
+    await recipient.visit(link.token, None)
+    await recipient.proxy_file(
+        link.token, None, asset.uuid, "thumbnail", download=False, count=True
+    )
+    await recipient.proxy_file(link.token, None, asset.uuid, "preview", download=True, count=True)
+    after = await manage.get_link(editor, link.id)
     assert (after.views, after.downloads) == (2, 1)
     assert after.last_used_at is not None
 
@@ -320,18 +323,18 @@ async def test_listing_links_of_an_asset_and_who_sees_them():
     other = await actor_for("editor", "other@example.com")
     admin = await actor_for("admin", "admin@example.com")
     a, b = await uploaded(editor, 2)
-    single = (await share.create_link(editor, [a.id], opts())).link
-    bulk = (await share.create_link(editor, [a.id, b.id], opts())).link
-    mine = await share.list_links(editor, asset_ref=a.uuid)
+    single = (await manage.create_link(editor, [a.id], opts())).link
+    bulk = (await manage.create_link(editor, [a.id, b.id], opts())).link
+    mine = await manage.list_links(editor, asset_ref=a.uuid)
     assert [link.id for link in mine] == [bulk.id, single.id]
-    assert [link.id for link in await share.list_links(editor, asset_ref=b.id)] == [bulk.id]
-    assert await share.list_links(other) == []
+    assert [link.id for link in await manage.list_links(editor, asset_ref=b.id)] == [bulk.id]
+    assert await manage.list_links(other) == []
     with pytest.raises(NotFound):
-        await share.get_link(other, single.id)
+        await manage.get_link(other, single.id)
     with pytest.raises(NotFound):
-        await share.delete_link(other, single.id)
-    assert len(await share.list_links(admin, everyone=True)) == 2
-    assert (await share.get_link(admin, single.id)).token == single.token
+        await manage.delete_link(other, single.id)
+    assert len(await manage.list_links(admin, everyone=True)) == 2
+    assert (await manage.get_link(admin, single.id)).token == single.token
 
 
 async def test_watermarked_link_serves_only_watermarked_images(tmp_path):
@@ -346,14 +349,14 @@ async def test_watermarked_link_serves_only_watermarked_images(tmp_path):
         admin, logo=logo_png(), position="bottom-right", scale=30, opacity=80
     )
     link = (
-        await share.create_link(
+        await manage.create_link(
             editor,
             [asset.id],
             opts(watermark=True, allow_original=True, proxy_types=["preview", "thumbnail"]),
         )
     ).link
-    plain = await assets.proxy_download(editor, asset.id, "preview")
-    marked = await share.proxy_file(
+    plain = await downloads.proxy_download(editor, asset.id, "preview")
+    marked = await recipient.proxy_file(
         link.token, None, asset.uuid, "preview", download=False, count=False
     )
     assert marked.key.startswith(f"watermarks/{config.version}/")
@@ -369,20 +372,21 @@ async def test_watermarked_link_serves_only_watermarked_images(tmp_path):
     corner = out.crop(out.width - 60, out.height - 30, 20, 10)
     assert corner.extract_band(0).avg() > corner.extract_band(1).avg() + 60
     # Cached: the second request serves the same stored rendition.
-    again = await share.proxy_file(
+    again = await recipient.proxy_file(
         link.token, None, asset.uuid, "preview", download=False, count=False
     )
     assert again.key == marked.key
     # An image's original would be unwatermarked: not served, not offered.
     assert (
-        await _state(link.token, access=share.Access("original", asset=asset.uuid)) == "Forbidden"
+        await _state(link.token, access=share_views.Access("original", asset=asset.uuid))
+        == "Forbidden"
     )
-    [item] = (await share.visit(link.token, None)).items
+    [item] = (await recipient.visit(link.token, None)).items
     assert "Original" not in [v.label for v in item.downloads]
     # No watermark configured any more: no image at all rather than an unwatermarked one.
     await wm.remove_config(admin)
     with pytest.raises(Unavailable):
-        await share.proxy_file(
+        await recipient.proxy_file(
             link.token, None, asset.uuid, "thumbnail", download=False, count=False
         )
 
@@ -397,11 +401,11 @@ async def test_watermark_only_owner_shares_only_watermarked():
     editor = await actor_for()
     [asset] = await uploaded(editor)
     with pytest.raises(Conflict):
-        await share.create_link(reader, [asset.id], opts())
+        await manage.create_link(reader, [asset.id], opts())
     await wm.save_config(admin, logo=logo_png(), position="tiled", scale=10, opacity=50)
-    link = (await share.create_link(reader, [asset.id], opts())).link
+    link = (await manage.create_link(reader, [asset.id], opts())).link
     assert link.watermark
-    got = await share.proxy_file(
+    got = await recipient.proxy_file(
         link.token, None, asset.uuid, "thumbnail", download=False, count=False
     )
     assert got.key.startswith("watermarks/")
@@ -413,15 +417,15 @@ async def test_zip_of_allowed_versions_with_safe_names_and_bounded_chunks(monkey
     monkeypatch.setattr(zipstream, "CHUNK", 4096)
     editor = await actor_for()
     items = await uploaded(editor, 2, prefix='../evil\n"name')
-    await assets.add_attachment(editor, items[0].id, "notes.txt", io.BytesIO(b"hello notes"))
+    await attachments.add_attachment(editor, items[0].id, "notes.txt", io.BytesIO(b"hello notes"))
     link = (
-        await share.create_link(
+        await manage.create_link(
             editor,
             [a.id for a in items],
             opts(allow_original=True, allow_attachments=True, proxy_types=["thumbnail"]),
         )
     ).link
-    result = await share.zip_all(link.token, None)
+    result = await recipient.zip_all(link.token, None)
     chunks = list(result.chunks)
     assert max(len(c) for c in chunks) <= 2 * 4096 + 1024
     archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
@@ -437,27 +441,27 @@ async def test_zip_of_allowed_versions_with_safe_names_and_bounded_chunks(monkey
         jpeg(seed=i + len('../evil\n"name')) for i in range(2)
     }
     assert archive.testzip() is None
-    nothing = (await share.create_link(editor, [items[0].id], opts())).link
+    nothing = (await manage.create_link(editor, [items[0].id], opts())).link
     with pytest.raises(Forbidden):
-        await share.zip_all(nothing.token, None)
-    assert (await share.get_link(editor, link.id)).downloads == 1
+        await recipient.zip_all(nothing.token, None)
+    assert (await manage.get_link(editor, link.id)).downloads == 1
 
 
 async def test_counts_gather_in_redis_and_reach_the_row():
     editor = await actor_for()
     [asset] = await uploaded(editor)
-    link = (await share.create_link(editor, [asset.id], opts())).link
+    link = (await manage.create_link(editor, [asset.id], opts())).link
     for _ in range(3):
-        await share.visit(link.token, None)
+        await recipient.visit(link.token, None)
     row = await ShareLink.select(ShareLink.views).where(ShareLink.id == link.id).first()
     # The first visit of a window writes through; the others wait in Redis...
     assert row["views"] == 1
     # ...while the owner always sees them all.
-    assert (await share.get_link(editor, link.id)).views == 3
-    await share.flush_counts(link.id)
+    assert (await manage.get_link(editor, link.id)).views == 3
+    await share_counters.flush_counts(link.id)
     row = await ShareLink.select(ShareLink.views).where(ShareLink.id == link.id).first()
     assert row["views"] == 3
-    assert (await share.get_link(editor, link.id)).views == 3
+    assert (await manage.get_link(editor, link.id)).views == 3
 
 
 async def test_watermark_only_readers_get_the_same_watermarked_images():
@@ -468,15 +472,15 @@ async def test_watermark_only_readers_get_the_same_watermarked_images():
     )
     [asset] = await uploaded(editor)
     # No watermark configured: the thumbnail as it is, nothing larger.
-    plain = await assets.proxy_download(reader, asset.id, "thumbnail")
+    plain = await downloads.proxy_download(reader, asset.id, "thumbnail")
     assert not plain.key.startswith("watermarks/")
     with pytest.raises(Forbidden):
-        await assets.proxy_download(reader, asset.id, "preview")
+        await downloads.proxy_download(reader, asset.id, "preview")
     config = await wm.save_config(admin, logo=logo_png(), position="center", scale=30, opacity=70)
     for proxy in ("thumbnail", "preview"):
-        got = await assets.proxy_download(reader, asset.id, proxy)
+        got = await downloads.proxy_download(reader, asset.id, proxy)
         assert got.key.startswith(f"watermarks/{config.version}/")
     # Everyone else still sees the proxies themselves.
-    assert not (await assets.proxy_download(editor, asset.id, "preview")).key.startswith(
+    assert not (await downloads.proxy_download(editor, asset.id, "preview")).key.startswith(
         "watermarks/"
     )

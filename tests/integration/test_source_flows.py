@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories import make_user
 from webapp.actor import SYSTEM
-from webapp.asset import service as assets
+from webapp.asset import query as asset_query
 from webapp.asset.tables import Asset
 from webapp.errors import Invalid
 from webapp.feed.page import feed_flows, list_feed
@@ -59,7 +59,7 @@ async def world():
     return SimpleNamespace(s1=s1, s2=s2, local=local, one=one, two=two, high=high, low=low)
 
 
-def pattern(page: assets.Page) -> str:
+def pattern(page: asset_query.Page) -> str:
     return " ".join(a.filename.split("-")[0] for a in page.items)
 
 
@@ -121,7 +121,7 @@ async def test_a_filter_shows_one_flow_only(world):
     with pytest.raises(Invalid):
         await list_feed(SYSTEM, flow="99999")
     # Other filters apply to every stream.
-    found = await list_feed(SYSTEM, assets.AssetFilter(q="two-1"))
+    found = await list_feed(SYSTEM, asset_query.AssetFilter(q="two-1"))
     assert [a.filename for a in found.items] == ["two-1.jpg"]
 
 
@@ -151,7 +151,7 @@ async def test_a_source_without_a_flow_is_not_in_the_feed(world):
     page = await list_feed(SYSTEM, limit=200)
     assert not [a for a in page.items if a.filename.startswith("two")]
     # ... but its assets are still there, e.g. by search and by link.
-    assert (await assets.get_asset(SYSTEM, world.two[0])).source_name == "S2"
+    assert (await asset_query.get_asset(SYSTEM, world.two[0])).source_name == "S2"
 
 
 async def test_a_page_costs_the_same_number_of_queries_whatever_its_size(world):

@@ -24,7 +24,9 @@ from tests.jobs import run_jobs
 from tests.source_peers import FakePeer, Peer, jpeg
 from tests.waiting import wait_until
 from webapp.actor import SYSTEM
-from webapp.asset import service as assets
+from webapp.asset import attachments, downloads, edits, ingest, trash
+from webapp.asset import query as asset_query
+from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset, AssetTag, Proxy
 from webapp.errors import Forbidden
 from webapp.source import service as sources
@@ -112,7 +114,7 @@ async def external(source_id: int) -> dict[str, dict[str, Any]]:
 
 
 async def proxy_bytes(asset_id: int, proxy_type: str) -> bytes:
-    download = await assets.proxy_download(SYSTEM, asset_id, proxy_type)
+    download = await downloads.proxy_download(SYSTEM, asset_id, proxy_type)
     with download.open() as fh:
         return fh.read()
 
@@ -128,11 +130,11 @@ async def test_a_pull_copies_exactly_what_the_token_user_sees_with_proxies(peer_
     assert set(copies) == peer_a.visible_ids
     assert not set(copies) & peer_a.hidden_ids
     by_name = {r["filename"]: r for r in copies.values()}
-    assert assets._json_value(by_name["harbour.jpg"]["tags"], []) == ["sea", "boats"]
+    assert asset_views._json_value(by_name["harbour.jpg"]["tags"], []) == ["sea", "boats"]
     assert by_name["harbour.jpg"]["origin"] == "source"
     for remote in peer_a.visible:
         row = copies[remote["id"]]
-        view = await assets.get_asset(SYSTEM, row["id"])
+        view = await asset_query.get_asset(SYSTEM, row["id"])
         assert view.source_name == "Workspace A"
         assert set(view.proxies) == {"thumbnail", "preview"}
         assert view.width == remote["width"] and view.size == remote["size"]
@@ -140,7 +142,7 @@ async def test_a_pull_copies_exactly_what_the_token_user_sees_with_proxies(peer_
             theirs = peer_a.peer.api("GET", f"/api/v1/assets/{remote['id']}/proxies/{proxy_type}")
             assert await proxy_bytes(row["id"], proxy_type) == theirs.content
     # The tag filter finds external assets too.
-    tagged = await assets.list_assets(SYSTEM, assets.AssetFilter(tag="boats"))
+    tagged = await asset_query.list_assets(SYSTEM, asset_query.AssetFilter(tag="boats"))
     assert [a.filename for a in tagged.items] == ["harbour.jpg"]
     state = await sources.get_source(SYSTEM, source.id)
     assert state.status == "ok" and state.remote_user.endswith("<viewer@a.example>")
@@ -163,7 +165,7 @@ async def test_an_asset_added_retagged_and_deleted_in_a_follows_at_the_next_pull
         run = await pull(source.id)
         assert run.state == "done" and run.counts["new"] == 1
         copy = (await external(source.id))[added["id"]]
-        assert assets._json_value(copy["tags"], []) == ["fresh"]
+        assert asset_views._json_value(copy["tags"], []) == ["fresh"]
         # Newest in A is newest here too (highest local id).
         assert copy["id"] == max(r["id"] for r in (await external(source.id)).values())
 
@@ -172,7 +174,7 @@ async def test_an_asset_added_retagged_and_deleted_in_a_follows_at_the_next_pull
         run = await pull(source.id)
         assert run.counts["changed"] == 1 and run.counts["new"] == 0
         copy = (await external(source.id))[added["id"]]
-        assert assets._json_value(copy["tags"], []) == ["fresh", "dune"]
+        assert asset_views._json_value(copy["tags"], []) == ["fresh", "dune"]
         tags = {r["tag"] for r in await AssetTag.select().where(AssetTag.asset == copy["id"])}
         assert tags == {"fresh", "dune"}
 
@@ -196,7 +198,7 @@ async def test_downloading_an_external_original_returns_a_s_bytes(peer_a, b_admi
     await pull(source.id)
     remote = peer_a.visible[0]
     local = (await external(source.id))[remote["id"]]
-    download = await assets.original_download(SYSTEM, local["id"])
+    download = await downloads.original_download(SYSTEM, local["id"])
     with download.open() as fh:
         data = fh.read()
     assert data == jpeg(1)
@@ -210,7 +212,7 @@ async def test_downloading_an_external_original_returns_a_s_bytes(peer_a, b_admi
     await pull(other.id)
     local = (await external(other.id))[remote["id"]]
     with pytest.raises(Forbidden):
-        await assets.original_download(SYSTEM, local["id"])
+        await downloads.original_download(SYSTEM, local["id"])
 
 
 async def test_external_assets_cannot_be_edited_or_deleted_here(peer_a, b_admin):
@@ -220,13 +222,13 @@ async def test_external_assets_cannot_be_edited_or_deleted_here(peer_a, b_admin)
     await pull(source.id)
     row = next(iter((await external(source.id)).values()))
     with pytest.raises(Forbidden):
-        await assets.update_asset(SYSTEM, row["id"], tags="mine")
+        await edits.update_asset(SYSTEM, row["id"], tags="mine")
     with pytest.raises(Forbidden):
-        await assets.trash_assets(SYSTEM, [row["id"]])
+        await trash.trash_assets(SYSTEM, [row["id"]])
     with pytest.raises(Forbidden):
-        await assets.reingest(SYSTEM, row["id"])
+        await ingest.reingest(SYSTEM, row["id"])
     with pytest.raises(Forbidden):
-        await assets.add_attachment(SYSTEM, str(row["uuid"]), "note.txt", io.BytesIO(b"x"))
+        await attachments.add_attachment(SYSTEM, str(row["uuid"]), "note.txt", io.BytesIO(b"x"))
 
 
 async def test_expired_and_revoked_tokens_are_reported_as_such_and_change_nothing(peer_a, b_admin):
@@ -348,10 +350,10 @@ async def test_a_deactivated_source_hides_its_assets(peer_a, b_admin):
         SYSTEM, name="A", url=peer_a.peer.url, api_key=peer_a.viewer
     )
     await pull(source.id)
-    assert len((await assets.list_assets(SYSTEM)).items) == 5
+    assert len((await asset_query.list_assets(SYSTEM)).items) == 5
     await sources.update_source(SYSTEM, source.id, is_active=False)
-    assert (await assets.list_assets(SYSTEM)).items == []
+    assert (await asset_query.list_assets(SYSTEM)).items == []
     with pytest.raises(Exception, match="Activate the source"):
         await sources.request_pull(SYSTEM, source.id)
     await sources.update_source(SYSTEM, source.id, is_active=True)
-    assert len((await assets.list_assets(SYSTEM)).items) == 5
+    assert len((await asset_query.list_assets(SYSTEM)).items) == 5

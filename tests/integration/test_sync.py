@@ -15,9 +15,11 @@ from tests.factories import make_user
 from tests.jobs import run_jobs
 from tests.media_samples import jpeg
 from webapp.account import service as accounts
-from webapp.asset import service as assets
+from webapp.asset import downloads, edits, trash, upload
+from webapp.asset import query as asset_query
+from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset, Proxy
-from webapp.fs.store import Store
+from webapp.fs.base import Store
 from webapp.storage import runs
 from webapp.storage import service as storages
 from webapp.storage.tables import Tombstone
@@ -101,7 +103,7 @@ async def test_first_import_unchanged_rescan_and_add(env, monkeypatch):
     assert run.counts["listed"] == 3 and run.counts["new"] == 3
     found = await env.assets()
     assert set(found) == {"Events/Summer 2024/beach.jpg", "Events/office.jpg", "top.jpg"}
-    beach = await assets.get_asset(env.admin, found["Events/Summer 2024/beach.jpg"]["id"])
+    beach = await asset_query.get_asset(env.admin, found["Events/Summer 2024/beach.jpg"]["id"])
     assert beach.tags == ["events", "summer 2024"]
     assert beach.status == "available" and "thumbnail" in beach.proxies
     assert beach.origin == "sync"
@@ -109,7 +111,7 @@ async def test_first_import_unchanged_rescan_and_add(env, monkeypatch):
     # An unchanged rescan writes nothing to the assets and queues no work.
     before = {p: (r["updated_at"], r["status"]) for p, r in found.items()}
     queued: list[int] = []
-    monkeypatch.setattr(assets, "queue_ingest", queued.append)
+    monkeypatch.setattr(upload, "queue_ingest", queued.append)
     again = await env.sync()
     assert again.state == "done"
     assert again.counts["new"] == again.counts["changed"] == again.counts["unavailable"] == 0
@@ -138,7 +140,7 @@ async def test_deleted_file_goes_unavailable_keeps_proxies_and_comes_back_on_res
     env.store.delete("gone.jpg")
     run = await env.sync()
     assert run.state == "done" and run.counts["unavailable"] == 1
-    gone = await assets.get_asset(env.admin, gone_id)
+    gone = await asset_query.get_asset(env.admin, gone_id)
     assert gone.status == "unavailable" and gone.original_unavailable
     assert await Proxy.count().where(Proxy.asset == gone_id) == proxies_before
     assert await Tombstone.exists().where(
@@ -151,13 +153,13 @@ async def test_deleted_file_goes_unavailable_keeps_proxies_and_comes_back_on_res
     held = await env.sync()
     assert held.counts["new"] == 0 and "held gone.jpg" in held.journal
     assert len(await env.assets()) == 6
-    assert (await assets.get_asset(env.admin, gone_id)).status == "unavailable"
+    assert (await asset_query.get_asset(env.admin, gone_id)).status == "unavailable"
 
     listed = await unavailable.list_unavailable(env.admin, env.storage_id)
     assert [u.id for u in listed] == [gone_id] and listed[0].tombstoned
     assert await unavailable.restore_unavailable(env.admin, env.storage_id, [gone_id]) == 1
     await run_jobs()  # the sync the restore queued
-    assert (await assets.get_asset(env.admin, gone_id)).status == "available"
+    assert (await asset_query.get_asset(env.admin, gone_id)).status == "available"
 
 
 async def test_rename_is_a_new_asset_and_tags_can_be_carried_over(env):
@@ -165,7 +167,7 @@ async def test_rename_is_a_new_asset_and_tags_can_be_carried_over(env):
         env.put(f"old/{name}", i + 1)
     await env.sync()
     old_id = (await env.assets())["old/a.jpg"]["id"]
-    await assets.update_asset(env.admin, old_id, tags=["old", "hero"])
+    await edits.update_asset(env.admin, old_id, tags=["old", "hero"])
     env.store.write("new/a-renamed.jpg", env.store.read("old/a.jpg"))
     env.store.delete("old/a.jpg")
     run = await env.sync()
@@ -177,9 +179,9 @@ async def test_rename_is_a_new_asset_and_tags_can_be_carried_over(env):
     listed = {u.id: u for u in await unavailable.list_unavailable(env.admin, env.storage_id)}
     assert listed[old_id].candidate_id == new_id
     await unavailable.carry_over(env.admin, old_id, new_id)
-    moved = await assets.get_asset(env.admin, new_id)
+    moved = await asset_query.get_asset(env.admin, new_id)
     assert set(moved.tags) >= {"new", "old", "hero"}
-    assert (await assets.get_asset(env.admin, old_id)).status == "trashed"
+    assert (await asset_query.get_asset(env.admin, old_id)).status == "trashed"
 
 
 async def test_marker_removed_or_root_emptied_changes_nothing(env):
@@ -194,7 +196,7 @@ async def test_marker_removed_or_root_emptied_changes_nothing(env):
     storage = await storages.get_storage(env.storage_id)
     assert storage.status == "suspect"
     assert {p: r["status"] for p, r in (await env.assets()).items()} == snapshot
-    page = await assets.list_assets(env.admin)
+    page = await asset_query.list_assets(env.admin)
     assert all(a.original_unavailable for a in page.items)
 
     env.store.write_marker()
@@ -216,13 +218,13 @@ async def test_outage_changes_nothing_and_marks_go_when_it_returns(env):
         run = await env.sync()
         assert run.state == "aborted" and "nothing was changed" in run.reason
         assert (await storages.get_storage(env.storage_id)).status == "unreachable"
-        page = await assets.list_assets(env.admin)
+        page = await asset_query.list_assets(env.admin)
         assert len(page.items) == 3 and all(a.original_unavailable for a in page.items)
         after = {p: (r["status"], r["updated_at"]) for p, r in (await env.assets()).items()}
         assert after == snapshot
     back = await env.sync()
     assert back.state == "done"
-    page = await assets.list_assets(env.admin)
+    page = await asset_query.list_assets(env.admin)
     assert not any(a.original_unavailable for a in page.items)
 
 
@@ -244,7 +246,7 @@ async def test_purge_deletes_the_external_original_only_when_safe(env):
     env.put("replaced.jpg", 2)
     await env.sync()
     found = await env.assets()
-    await assets.trash_assets(env.admin, [found["purge-me.jpg"]["id"], found["replaced.jpg"]["id"]])
+    await trash.trash_assets(env.admin, [found["purge-me.jpg"]["id"], found["replaced.jpg"]["id"]])
     env.store.write("replaced.jpg", jpeg(3, 64, 48) + b"different")  # someone replaced the file
     later = datetime.now(UTC) + timedelta(days=31)
     assert await purge.purge_expired(later) == 1
@@ -274,7 +276,7 @@ async def test_collector_moves_files_into_the_main_storage(env):
         1, width=64, height=48
     )
     inbox = next(r for r in moved if r["path"].endswith("inbox/a.jpg"))
-    assert assets._json_value(inbox["tags"], []) == ["inbox"]
+    assert asset_views._json_value(inbox["tags"], []) == ["inbox"]
     again = await env.sync()
     assert again.counts["collected"] == 0 and again.counts["new"] == 0
 
@@ -288,7 +290,7 @@ async def test_transfer_to_main_serves_the_copy_when_the_storage_is_gone(env):
     assert row["copy_path"] == f"transferred/{env.storage_id}/keep.jpg"
     assert env.store.exists("keep.jpg")  # the original stays in place
     await storages.set_status(env.storage_id, "unreachable", "test outage")
-    download = await assets.original_download(env.admin, row["id"])
+    download = await downloads.original_download(env.admin, row["id"])
     with download.open() as fh:
         assert fh.read() == jpeg(1, 64, 48)
 
@@ -297,13 +299,13 @@ async def test_remove_and_deactivate_never_touch_files(env):
     env.put("a.jpg", 1)
     await env.sync()
     await storages.set_flags(env.admin, env.storage_id, is_active=False)
-    assert (await assets.list_assets(env.admin)).items == []
+    assert (await asset_query.list_assets(env.admin)).items == []
     await storages.set_flags(env.admin, env.storage_id, is_active=True)
-    assert len((await assets.list_assets(env.admin)).items) == 1
+    assert len((await asset_query.list_assets(env.admin)).items) == 1
     count = await remove_storage(env.admin, env.storage_id, delete_assets=True)
     assert count == 1
     assert env.store.exists("a.jpg")
-    bin_page = await assets.list_assets(env.admin, assets.AssetFilter(trashed=True))
+    bin_page = await asset_query.list_assets(env.admin, asset_query.AssetFilter(trashed=True))
     assert len(bin_page.items) == 1
 
 
@@ -349,6 +351,6 @@ async def test_upload_goes_to_the_main_storage(env):
     if env.server.kind == "ftp":
         pytest.skip("covered on local and S3")
     await storages.set_flags(env.admin, env.storage_id, is_main=True)
-    result = await assets.upload_asset(env.admin, "up.jpg", io.BytesIO(jpeg(9, 64, 48)))
+    result = await upload.upload_asset(env.admin, "up.jpg", io.BytesIO(jpeg(9, 64, 48)))
     assert result.asset.storage_id == env.storage_id
     assert env.store.exists(result.asset.path)

@@ -3,7 +3,7 @@ file is the one Pictorium knows, how a batch sorts against the known rows, and t
 
 from __future__ import annotations
 
-from webapp.fs.store import Entry
+from webapp.fs.base import Entry
 from webapp.storage.plan import Known, brake_tripped, plan_batch, same_file
 
 

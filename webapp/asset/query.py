@@ -207,7 +207,7 @@ async def list_asset_streams(
     streams: Sequence[tuple[Any, int | None]],
     limit: int = FEED_PAGE,
 ) -> list[tuple[list[AssetView], bool]]:
-    """For the feed's flows (webapp/source/flows.py): for each stream, given as (a condition,
+    """For the feed's flows (webapp/feed/page.py): for each stream, given as (a condition,
     the id its last page ended at), the next `limit` assets newest first and whether more
     follow. One query per stream and one for all their proxies, whatever the page size."""
     actor.require(Perm.read)

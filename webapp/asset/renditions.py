@@ -6,7 +6,7 @@ in the central storage. Watermarked renditions are made from an asset's proxies 
 request (the pixels: webapp/media/watermark.py) and cached in the central storage under a
 key that names the settings' version and the proxy row, so a new logo, new settings or new
 proxies never serve a stale image. Originals are never watermarked: a watermarked link does
-not serve an image's original at all (see webapp/share/service.py).
+not serve an image's original at all (see webapp/share/authorize.py).
 """
 
 from __future__ import annotations

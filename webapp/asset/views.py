@@ -135,10 +135,6 @@ def json_value(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-# The private names other packages still use (share/service.py, storage/runs.py), kept while
-# importers move.
-_json_value = json_value
-
 ASSET_COLUMNS = (
     *Asset.all_columns(),
     Asset.storage.name.as_alias("storage_name"),
@@ -178,9 +174,6 @@ def asset_view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None)
         source_id=row.get("source_id"),
         remote_id=row.get("remote_id") or "",
     )
-
-
-_view = asset_view
 
 
 async def with_source_names(items: list[AssetView]) -> list[AssetView]:

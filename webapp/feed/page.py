@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.actor import Actor, Perm
-from webapp.asset import service as assets
+from webapp.asset import query as asset_query
+from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset
 from webapp.errors import Invalid
 from webapp.feed.interleave import decode_feed_cursor, encode_feed_cursor, slot_order
@@ -85,17 +86,17 @@ async def feed_flows(actor: Actor) -> list[FeedFlow]:
 
 async def list_feed(
     actor: Actor,
-    f: assets.AssetFilter | None = None,
+    f: asset_query.AssetFilter | None = None,
     *,
     flow: str = "",
     cursor: str | None = None,
-    limit: int = assets.FEED_PAGE,
-) -> assets.Page:
+    limit: int = asset_query.FEED_PAGE,
+) -> asset_query.Page:
     """One page of the feed: local assets and the active flows' assets, interleaved by
     weight ("" all, "local" this workspace only, "<flow id>" that flow only)."""
     actor.require(Perm.read)
-    f = f or assets.AssetFilter()
-    limit = max(1, min(limit, assets.MAX_PAGE))
+    f = f or asset_query.AssetFilter()
+    limit = max(1, min(limit, asset_query.MAX_PAGE))
     streams = await feed_streams(int(await system.get("feed_local_priority")))
     if flow == "local":
         streams = streams[:1]
@@ -105,7 +106,7 @@ async def list_feed(
             raise Invalid("That flow is not active or has no active source.", field="flow")
     positions = decode_feed_cursor(cursor)
     live = [s for s in streams if positions.get(s.key) != "x"]
-    fetched = await assets.list_asset_streams(
+    fetched = await asset_query.list_asset_streams(
         actor,
         f,
         [(s.condition, _position(positions.get(s.key))) for s in live],
@@ -113,7 +114,7 @@ async def list_feed(
     )
     order = slot_order([s.weight for s in live], limit, [len(items) for items, _ in fetched])
     taken = [0] * len(live)
-    page: list[assets.AssetView] = []
+    page: list[asset_views.AssetView] = []
     for i in order:
         page.append(fetched[i][0][taken[i]])
         taken[i] += 1
@@ -127,7 +128,7 @@ async def list_feed(
             more = True
         elif taken[i] == len(items):
             following[stream.key] = "x"
-    return assets.Page(page, encode_feed_cursor(following) if more else None)
+    return asset_query.Page(page, encode_feed_cursor(following) if more else None)
 
 
 def _position(value: int | str | None) -> int | None:

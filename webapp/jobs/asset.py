@@ -7,14 +7,14 @@ from webapp.jobs.runner import run_async
 
 def make_proxies(asset_id: int) -> str:
     """Reads metadata and writes proxies for one asset; returns its resulting status."""
-    from webapp.asset import service as assets
-    from webapp.face import service as faces
+    from webapp.asset import ingest
+    from webapp.face import detect
 
     async def ingest_then_faces() -> str:
-        status = await assets.ingest_asset(asset_id)
+        status = await ingest.ingest_asset(asset_id)
         if status == "available":
             # Faces are a job of their own (queue "faces"): ingest is as fast with them on.
-            await faces.queue_detection(asset_id)
+            await detect.queue_detection(asset_id)
         return status
 
     return run_async(ingest_then_faces())

@@ -9,7 +9,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
 from litestar.params import FromPath
 
-from webapp.asset import service as assets
+from webapp.asset import proxy_types
 from webapp.errors import AppError
 from webapp.routes._htmx import redirect, render
 from webapp.routes.admin import admin_actor
@@ -17,7 +17,7 @@ from webapp.routes.auth import CurrentActor
 
 
 async def _ctx(actor: Any, **extra: Any) -> dict[str, Any]:
-    return {"types": await assets.list_proxy_types(actor), **extra}
+    return {"types": await proxy_types.list_proxy_types(actor), **extra}
 
 
 @get("/", name="admin_proxies")
@@ -30,7 +30,7 @@ async def proxies_save(request: Request, actor: CurrentActor) -> Response:
     form = await request.form()
     type_id = str(form.get("id") or "")
     try:
-        saved = await assets.save_proxy_type(
+        saved = await proxy_types.save_proxy_type(
             actor,
             name=str(form.get("name") or ""),
             size=form.get("size"),
@@ -47,13 +47,13 @@ async def proxies_save(request: Request, actor: CurrentActor) -> Response:
 
 @post("/{type_id:int}/delete", name="admin_proxies_delete")
 async def proxies_delete(request: Request, actor: CurrentActor, type_id: FromPath[int]) -> Response:
-    await assets.delete_proxy_type(actor, type_id)
+    await proxy_types.delete_proxy_type(actor, type_id)
     return redirect(request, "/admin/proxies", notice="Proxy type deleted.")
 
 
 @post("/regenerate", name="admin_proxies_regenerate")
 async def proxies_regenerate(request: Request, actor: CurrentActor) -> Response:
-    count = await assets.regenerate_all(actor)
+    count = await proxy_types.regenerate_all(actor)
     return redirect(request, "/admin/proxies", notice=f"Making proxies again for {count} asset(s).")
 
 

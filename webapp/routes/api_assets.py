@@ -12,7 +12,10 @@ from litestar.di import Provide
 from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from webapp.asset import service as assets
+from webapp.asset import downloads, edits, trash
+from webapp.asset import query as asset_query
+from webapp.asset import upload as asset_upload
+from webapp.asset import views as asset_views
 from webapp.errors import Invalid
 from webapp.routes._files import file_response
 from webapp.routes.assets import MAX_UPLOAD_BODY
@@ -20,7 +23,7 @@ from webapp.routes.auth import CurrentActor, api_actor
 from webapp.settings import get_settings
 
 
-def _json(asset: assets.AssetView) -> dict[str, Any]:
+def _json(asset: asset_views.AssetView) -> dict[str, Any]:
     return asset.as_json(get_settings().base_url)
 
 
@@ -35,18 +38,18 @@ async def assets_list(
     kind: FromQuery[str | None] = None,
     updated_since: FromQuery[datetime | None] = None,
 ) -> dict[str, Any]:
-    if not 1 <= limit <= assets.MAX_PAGE:
-        raise Invalid(f"limit must be from 1 to {assets.MAX_PAGE}.", field="limit")
-    f = assets.AssetFilter(
+    if not 1 <= limit <= asset_query.MAX_PAGE:
+        raise Invalid(f"limit must be from 1 to {asset_query.MAX_PAGE}.", field="limit")
+    f = asset_query.AssetFilter(
         q=q or "", tag=tag or "", status=status or "", kind=kind or "", updated_since=updated_since
     )
-    page = await assets.list_assets(actor, f, cursor=cursor, limit=limit)
+    page = await asset_query.list_assets(actor, f, cursor=cursor, limit=limit)
     return {"items": [_json(a) for a in page.items], "next_cursor": page.next_cursor}
 
 
 @get("/{ref:str}", name="api_asset")
 async def asset_get(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
-    return _json(await assets.get_asset(actor, ref))
+    return _json(await asset_query.get_asset(actor, ref))
 
 
 _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
@@ -54,14 +57,14 @@ _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 
 @route("/{ref:str}/original", http_method=_FILE_METHODS, name="api_asset_original")
 async def asset_original(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    return file_response(request, await assets.original_download(actor, ref))
+    return file_response(request, await downloads.original_download(actor, ref))
 
 
 @route("/{ref:str}/proxies/{kind:str}", http_method=_FILE_METHODS, name="api_asset_proxy")
 async def asset_proxy(
     request: Request, actor: CurrentActor, ref: FromPath[str], kind: FromPath[str]
 ) -> Response:
-    return file_response(request, await assets.proxy_download(actor, ref, kind), inline=True)
+    return file_response(request, await downloads.proxy_download(actor, ref, kind), inline=True)
 
 
 @post("/", name="api_asset_create", request_max_body_size=MAX_UPLOAD_BODY)
@@ -74,7 +77,7 @@ async def asset_create(request: Request, actor: CurrentActor) -> Response:
     if not hasattr(upload, "file"):
         raise Invalid("The multipart field `file` is missing.", field="file")
     try:
-        result = await assets.upload_asset(
+        result = await asset_upload.upload_asset(
             actor, upload.filename or "file", upload.file, tags=str(form.get("tags") or "")
         )
     finally:
@@ -103,19 +106,19 @@ class AssetPatch:
 async def asset_update(
     actor: CurrentActor, ref: FromPath[str], data: JSONBody[AssetPatch]
 ) -> dict[str, Any]:
-    return _json(await assets.update_asset(actor, ref, tags=data.tags, filename=data.filename))
+    return _json(await edits.update_asset(actor, ref, tags=data.tags, filename=data.filename))
 
 
 @delete("/{ref:str}", name="api_asset_delete", status_code=200)
 async def asset_delete(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
-    await assets.trash_assets(actor, [ref])
-    return _json(await assets.get_asset(actor, ref))
+    await trash.trash_assets(actor, [ref])
+    return _json(await asset_query.get_asset(actor, ref))
 
 
 @post("/{ref:str}/restore", name="api_asset_restore", status_code=200)
 async def asset_restore(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
-    await assets.restore_assets(actor, [ref])
-    return _json(await assets.get_asset(actor, ref))
+    await trash.restore_assets(actor, [ref])
+    return _json(await asset_query.get_asset(actor, ref))
 
 
 api_assets_router = Router(

@@ -12,12 +12,14 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from webapp.errors import Invalid
 from webapp.routes.auth import CurrentActor, api_actor
 from webapp.settings import get_settings
-from webapp.share import service as share
+from webapp.share import manage
+from webapp.share import options as share_options
+from webapp.share import views as share_views
 
 _DOWNLOADS = {"original", "proxies", "attachments"}
 
 
-def _json(link: share.LinkView) -> dict[str, Any]:
+def _json(link: share_views.LinkView) -> dict[str, Any]:
     return link.as_json(get_settings().base_url)
 
 
@@ -70,26 +72,26 @@ async def link_create(actor: CurrentActor, data: JSONBody[dict[str, Any]]) -> Re
         raise Invalid("asset_ids must list at least one asset.", field="asset_ids")
     original, attachments, proxies = _downloads(body)
     if proxies is None:
-        proxies = await share.proxy_type_names()
+        proxies = await share_options.proxy_type_names()
     password = body.get("password")
     if password is not None and not isinstance(password, str):
         raise Invalid("password must be a string.", field="password")
     expires = body.get("expires_at")
     if expires is not None and not isinstance(expires, str):
         raise Invalid("expires_at must be a date or date-time string.", field="expires_at")
-    options = share.LinkOptions(
+    options = share_options.LinkOptions(
         kind=str(body.get("kind") or "public"),
         name=str(body.get("name") or ""),
         collection_name=str(body.get("collection_name") or ""),
         allow_original=original,
         allow_attachments=attachments,
         proxy_types=proxies,
-        expires_at=share.parse_expiry(expires),
+        expires_at=share_options.parse_expiry(expires),
         password=password,
         watermark=_bool(body.get("watermark", False), "watermark"),
         allow_face_search=_bool(body.get("allow_face_search", False), "allow_face_search"),
     )
-    created = await share.create_link(
+    created = await manage.create_link(
         actor, [r if isinstance(r, int) else str(r) for r in refs], options
     )
     result = _json(created.link)
@@ -103,13 +105,13 @@ async def link_create(actor: CurrentActor, data: JSONBody[dict[str, Any]]) -> Re
 
 @get("/", name="api_links_list")
 async def links_list(actor: CurrentActor, asset_id: FromQuery[str | None] = None) -> dict[str, Any]:
-    links = await share.list_links(actor, asset_ref=asset_id, everyone=actor.is_admin)
+    links = await manage.list_links(actor, asset_ref=asset_id, everyone=actor.is_admin)
     return {"items": [_json(link) for link in links]}
 
 
 @get("/{link_id:int}", name="api_link")
 async def link_get(actor: CurrentActor, link_id: FromPath[int]) -> dict[str, Any]:
-    return _json(await share.get_link(actor, link_id))
+    return _json(await manage.get_link(actor, link_id))
 
 
 @patch("/{link_id:int}", name="api_link_update")
@@ -134,10 +136,10 @@ async def link_update(
     if "name" in body:
         changes["name"] = str(body["name"] or "")
     if "allow_download" in body:
-        current = await share.get_link(actor, link_id)
+        current = await manage.get_link(actor, link_id)
         original, attachments, proxies = _downloads(body)
         if proxies is None:
-            proxies = current.proxy_types or await share.proxy_type_names()
+            proxies = current.proxy_types or await share_options.proxy_type_names()
         changes.update(allow_original=original, allow_attachments=attachments, proxy_types=proxies)
     elif "proxies" in body:
         changes["proxy_types"] = _str_list(body["proxies"], "proxies")
@@ -145,7 +147,7 @@ async def link_update(
         value = body["expires_at"]
         if value is not None and not isinstance(value, str):
             raise Invalid("expires_at must be a date string or null.", field="expires_at")
-        changes["expires_at"] = share.parse_expiry(value) if value else None
+        changes["expires_at"] = share_options.parse_expiry(value) if value else None
     if "password" in body:
         value = body["password"]
         if value is not None and not isinstance(value, str):
@@ -154,22 +156,22 @@ async def link_update(
     for flag in ("watermark", "allow_face_search", "is_active"):
         if flag in body:
             changes[flag] = _bool(body[flag], flag)
-    return _json(await share.update_link(actor, link_id, **changes))
+    return _json(await manage.update_link(actor, link_id, **changes))
 
 
 @delete("/{link_id:int}", name="api_link_delete", status_code=204)
 async def link_delete(actor: CurrentActor, link_id: FromPath[int]) -> None:
-    await share.delete_link(actor, link_id)
+    await manage.delete_link(actor, link_id)
 
 
 @get("/{link_id:int}/qr.png", name="api_link_qr_png")
 async def link_qr_png(actor: CurrentActor, link_id: FromPath[int]) -> Response:
-    return Response(await share.link_qr(actor, link_id, "png"), media_type="image/png")
+    return Response(await manage.link_qr(actor, link_id, "png"), media_type="image/png")
 
 
 @get("/{link_id:int}/qr.svg", name="api_link_qr_svg")
 async def link_qr_svg(actor: CurrentActor, link_id: FromPath[int]) -> Response:
-    return Response(await share.link_qr(actor, link_id, "svg"), media_type="image/svg+xml")
+    return Response(await manage.link_qr(actor, link_id, "svg"), media_type="image/svg+xml")
 
 
 api_links_router = Router(

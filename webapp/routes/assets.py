@@ -13,10 +13,14 @@ from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor, Perm
-from webapp.asset import service as assets
+from webapp.asset import attachments, downloads, edits, ingest
+from webapp.asset import query as asset_query
+from webapp.asset import trash as asset_trash
+from webapp.asset import upload as uploads
+from webapp.asset import views as asset_views
 from webapp.collection import service as collections
 from webapp.errors import AppError, Invalid
-from webapp.face import service as faces
+from webapp.face import people
 from webapp.feed.page import feed_flows, list_feed
 from webapp.routes._files import file_response
 from webapp.routes._htmx import is_htmx, redirect, render
@@ -39,10 +43,10 @@ def _date(value: str | None, field: str) -> date | None:
         raise Invalid("Use the date format YYYY-MM-DD.", field=field) from None
 
 
-def filter_from_query(params: Any) -> tuple[assets.AssetFilter, dict[str, str]]:
+def filter_from_query(params: Any) -> tuple[asset_query.AssetFilter, dict[str, str]]:
     raw = {k: str(params.get(k) or "").strip() for k in FILTER_KEYS}
     uploader = raw["uploader"]
-    f = assets.AssetFilter(
+    f = asset_query.AssetFilter(
         q=raw["q"],
         kind=raw["kind"],
         status=raw["status"],
@@ -56,7 +60,7 @@ def filter_from_query(params: Any) -> tuple[assets.AssetFilter, dict[str, str]]:
 
 
 async def _feed_context(
-    actor: Actor, f: assets.AssetFilter, active: dict[str, str], cursor: str | None
+    actor: Actor, f: asset_query.AssetFilter, active: dict[str, str], cursor: str | None
 ) -> dict[str, Any]:
     # Local assets interleaved with the active flows' (webapp/feed/page.py).
     page = await list_feed(actor, f, flow=active.get("flow", ""), cursor=cursor)
@@ -70,11 +74,11 @@ async def _feed_context(
 @get("/", name="feed")
 async def feed(request: Request, actor: CurrentActor) -> Response:
     params = request.query_params
-    ref = assets.parse_ref(str(params.get("q") or ""))
+    ref = asset_views.parse_ref(str(params.get("q") or ""))
     if ref is not None:
         # Pasting an asset's UUID or number opens that asset.
         try:
-            asset = await assets.get_asset(actor, ref)
+            asset = await asset_query.get_asset(actor, ref)
             return redirect(request, f"/assets/{asset.uuid}")
         except AppError:
             pass
@@ -83,20 +87,20 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         ctx = await _feed_context(actor, f, active, None)
         error = None
     except Invalid as exc:
-        f, active = assets.AssetFilter(), {}
+        f, active = asset_query.AssetFilter(), {}
         ctx = await _feed_context(actor, f, active, None)
         error = exc.message
     ctx.update(
         error=error,
-        kinds=assets.KINDS,
-        statuses=[s for s in assets.STATUSES if s != "trashed"],
-        uploaders=await assets.list_uploaders(actor),
-        tags=await assets.known_tags(actor),
+        kinds=asset_query.KINDS,
+        statuses=[s for s in asset_query.STATUSES if s != "trashed"],
+        uploaders=await asset_query.list_uploaders(actor),
+        tags=await asset_query.known_tags(actor),
         my_collections=await collections.list_collections(actor),
-        limits=await assets.upload_limits(),
+        limits=await uploads.upload_limits(),
         filtered=not f.is_empty() or "flow" in active,
         feed_flows=await feed_flows(actor),
-        filter_person=await faces.person_name(actor, f.person_id) if f.person_id else "",
+        filter_person=await people.person_name(actor, f.person_id) if f.person_id else "",
     )
     return render(request, "asset/feed.html", ctx, block="feed_results")
 
@@ -112,7 +116,7 @@ async def feed_page(
 
 @get("/assets/{ref:str}/tile", name="asset_tile")
 async def asset_tile(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    asset = await assets.get_asset(actor, ref)
+    asset = await asset_query.get_asset(actor, ref)
     return render(request, "asset/_tile.html", {"asset": asset})
 
 
@@ -124,7 +128,7 @@ async def asset_upload(request: Request, actor: CurrentActor) -> Response:
     form = await request.form()
     files = [f for f in form.getall("file") if hasattr(f, "file") and f.filename]
     tags = str(form.get("tags") or "")
-    limits = await assets.upload_limits()
+    limits = await uploads.upload_limits()
     if not files:
         raise Invalid("Choose at least one file to upload.", field="file")
     if len(files) > limits.max_files:
@@ -132,16 +136,16 @@ async def asset_upload(request: Request, actor: CurrentActor) -> Response:
             f"You can upload at most {limits.max_files} files at once; you chose {len(files)}.",
             field="file",
         )
-    results: list[assets.UploadResult] = []
+    results: list[uploads.UploadResult] = []
     for upload in files:
         try:
             results.append(
-                await assets.upload_asset(
+                await uploads.upload_asset(
                     actor, upload.filename, upload.file, tags=tags, limits=limits
                 )
             )
         except Invalid as exc:
-            results.append(assets.UploadResult(None, error=exc.message, filename=upload.filename))
+            results.append(uploads.UploadResult(None, error=exc.message, filename=upload.filename))
         finally:
             await upload.close()
     if is_htmx(request) or request.headers.get("x-upload") == "1":
@@ -161,14 +165,14 @@ async def asset_upload(request: Request, actor: CurrentActor) -> Response:
 
 
 async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
-    asset = await assets.get_asset(actor, ref)
+    asset = await asset_query.get_asset(actor, ref)
     return {
         "asset": asset,
-        "attachments": await assets.list_attachments(actor, asset.uuid),
+        "attachments": await attachments.list_attachments(actor, asset.uuid),
         "in_collections": await collections.collections_of_asset(actor, asset.id),
         "my_collections": await collections.list_collections(actor),
         "retention": await system.get("trash_retention_days"),
-        "asset_faces": await faces.people_of_asset(actor, asset.id),
+        "asset_faces": await people.people_of_asset(actor, asset.id),
     }
 
 
@@ -181,7 +185,7 @@ async def asset_page(request: Request, actor: CurrentActor, ref: FromPath[str]) 
 async def asset_tags(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     form = await request.form()
     try:
-        await assets.update_asset(actor, ref, tags=str(form.get("tags") or ""))
+        await edits.update_asset(actor, ref, tags=str(form.get("tags") or ""))
         ctx = await _asset_context(actor, ref)
         ctx["tags_saved"] = True
         status = 200
@@ -196,19 +200,19 @@ async def asset_tags(request: Request, actor: CurrentActor, ref: FromPath[str]) 
 
 @post("/assets/{ref:str}/delete", name="asset_delete")
 async def asset_delete(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    await assets.trash_assets(actor, [ref])
+    await asset_trash.trash_assets(actor, [ref])
     return redirect(request, "/", notice="Moved to the recycle bin.")
 
 
 @post("/assets/{ref:str}/restore", name="asset_restore")
 async def asset_restore(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    await assets.restore_assets(actor, [ref])
+    await asset_trash.restore_assets(actor, [ref])
     return redirect(request, f"/assets/{ref}", notice="Restored from the recycle bin.")
 
 
 @post("/assets/{ref:str}/reprocess", name="asset_reprocess")
 async def asset_reprocess(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    asset = await assets.reingest(actor, ref)
+    asset = await ingest.reingest(actor, ref)
     return redirect(request, f"/assets/{asset.uuid}", notice="Making the previews again.")
 
 
@@ -217,7 +221,7 @@ _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 
 @route("/assets/{ref:str}/original", http_method=_FILE_METHODS, name="asset_original")
 async def asset_original(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    return file_response(request, await assets.original_download(actor, ref))
+    return file_response(request, await downloads.original_download(actor, ref))
 
 
 @route("/assets/{ref:str}/proxies/{kind:str}", http_method=_FILE_METHODS, name="asset_proxy")
@@ -229,7 +233,7 @@ async def asset_proxy(
     download: FromQuery[bool] = False,
 ) -> Response:
     return file_response(
-        request, await assets.proxy_download(actor, ref, kind), inline=not download
+        request, await downloads.proxy_download(actor, ref, kind), inline=not download
     )
 
 
@@ -246,7 +250,7 @@ async def attachment_upload(request: Request, actor: CurrentActor, ref: FromPath
         error = "Choose a file to attach."
     else:
         try:
-            await assets.add_attachment(actor, ref, upload.filename, upload.file)
+            await attachments.add_attachment(actor, ref, upload.filename, upload.file)
         except Invalid as exc:
             error = exc.message
         finally:
@@ -272,14 +276,14 @@ async def attachment_upload(request: Request, actor: CurrentActor, ref: FromPath
 async def attachment_download(
     request: Request, actor: CurrentActor, ref: FromPath[str], attachment_id: FromPath[int]
 ) -> Response:
-    return file_response(request, await assets.attachment_download(actor, ref, attachment_id))
+    return file_response(request, await attachments.attachment_download(actor, ref, attachment_id))
 
 
 @post("/assets/{ref:str}/attachments/{attachment_id:int}/delete", name="attachment_delete")
 async def attachment_delete(
     request: Request, actor: CurrentActor, ref: FromPath[str], attachment_id: FromPath[int]
 ) -> Response:
-    await assets.delete_attachment(actor, ref, attachment_id)
+    await attachments.delete_attachment(actor, ref, attachment_id)
     if not is_htmx(request):
         return redirect(request, f"/assets/{ref}", notice="Attachment deleted.")
     return render(
@@ -312,10 +316,10 @@ async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
             coll = await collections.get_collection(actor, int(target))
             notice = f"Added {added} asset(s) to {coll.name}."
     elif action == "tag":
-        changed = await assets.add_tags(actor, ids, str(form.get("tags") or ""))
+        changed = await edits.add_tags(actor, ids, str(form.get("tags") or ""))
         notice = f"Tagged {changed} asset(s)."
     elif action == "delete":
-        moved = await assets.trash_assets(actor, ids)
+        moved = await asset_trash.trash_assets(actor, ids)
         notice = f"Moved {moved} asset(s) to the recycle bin."
     elif action == "uncollect":
         coll_id = int(str(form.get("collection") or "0") or 0)
@@ -331,7 +335,9 @@ async def trash(
     request: Request, actor: CurrentActor, cursor: FromQuery[str | None] = None
 ) -> Response:
     actor.require(Perm.delete)
-    page = await assets.list_assets(actor, assets.AssetFilter(trashed=True), cursor=cursor)
+    page = await asset_query.list_assets(
+        actor, asset_query.AssetFilter(trashed=True), cursor=cursor
+    )
     retention = await system.get("trash_retention_days")
     more_url = f"/trash?cursor={page.next_cursor}" if page.next_cursor else None
     return render(
@@ -344,7 +350,7 @@ async def trash(
 @post("/trash/restore", name="trash_restore")
 async def trash_restore(request: Request, actor: CurrentActor) -> Response:
     form = await request.form()
-    restored = await assets.restore_assets(actor, _ids(form))
+    restored = await asset_trash.restore_assets(actor, _ids(form))
     return redirect(request, "/trash", notice=f"Restored {restored} asset(s).")
 
 

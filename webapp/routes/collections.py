@@ -6,7 +6,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 
-from webapp.asset import service as assets
+from webapp.asset import query as asset_query
 from webapp.collection import service as collections
 from webapp.errors import Invalid
 from webapp.routes._htmx import redirect, render
@@ -39,9 +39,9 @@ async def collection_page(
     cursor: FromQuery[str | None] = None,
 ) -> Response:
     coll = await collections.get_collection(actor, collection_id)
-    page = await assets.list_assets(
+    page = await asset_query.list_assets(
         actor,
-        assets.AssetFilter(member_query=collections.member_query(collection_id)),
+        asset_query.AssetFilter(member_query=collections.member_query(collection_id)),
         cursor=cursor,
     )
     more_url = None
@@ -76,7 +76,7 @@ async def collection_add(
 ) -> Response:
     form = await request.form()
     ref = str(form.get("asset") or "")
-    asset = await assets.get_asset(actor, ref)
+    asset = await asset_query.get_asset(actor, ref)
     await collections.add_assets(actor, collection_id, [asset.id])
     return redirect(request, f"/assets/{asset.uuid}", notice="Added to the collection.")
 
@@ -87,7 +87,7 @@ async def collection_remove(
 ) -> Response:
     form = await request.form()
     ref = str(form.get("asset") or "")
-    asset = await assets.get_asset(actor, ref)
+    asset = await asset_query.get_asset(actor, ref)
     await collections.remove_assets(actor, collection_id, [asset.id])
     back = str(form.get("back") or f"/assets/{asset.uuid}")
     if not back.startswith("/") or back.startswith("//"):

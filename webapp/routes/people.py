@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor
-from webapp.asset import service as assets
+from webapp.asset import query as asset_query
 from webapp.errors import Invalid, TooManyRequests
 from webapp.face import model
 from webapp.face.people import (
@@ -159,7 +159,8 @@ _PAGE_HEADERS = {
 async def share_face_search(request: Request, token: FromPath[str]) -> Response:
     """The recipient's selfie: the link's photos in which that person appears. The picture
     is read in memory for this one search and never stored."""
-    from webapp.share.service import PASSWORD_COOKIE, PasswordRequired
+    from webapp.share.authorize import PasswordRequired
+    from webapp.share.tokens import PASSWORD_COOKIE
 
     form = await request.form()
     upload: Any = form.get("picture")
@@ -204,7 +205,7 @@ async def api_people(
     """People in id order, by keyset: `next_cursor` is the last id of the page."""
     if not 1 <= limit <= MAX_PEOPLE:
         raise Invalid(f"limit must be from 1 to {MAX_PEOPLE}.", field="limit")
-    after = assets.decode_cursor(cursor)
+    after = asset_query.decode_cursor(cursor)
     people = await list_people(actor, after=after, limit=limit + 1, by_id=True)
     more = len(people) > limit
     people = people[:limit]
@@ -221,11 +222,11 @@ async def api_person_assets(
     limit: FromQuery[int] = 50,
     cursor: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
-    if not 1 <= limit <= assets.MAX_PAGE:
-        raise Invalid(f"limit must be from 1 to {assets.MAX_PAGE}.", field="limit")
+    if not 1 <= limit <= asset_query.MAX_PAGE:
+        raise Invalid(f"limit must be from 1 to {asset_query.MAX_PAGE}.", field="limit")
     await get_person(actor, person_id)
-    page = await assets.list_assets(
-        actor, assets.AssetFilter(person_id=person_id), cursor=cursor, limit=limit
+    page = await asset_query.list_assets(
+        actor, asset_query.AssetFilter(person_id=person_id), cursor=cursor, limit=limit
     )
     return {
         "items": [a.as_json(_base()) for a in page.items],

@@ -12,15 +12,16 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor
-from webapp.asset import service as assets
+from webapp.asset import query as asset_query
 from webapp.core import clock
 from webapp.errors import AppError, Invalid
-from webapp.face import service as faces
+from webapp.face import state as face_state
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
 from webapp.routes.share_recipient import _image_response
 from webapp.settings import get_settings
-from webapp.share import service as share
+from webapp.share import eligibility, manage, tokens
+from webapp.share import options as share_options
 
 
 def _flag(form: Any, name: str) -> bool:
@@ -45,12 +46,12 @@ def _expiry(form: Any) -> Any:
     text = str(form.get("expires") or "").strip()
     if not text:
         raise Invalid("Choose the last day the link works.", field="expires")
-    return share.parse_expiry(text)
+    return share_options.parse_expiry(text)
 
 
-def _options(form: Any) -> share.LinkOptions:
+def _options(form: Any) -> share_options.LinkOptions:
     kind = str(form.get("kind") or "public")
-    return share.LinkOptions(
+    return share_options.LinkOptions(
         kind=kind,
         name=str(form.get("name") or ""),
         collection_name=str(form.get("collection_name") or ""),
@@ -71,18 +72,18 @@ def _base() -> str:
 async def _form_ctx(
     actor: Actor, *, asset_ref: int | str | None, kind: str, ids: Sequence[int | str], **extra: Any
 ) -> dict[str, Any]:
-    form = await share.share_form(actor, asset_ref)
+    form = await manage.share_form(actor, asset_ref)
     now = clock.now()
     return {
         "form": form,
         "kind": kind,
         "ids": ids,
         "bulk": asset_ref is None,
-        "default_name": share.default_link_name(now),
-        "default_collection": share.default_collection_name(now),
+        "default_name": tokens.default_link_name(now),
+        "default_collection": tokens.default_collection_name(now),
         "today": date.today().isoformat(),
         "values": {},
-        "faces_on": await faces.is_enabled(),
+        "faces_on": await face_state.is_enabled(),
         **extra,
     }
 
@@ -90,11 +91,11 @@ async def _form_ctx(
 @get("/assets/{ref:str}/share", name="asset_share")
 async def asset_share(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     """The Share tab of the preview window: create a link, and the asset's links."""
-    asset = await assets.get_asset(actor, ref)
+    asset = await asset_query.get_asset(actor, ref)
     ctx = await _form_ctx(actor, asset_ref=asset.uuid, kind="public", ids=[asset.id])
     ctx.update(
         asset=asset,
-        links=await share.list_links(actor, asset_ref=asset.id, everyone=actor.is_admin),
+        links=await manage.list_links(actor, asset_ref=asset.id, everyone=actor.is_admin),
         list_url=f"/links/list?asset={asset.uuid}",
     )
     return render(request, "share/asset_share.html", ctx, block="share_panel")
@@ -104,7 +105,7 @@ async def asset_share(request: Request, actor: CurrentActor, ref: FromPath[str])
 async def link_new(
     request: Request, actor: CurrentActor, asset: FromQuery[str], kind: FromQuery[str] = "public"
 ) -> Response:
-    target = await assets.get_asset(actor, asset)
+    target = await asset_query.get_asset(actor, asset)
     ctx = await _form_ctx(actor, asset_ref=target.uuid, kind=kind, ids=[target.id])
     ctx["asset"] = target
     return render(request, "share/form_page.html", ctx, block="share_form")
@@ -117,7 +118,7 @@ async def link_create(request: Request, actor: CurrentActor) -> Response:
     single = len(ids) == 1
     try:
         options = _options(form)
-        created = await share.create_link(actor, ids, options)
+        created = await manage.create_link(actor, ids, options)
     except AppError as exc:
         asset_ref = ids[0] if single else None
         ctx = await _form_ctx(
@@ -130,7 +131,7 @@ async def link_create(request: Request, actor: CurrentActor) -> Response:
             values=form,
         )
         if not single:
-            ctx["check"] = await share.check_assets(actor, ids)
+            ctx["check"] = await eligibility.check_assets(actor, ids)
         return render(
             request, "share/form_page.html", ctx, block="share_form", status_code=exc.status
         )
@@ -149,20 +150,20 @@ async def link_create(request: Request, actor: CurrentActor) -> Response:
 async def links_bulk(request: Request, actor: CurrentActor) -> Response:
     """The bulk share window for the feed's selection: N of M, why not the others, options."""
     ids = _ids(request.query_params)
-    check = await share.check_assets(actor, ids)
+    check = await eligibility.check_assets(actor, ids)
     ctx = await _form_ctx(actor, asset_ref=None, kind="public", ids=check.asset_ids, check=check)
     return render(request, "share/bulk.html", ctx, block="share_bulk")
 
 
 @get("/links/bulk/count", name="links_bulk_count")
 async def links_bulk_count(request: Request, actor: CurrentActor) -> dict[str, Any]:
-    check = await share.check_assets(actor, _ids(request.query_params))
+    check = await eligibility.check_assets(actor, _ids(request.query_params))
     return {"selected": check.selected, "shareable": check.shareable}
 
 
 @get("/links", name="links_page")
 async def links_page(request: Request, actor: CurrentActor) -> Response:
-    links = await share.list_links(actor, everyone=actor.is_admin)
+    links = await manage.list_links(actor, everyone=actor.is_admin)
     ctx = {"links": links, "base": _base(), "list_url": "/links/list"}
     return render(request, "share/links.html", ctx)
 
@@ -171,7 +172,7 @@ async def links_page(request: Request, actor: CurrentActor) -> Response:
 async def links_list(
     request: Request, actor: CurrentActor, asset: FromQuery[str | None] = None
 ) -> Response:
-    links = await share.list_links(actor, asset_ref=asset, everyone=actor.is_admin)
+    links = await manage.list_links(actor, asset_ref=asset, everyone=actor.is_admin)
     list_url = f"/links/list?asset={asset}" if asset else "/links/list"
     ctx = {"links": links, "base": _base(), "list_url": list_url, "compact": bool(asset)}
     return render(request, "share/_links_list.html", ctx)
@@ -179,13 +180,13 @@ async def links_list(
 
 @get("/links/{link_id:int}", name="link_detail")
 async def link_detail(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
-    link = await share.get_link(actor, link_id)
+    link = await manage.get_link(actor, link_id)
     return render(request, "share/ready.html", {"link": link, "base": _base()}, block="share_ready")
 
 
 @get("/links/{link_id:int}/edit", name="link_edit")
 async def link_edit(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
-    link = await share.get_link(actor, link_id)
+    link = await manage.get_link(actor, link_id)
     ctx = await _form_ctx(
         actor, asset_ref=link.asset_uuid, kind=link.kind, ids=[], link=link, bulk=False
     )
@@ -195,7 +196,7 @@ async def link_edit(request: Request, actor: CurrentActor, link_id: FromPath[int
 @post("/links/{link_id:int}", name="link_update")
 async def link_update(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
-    link = await share.get_link(actor, link_id)
+    link = await manage.get_link(actor, link_id)
     action = str(form.get("password_action") or "keep")
     password: str | None = "keep"
     if action == "set":
@@ -205,7 +206,7 @@ async def link_update(request: Request, actor: CurrentActor, link_id: FromPath[i
     elif action == "remove":
         password = None
     try:
-        updated = await share.update_link(
+        updated = await manage.update_link(
             actor,
             link_id,
             name=str(form.get("name") or link.name),
@@ -249,7 +250,7 @@ def _back(form: Any, default: str = "/links") -> str:
 async def link_active(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
     active = _flag(form, "active")
-    await share.update_link(actor, link_id, is_active=active)
+    await manage.update_link(actor, link_id, is_active=active)
     notice = "Link activated." if active else "Link deactivated."
     if is_htmx(request):
         return Response(b"", status_code=204, headers={"HX-Trigger": "links-changed"})
@@ -259,7 +260,7 @@ async def link_active(request: Request, actor: CurrentActor, link_id: FromPath[i
 @post("/links/{link_id:int}/delete", name="link_delete")
 async def link_delete(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
-    await share.delete_link(actor, link_id)
+    await manage.delete_link(actor, link_id)
     if is_htmx(request):
         return Response(b"", status_code=204, headers={"HX-Trigger": "links-changed"})
     return redirect(request, _back(form), notice="Link deleted.")
@@ -269,7 +270,7 @@ async def link_delete(request: Request, actor: CurrentActor, link_id: FromPath[i
 async def link_qr_png(
     request: Request, actor: CurrentActor, link_id: FromPath[int], download: FromQuery[bool] = False
 ) -> Response:
-    data = await share.link_qr(actor, link_id, "png")
+    data = await manage.link_qr(actor, link_id, "png")
     return _image_response(request, data, "png", f"link-{link_id}-qr.png", download)
 
 
@@ -277,7 +278,7 @@ async def link_qr_png(
 async def link_qr_svg(
     request: Request, actor: CurrentActor, link_id: FromPath[int], download: FromQuery[bool] = False
 ) -> Response:
-    data = await share.link_qr(actor, link_id, "svg")
+    data = await manage.link_qr(actor, link_id, "svg")
     return _image_response(request, data, "svg", f"link-{link_id}-qr.svg", download)
 
 

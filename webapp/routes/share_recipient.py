@@ -17,11 +17,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from webapp.errors import AppError, Invalid, NotFound, TooManyRequests
-from webapp.face import service as faces
+from webapp.face import selfie
 from webapp.routes._files import content_disposition, file_response
 from webapp.routes._htmx import redirect, render
 from webapp.settings import get_settings
-from webapp.share import service as share
+from webapp.share import authorize, counters, recipient, tokens
+from webapp.share import views as share_views
 
 _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 # Link pages: never cached by shared caches, never indexed, the token never sent onwards.
@@ -33,7 +34,7 @@ _PAGE_HEADERS = {
 
 
 def _cookie(request: Request) -> str | None:
-    return request.cookies.get(share.PASSWORD_COOKIE)
+    return request.cookies.get(tokens.PASSWORD_COOKIE)
 
 
 def _counts(request: Request) -> bool:
@@ -51,7 +52,7 @@ def _link_error(request: Request, token: str, exc: AppError, *, embed: bool = Fa
         headers["Retry-After"] = str(exc.retry_after)
     if request.method == "HEAD":
         return Response(b"", status_code=exc.status, headers=headers)
-    if isinstance(exc, share.PasswordRequired):
+    if isinstance(exc, authorize.PasswordRequired):
         ctx = {"token": token, "embed": embed, "error": None}
         response = render(request, "share/password.html", ctx, status_code=401)
     else:
@@ -90,17 +91,17 @@ async def share_page(
     request: Request, token: FromPath[str], cursor: FromQuery[str | None] = None
 ) -> Response:
     async def make() -> Response:
-        page = await share.landing(
+        page = await recipient.landing(
             token,
             _cookie(request),
             cursor,
             count=request.method == "GET" and not cursor,
             count_download=_counts(request),
         )
-        if not isinstance(page, share.SharedPage):
+        if not isinstance(page, recipient.SharedPage):
             return file_response(request, page)  # a download link: the original
         ctx = {"page": page, "token": token, "embed": False, "more": bool(cursor)}
-        ctx["face_search"] = not cursor and await faces.link_offers_search(page.link)
+        ctx["face_search"] = not cursor and await selfie.link_offers_search(page.link)
         return _page(request, "share/link.html", ctx)
 
     return await _guarded(request, token, make)
@@ -109,10 +110,10 @@ async def share_page(
 @route("/{token:str}/embed", http_method=_FILE_METHODS, name="share_embed")
 async def share_embed(request: Request, token: FromPath[str]) -> Response:
     async def make() -> Response:
-        page = await share.landing(
+        page = await recipient.landing(
             token, _cookie(request), None, count=request.method == "GET", count_download=False
         )
-        if not isinstance(page, share.SharedPage):
+        if not isinstance(page, recipient.SharedPage):
             raise NotFound("This link has no page to embed.")
         ctx = {"page": page, "token": token, "embed": True, "more": False}
         return _page(request, "share/link.html", ctx, embed=True)
@@ -126,7 +127,7 @@ async def share_password(request: Request, token: FromPath[str]) -> Response:
     embed = form.get("embed") == "1"
     client = request.client.host if request.client else "unknown"
     try:
-        value = await share.enter_password(token, str(form.get("password") or ""), client)
+        value = await counters.enter_password(token, str(form.get("password") or ""), client)
     except (Invalid, TooManyRequests) as exc:
         ctx = {"token": token, "embed": embed, "error": exc.message}
         response = render(request, "share/password.html", ctx, status_code=exc.status)
@@ -141,13 +142,13 @@ async def share_password(request: Request, token: FromPath[str]) -> Response:
     if value:
         response.set_cookie(
             Cookie(
-                key=share.PASSWORD_COOKIE,
+                key=tokens.PASSWORD_COOKIE,
                 value=value,
                 path=f"/s/{token}",
                 httponly=True,
                 samesite="lax",
                 secure=get_settings().secure_cookies,
-                max_age=share.PASSWORD_COOKIE_DAYS * 86400,
+                max_age=tokens.PASSWORD_COOKIE_DAYS * 86400,
             )
         )
     return response
@@ -158,7 +159,7 @@ async def share_asset(request: Request, token: FromPath[str], asset: FromPath[st
     """One asset's details and downloads: the lightbox's side panel (htmx) or a page."""
 
     async def make() -> Response:
-        item = await share.shared_asset(token, _cookie(request), asset)
+        item = await recipient.shared_asset(token, _cookie(request), asset)
         ctx = {"item": item, "token": token}
         response = render(request, "share/asset.html", ctx, block="share_asset")
         response.headers.update(_PAGE_HEADERS)
@@ -176,7 +177,7 @@ async def share_proxy(
     download: FromQuery[bool] = False,
 ) -> Response:
     async def make() -> Response:
-        got = await share.proxy_file(
+        got = await recipient.proxy_file(
             token, _cookie(request), asset, proxy, download=download, count=_counts(request)
         )
         return file_response(request, got, inline=not download)
@@ -187,7 +188,7 @@ async def share_proxy(
 @route("/{token:str}/a/{asset:str}/original", http_method=_FILE_METHODS, name="share_original")
 async def share_original(request: Request, token: FromPath[str], asset: FromPath[str]) -> Response:
     async def make() -> Response:
-        got = await share.original_file(token, _cookie(request), asset, count=_counts(request))
+        got = await recipient.original_file(token, _cookie(request), asset, count=_counts(request))
         return file_response(request, got)
 
     return await _guarded(request, token, make)
@@ -202,7 +203,7 @@ async def share_attachment(
     request: Request, token: FromPath[str], asset: FromPath[str], attachment_id: FromPath[int]
 ) -> Response:
     async def make() -> Response:
-        got = await share.attachment_file(
+        got = await recipient.attachment_file(
             token, _cookie(request), asset, attachment_id, count=_counts(request)
         )
         return file_response(request, got)
@@ -225,9 +226,9 @@ async def share_zip(request: Request, token: FromPath[str]) -> Response:
         headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
         if request.method == "HEAD":
             # The same check as GET, without building the archive.
-            await share.authorize(token, _cookie(request), share.Access("zip"))
+            await authorize.authorize(token, _cookie(request), share_views.Access("zip"))
             return Response(b"", media_type="application/zip", headers=headers)
-        result = await share.zip_all(token, _cookie(request))
+        result = await recipient.zip_all(token, _cookie(request))
         headers["Content-Disposition"] = content_disposition(result.filename)
         return Stream(_in_thread(result.chunks), media_type="application/zip", headers=headers)
 
@@ -249,7 +250,7 @@ def _image_response(
 
 async def _visitor_qr(request: Request, token: str, fmt: str, download: bool) -> Response:
     async def make() -> Response:
-        data = await share.visitor_qr(token, _cookie(request), fmt)
+        data = await recipient.visitor_qr(token, _cookie(request), fmt)
         return _image_response(request, data, fmt, f"link-qr.{fmt}", download)
 
     return await _guarded(request, token, make)

@@ -16,7 +16,7 @@ from typing import Any
 from webapp.account.service import FLAG_COLUMNS, actor_for
 from webapp.actor import Actor, Perm
 from webapp.asset import renditions as wm
-from webapp.asset import service as assets
+from webapp.asset import views as asset_views
 from webapp.core.log import log_event
 from webapp.errors import AppError, Forbidden, Gone, NotFound, Unavailable
 from webapp.share.reads import _member
@@ -73,14 +73,14 @@ async def _resolve(token: str) -> tuple[dict[str, Any], LinkView, Actor]:
     return row, link, owner
 
 
-def _may_original(link: LinkView, owner: Actor, asset: assets.AssetView) -> bool:
+def _may_original(link: LinkView, owner: Actor, asset: asset_views.AssetView) -> bool:
     if not link.allow_original or not owner.can(Perm.download_original) or owner.watermark_only:
         return False
     # An image's original would be an unwatermarked image: never through a watermarked link.
     return not ((link.watermark or owner.watermark_only) and asset.kind == "image")
 
 
-def _proxy_mime(asset: assets.AssetView, proxy: str) -> str:
+def _proxy_mime(asset: asset_views.AssetView, proxy: str) -> str:
     info = asset.proxies.get(proxy)
     return info.mime if info else ""
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from webapp.actor import Actor, Perm
-from webapp.asset import service as assets
+from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset
 from webapp.errors import Invalid
 from webapp.share import reads
@@ -46,7 +46,7 @@ async def _resolve_ids(refs: Sequence[int | str]) -> list[int]:
         if isinstance(ref, int):
             ids.append(ref)
             continue
-        parsed = assets.parse_ref(str(ref))
+        parsed = asset_views.parse_ref(str(ref))
         if isinstance(parsed, int):
             ids.append(parsed)
         elif isinstance(parsed, str):

@@ -15,8 +15,8 @@ from typing import Any
 from webapp.account.service import actor_for
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
+from webapp.asset import query as asset_query
 from webapp.asset import renditions as wm
-from webapp.asset import service as assets
 from webapp.asset.tables import Asset, Attachment
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.core import db
@@ -81,7 +81,7 @@ async def _create(
             raise Conflict(f"This asset cannot be shared: {reason}.")
         raise Conflict("None of the selected assets can be shared.")
     if single and options.kind == "download":
-        asset = await assets.get_asset(actor, check.asset_ids[0])
+        asset = await asset_query.get_asset(actor, check.asset_ids[0])
         if asset.status == "archived":
             raise Conflict("A download link cannot be created: the original is archived.")
         if asset.original_unavailable and not asset.copy_path:
@@ -155,7 +155,7 @@ async def list_links(
     if not (everyone and actor.is_admin):
         query = query.where(ShareLink.owner == actor.user_id)
     if asset_ref is not None:
-        asset = await assets.get_asset(actor, asset_ref)
+        asset = await asset_query.get_asset(actor, asset_ref)
         holding = CollectionAsset.select(CollectionAsset.collection).where(
             CollectionAsset.asset == asset.id
         )
@@ -264,7 +264,7 @@ async def share_form(actor: Actor, asset_ref: int | str | None = None) -> ShareF
     has_attachments = True
     is_image = True
     if asset_ref is not None:
-        asset = await assets.get_asset(actor, asset_ref)
+        asset = await asset_query.get_asset(actor, asset_ref)
         names = [n for n in names if n in asset.proxies]
         has_attachments = await Attachment.exists().where(Attachment.asset == asset.id)
         is_image = asset.kind == "image"

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 
 from webapp.actor import Actor, Perm
+from webapp.asset import proxy_types as asset_proxy_types
 from webapp.asset import renditions as wm
-from webapp.asset import service as assets
 from webapp.asset.tables import ProxyType
 from webapp.core import crypto as sec
 from webapp.core.clock import now
@@ -81,15 +81,15 @@ def _clean_password(password: str | None) -> str:
 
 
 async def proxy_type_names() -> list[str]:
-    await assets.ensure_builtin_proxy_types()
+    await asset_proxy_types.ensure_builtin_proxy_types()
     rows = await ProxyType.select(ProxyType.name).order_by(ProxyType.size)
-    return [r["name"] for r in rows] + list(assets.VIDEO_PROXIES)
+    return [r["name"] for r in rows] + list(asset_proxy_types.VIDEO_PROXIES)
 
 
 def proxy_groups(names: Sequence[str]) -> list[tuple[str, list[str]]]:
     """Proxy types grouped as the sharing window shows them: Image, then Video."""
-    video = [n for n in names if n in assets.VIDEO_PROXIES]
-    image = [n for n in names if n not in assets.VIDEO_PROXIES]
+    video = [n for n in names if n in asset_proxy_types.VIDEO_PROXIES]
+    image = [n for n in names if n not in asset_proxy_types.VIDEO_PROXIES]
     return [(g, n) for g, n in ((IMAGE_GROUP, image), (VIDEO_GROUP, video)) if n]
 
 

@@ -11,7 +11,7 @@ stay here, exactly as they were, so they can be swapped one by one:
   (`asset.query.get_asset(grant, uuid)` or so): the asset if it is part of the link and may
   be shown (not trashed, not external, its storage active), with its proxies' rows (id,
   key, mime, size), which proxy_file needs to serve the bytes. It builds the asset's view
-  with the private `asset.service._view`, which that path makes unnecessary.
+  with `asset.views.asset_view`.
 - `_page_assets(grant, cursor, limit)` -> the asset query's page read with a link grant
   (`asset.query.list_assets(grant, cursor=..., limit=...)`): the collection's members newest
   first by asset id, keyset-paged with the asset package's cursor; also `_view`.
@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.actor import Actor, Perm
-from webapp.asset import service as assets
+from webapp.asset import query as asset_query
+from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset, Attachment, Proxy
 from webapp.core import db
 from webapp.errors import NotFound
@@ -68,7 +69,7 @@ async def count_assets(ids: Sequence[int]) -> int:
 
 @dataclass(frozen=True)
 class _Member:
-    asset: assets.AssetView
+    asset: asset_views.AssetView
     proxy_rows: dict[str, dict[str, Any]]  # type -> id, key, mime, size
 
 
@@ -78,7 +79,7 @@ async def _member(link: LinkView, owner: Actor, asset_uuid: str | None) -> _Memb
     conditions = ["a.status <> 'trashed'", "a.origin <> 'source'", "s.is_active"]
     params: list[Any] = []
     if asset_uuid is not None:
-        parsed = assets.parse_ref(asset_uuid)
+        parsed = asset_views.parse_ref(asset_uuid)
         if not isinstance(parsed, str):
             raise NotFound("No such asset in this link.")
         conditions.append("a.uuid = {}")
@@ -110,16 +111,16 @@ async def _member(link: LinkView, owner: Actor, asset_uuid: str | None) -> _Memb
         )
     }
     infos = {
-        t: assets.ProxyInfo(t, p["mime"], p["width"], p["height"], p["size"])
+        t: asset_views.ProxyInfo(t, p["mime"], p["width"], p["height"], p["size"])
         for t, p in proxy_rows.items()
     }
     # The asset service's own view of a row, so a shared asset is the asset it knows.
-    return _Member(assets._view(row, infos), proxy_rows)
+    return _Member(asset_views.asset_view(row, infos), proxy_rows)
 
 
 async def _page_assets(
     grant: LinkGrant, cursor: str | None, limit: int | None = None
-) -> tuple[list[assets.AssetView], str | None]:
+) -> tuple[list[asset_views.AssetView], str | None]:
     link, owner = grant.link, grant.owner
     limit = limit or PAGE_SIZE
     if link.collection_id is None:
@@ -135,7 +136,7 @@ async def _page_assets(
         "s.is_active",
     ]
     params: list[Any] = [link.collection_id]
-    after = assets.decode_cursor(cursor)
+    after = asset_query.decode_cursor(cursor)
     if after is not None:
         conditions.append("ca.asset < {}")
         params.append(after)
@@ -150,18 +151,18 @@ async def _page_assets(
     more = len(rows) > limit
     rows = rows[:limit]
     ids = [r["id"] for r in rows]
-    infos: dict[int, dict[str, assets.ProxyInfo]] = {i: {} for i in ids}
+    infos: dict[int, dict[str, asset_views.ProxyInfo]] = {i: {} for i in ids}
     if ids:
         for p in await Proxy.raw(
             "SELECT p.asset, p.type, p.mime, p.width, p.height, p.size FROM proxy p "
             f"WHERE {db.ids_clause(engine(), 'p', 'asset')}",
             db.ids_param(engine(), ids),
         ):
-            infos[p["asset"]][p["type"]] = assets.ProxyInfo(
+            infos[p["asset"]][p["type"]] = asset_views.ProxyInfo(
                 p["type"], p["mime"], p["width"], p["height"], p["size"]
             )
-    items = [assets._view(r, infos[r["id"]]) for r in rows]
-    return items, assets.encode_cursor(ids[-1]) if more and ids else None
+    items = [asset_views.asset_view(r, infos[r["id"]]) for r in rows]
+    return items, asset_query.encode_cursor(ids[-1]) if more and ids else None
 
 
 async def _attachments_of(asset_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

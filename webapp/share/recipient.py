@@ -13,8 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from webapp.actor import Actor
+from webapp.asset import attachments as asset_attachments
+from webapp.asset import downloads as asset_downloads
+from webapp.asset import proxy_types
+from webapp.asset import query as asset_query
 from webapp.asset import renditions as wm
-from webapp.asset import service as assets
+from webapp.asset import views as asset_views
 from webapp.core import db
 from webapp.errors import AppError, Conflict, NotFound, Unavailable
 from webapp.fs.errors import StoreError
@@ -70,7 +74,7 @@ class SharedPage:
 def _shared(
     link: LinkView,
     owner: Actor,
-    asset: assets.AssetView,
+    asset: asset_views.AssetView,
     attachments: Sequence[dict[str, Any]] = (),
 ) -> SharedAsset:
     base = f"a/{asset.uuid}"
@@ -88,7 +92,7 @@ def _shared(
         else:
             versions.append(Version("Original", f"{base}/original", asset.size, "Original"))
     for t in downloadable:
-        group = VIDEO_GROUP if t in assets.VIDEO_PROXIES else IMAGE_GROUP
+        group = VIDEO_GROUP if t in proxy_types.VIDEO_PROXIES else IMAGE_GROUP
         info = p[t]
         label = t.capitalize() + (f" ({info.width} × {info.height})" if info.width else "")
         size = None if (link.watermark or owner.watermark_only) else info.size
@@ -125,7 +129,7 @@ async def landing(
     *,
     count: bool = True,
     count_download: bool | None = None,
-) -> SharedPage | assets.Download:
+) -> SharedPage | asset_downloads.Download:
     """What /s/<token> answers: a public link's page (or one more page of its grid), or a
     download link's original. Counts a view on a page's first request, a download of the
     original when count_download (default: count) says so."""
@@ -134,7 +138,7 @@ async def landing(
         link = grant.link
         if link.kind == "download":
             assert grant.asset is not None
-            original = await assets.original_download(grant.owner, grant.asset.id)
+            original = await asset_downloads.original_download(grant.owner, grant.asset.id)
         else:
             items, next_cursor = await _page_assets(grant, cursor)
             ids = [a.id for a in items]
@@ -174,7 +178,7 @@ async def shared_asset(token: str, cookie: str | None, asset_uuid: str) -> Share
 
 async def proxy_file(
     token: str, cookie: str | None, asset_uuid: str, proxy: str, *, download: bool, count: bool
-) -> assets.Download:
+) -> asset_downloads.Download:
     async with db.read_group(engine()):
         grant = await authorize(
             token, cookie, Access("proxy", asset=asset_uuid, proxy=proxy, download=download)
@@ -195,10 +199,10 @@ async def proxy_file(
             raise Unavailable("Images of this link are shown with a watermark, and none is set up.")
         key, mime, size = made
         ext = key.rsplit(".", 1)[-1]
-        download_ = assets.Download(f"{stem}-{proxy}.{ext}", mime, size, central, key)
+        download_ = asset_downloads.Download(f"{stem}-{proxy}.{ext}", mime, size, central, key)
     else:
         ext = row["key"].rsplit(".", 1)[-1]
-        download_ = assets.Download(
+        download_ = asset_downloads.Download(
             f"{stem}-{proxy}.{ext}", row["mime"], row["size"], central, row["key"]
         )
     if count and download:
@@ -208,7 +212,7 @@ async def proxy_file(
 
 async def original_file(
     token: str, cookie: str | None, asset_uuid: str | None, *, count: bool
-) -> assets.Download:
+) -> asset_downloads.Download:
     """The original through a public link (asset_uuid given) or a download link (None)."""
     access = Access("page") if asset_uuid is None else Access("original", asset=asset_uuid)
     async with db.read_group(engine()):
@@ -216,7 +220,7 @@ async def original_file(
         if asset_uuid is None and grant.link.kind != "download":
             raise NotFound("No such file.")
         assert grant.asset is not None
-        download_ = await assets.original_download(grant.owner, grant.asset.id)
+        download_ = await asset_downloads.original_download(grant.owner, grant.asset.id)
     if count:
         await _count(grant.link.id, download=True)
     return download_
@@ -224,12 +228,14 @@ async def original_file(
 
 async def attachment_file(
     token: str, cookie: str | None, asset_uuid: str, attachment_id: int, *, count: bool
-) -> assets.Download:
+) -> asset_downloads.Download:
     grant = await authorize(
         token, cookie, Access("attachment", asset=asset_uuid, attachment_id=attachment_id)
     )
     assert grant.asset is not None
-    download_ = await assets.attachment_download(grant.owner, grant.asset.id, attachment_id)
+    download_ = await asset_attachments.attachment_download(
+        grant.owner, grant.asset.id, attachment_id
+    )
     if count:
         await _count(grant.link.id, download=True)
     return download_
@@ -259,10 +265,10 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
     config = None
     if link.watermark or owner.watermark_only:
         config = await wm.get_config()
-    items: list[assets.AssetView] = []
+    items: list[asset_views.AssetView] = []
     cursor = None
     while True:
-        page, cursor = await _page_assets(grant, cursor, limit=assets.MAX_PAGE)
+        page, cursor = await _page_assets(grant, cursor, limit=asset_query.MAX_PAGE)
         items += page
         if not cursor:
             break
@@ -276,7 +282,7 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
         stem = safe_part(asset.filename.rsplit(".", 1)[0])
         if _may_original(link, owner, asset) and asset.status != "archived":
             try:
-                original = await assets.original_download(owner, asset.id)
+                original = await asset_downloads.original_download(owner, asset.id)
                 entries.append(
                     ZipEntry(names(safe_part(asset.filename)), original.open, original.size)
                 )
@@ -305,7 +311,7 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
                 )
         for a in attachments.get(asset.id, ()):
             try:
-                att = await assets.attachment_download(owner, asset.id, a["id"])
+                att = await asset_attachments.attachment_download(owner, asset.id, a["id"])
             except (AppError, StoreError):
                 continue
             entries.append(

@@ -13,7 +13,7 @@ from piccolo.engine.base import Engine
 
 from webapp.actor import Actor
 from webapp.asset import renditions as wm
-from webapp.asset import service as assets
+from webapp.asset import views as asset_views
 from webapp.core.clock import now
 from webapp.share.tables import ShareLink
 from webapp.share.tokens import unseal_token
@@ -190,7 +190,7 @@ class LinkGrant:
     link: LinkView
     owner: Actor
     access: Access
-    asset: assets.AssetView | None
+    asset: asset_views.AssetView | None
     watermark: wm.WatermarkConfig | None  # set when images must carry the watermark
     proxy_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
 

@@ -24,7 +24,7 @@ class Source(Table, tablename="source"):
     name = Varchar(length=120)
     kind = Varchar(length=16, default="pictorium")  # room for other kinds of workspace
     url = Varchar(length=1000)
-    secrets = Text(default="")  # the API key, sealed (storage/crypto.py, purpose "source")
+    secrets = Text(default="")  # the API key, sealed (core/crypto.py, purpose "source")
     is_active = Boolean(default=True)
     # new, ok, unreachable, refused, bad_token, expired_token, revoked_token, forbidden,
     # not_pictorium, error, disabled

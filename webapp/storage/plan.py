@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from webapp.fs.store import Entry
+from webapp.fs.base import Entry
 
 BATCH = 500
 # Assets in these states have a file that a run expects to list; the others do not count.

@@ -2,7 +2,7 @@
 
 The central storage (proxies; originals while it is the main storage) is a row with
 is_central, opened from CENTRAL_STORAGE_URL. External storages are added by admins; their
-credentials are sealed at rest (storage/crypto.py) and never returned."""
+credentials are sealed at rest (core/crypto.py) and never returned."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from webapp.core import crypto
 from webapp.core.clock import now
 from webapp.core.log import log_event
 from webapp.errors import Conflict, Invalid, NotFound
+from webapp.fs.base import Store
+from webapp.fs.central import open_central
 from webapp.fs.errors import StoreDenied, StoreError, StoreNotFound, StoreUnavailable
-from webapp.fs.store import Store, open_central
 from webapp.settings import get_settings
 from webapp.storage.kinds import KINDS
 from webapp.storage.plan import same_file

@@ -7,7 +7,7 @@ from typing import Any
 
 from webapp.core import db
 from webapp.core.kv import get_redis
-from webapp.fs.store import open_central
+from webapp.fs.central import open_central
 from webapp.settings import get_settings
 
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.asset import service as assets
+from webapp.asset import query as asset_query
 from webapp.asset.tables import Asset
 from webapp.collection.service import member_query
 from webapp.core.kv import Throttle
 from webapp.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from webapp.face.selfie import match_picture
 from webapp.face.state import require_enabled
-from webapp.share import service as share
+from webapp.share import authorize
+from webapp.share import views as share_views
 
 # A selfie search costs about half a second of CPU: a few per minute per visitor and link.
 SEARCHES_PER_MINUTE = 10
@@ -31,7 +32,7 @@ class LinkSearch:
 async def _search_grant(token: str, cookie: str | None) -> Any:
     """The link's grant when its recipients may search by person: the share service's one
     authorization check first, then the link's option and this workspace's setting."""
-    grant = await share.authorize(token, cookie, share.Access("page"))
+    grant = await authorize.authorize(token, cookie, share_views.Access("page"))
     link = grant.link
     if link.kind != "public" or link.collection_id is None or not link.allow_face_search:
         raise Forbidden("This link does not offer a search by person.")
@@ -57,9 +58,11 @@ async def _link_asset_ids(grant: Any) -> list[int]:
     """Every asset the link's page lists (its collection, as the link's owner sees it)."""
     ids: list[int] = []
     cursor = None
-    f = assets.AssetFilter(member_query=member_query(grant.link.collection_id))
+    f = asset_query.AssetFilter(member_query=member_query(grant.link.collection_id))
     while True:
-        page = await assets.list_assets(grant.owner, f, cursor=cursor, limit=assets.MAX_PAGE)
+        page = await asset_query.list_assets(
+            grant.owner, f, cursor=cursor, limit=asset_query.MAX_PAGE
+        )
         ids += [a.id for a in page.items if a.origin != "source"]
         cursor = page.next_cursor
         if not cursor:
@@ -80,7 +83,9 @@ async def search_link(token: str, cookie: str | None, picture: bytes, client: st
     items = []
     for asset_id in found.asset_ids:
         try:
-            hit = await share.authorize(token, cookie, share.Access("asset", asset=uuids[asset_id]))
+            hit = await authorize.authorize(
+                token, cookie, share_views.Access("asset", asset=uuids[asset_id])
+            )
         except (NotFound, Forbidden, KeyError):
             continue
         items.append(hit.asset)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from webapp.asset import service as assets
+from webapp.asset import tags
 from webapp.asset.tables import Asset, AssetTag, Proxy
 from webapp.core.clock import now
 from webapp.source.client import PeerClient, SourceError
@@ -142,7 +142,7 @@ async def apply_batch(
                 "taken_at": datetime.fromisoformat(item.taken_at) if item.taken_at else None,
                 "metadata": item.metadata,
                 "tags": item.tags,
-                "search_text": assets.search_text(item.filename, item.tags, item.metadata),
+                "search_text": tags.search_text(item.filename, item.tags, item.metadata),
                 "status": status,
                 "status_reason": reason,
                 "fp_etag": item.digest,

@@ -1,11 +1,11 @@
 """Removing a storage from the app (DESIGN.md rule 11): its files are never touched; its
 assets go to the recycle bin or stay with their originals unavailable. It spans storage and
-asset (the one purge path, asset.service.trash_assets), hence a workflow."""
+asset (the one purge path, asset.trash.trash_assets), hence a workflow."""
 
 from __future__ import annotations
 
 from webapp.actor import Actor
-from webapp.asset import service as assets
+from webapp.asset import trash
 from webapp.asset.tables import Asset
 from webapp.errors import Conflict
 from webapp.storage import service as storages
@@ -20,6 +20,6 @@ async def remove_storage(actor: Actor, storage_id: int, *, delete_assets: bool) 
         raise Conflict("The main and the central storage cannot be removed.")
     ids = [r["id"] for r in await Asset.select(Asset.id).where(Asset.storage == storage_id)]
     if delete_assets and ids:
-        await assets.trash_assets(actor, ids)
+        await trash.trash_assets(actor, ids)
     await storages.mark_removed(storage_id, storage.name)
     return len(ids)

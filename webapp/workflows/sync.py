@@ -26,8 +26,8 @@ from typing import Any
 from webapp.asset.tables import Asset
 from webapp.core.kv import RunLock, key
 from webapp.core.runs import Spool
+from webapp.fs.base import Entry
 from webapp.fs.errors import StoreError
-from webapp.fs.store import Entry
 from webapp.settings import get_settings
 from webapp.storage import runs
 from webapp.storage import service as storages

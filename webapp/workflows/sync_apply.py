@@ -15,12 +15,13 @@ import unicodedata
 import uuid as uuidlib
 from typing import Any
 
-from webapp.asset import service as assets
+from webapp.asset import tags as asset_tags
+from webapp.asset import upload
 from webapp.asset.tables import Asset, AssetTag
 from webapp.core.runs import Spool, key_digest
 from webapp.core.tasks import enqueue_ingest_many
+from webapp.fs.base import Entry
 from webapp.fs.errors import StoreError
-from webapp.fs.store import Entry
 from webapp.storage import runs
 from webapp.storage import service as storages
 from webapp.storage.plan import BATCH, LIVE, Known, plan_batch, same_file
@@ -36,7 +37,7 @@ def folder_tags(path: str) -> list[str]:
     parts = path.split("/")[:-1]
     tags: list[str] = []
     for part in parts:
-        tag = assets.normalize_tag(unicodedata.normalize("NFC", part))
+        tag = asset_tags.normalize_tag(unicodedata.normalize("NFC", part))
         if tag and tag not in tags:
             tags.append(tag)
     return tags
@@ -172,14 +173,14 @@ async def _reconcile(
                 new = []
         for asset, entry in plan.changed:
             await _refingerprint(asset.id, entry, "processing")
-            assets.queue_ingest(asset.id)
+            upload.queue_ingest(asset.id)
             counts.changed += 1
             counts.note(f"changed {entry.key}: size or date differs, previews made again")
         for asset, entry in plan.restored:
             changed = not same_file(entry, asset.fp_size, asset.fp_mtime, asset.fp_etag)
             await _refingerprint(asset.id, entry, "processing" if changed else "available")
             if changed:
-                assets.queue_ingest(asset.id)
+                upload.queue_ingest(asset.id)
             counts.restored += 1
             counts.note(f"restored {entry.key}: the file is back")
         for _asset, entry in plan.held:
@@ -190,7 +191,7 @@ async def _reconcile(
         # Assets whose ingest job was lost (a worker killed between insert and enqueue).
         for asset in plan.unchanged:
             if asset.status == "processing":
-                assets.queue_ingest(asset.id)
+                upload.queue_ingest(asset.id)
         if time.monotonic() - shown >= 1.0:
             await runs.save_progress(run_id, counts)
             shown = time.monotonic()
@@ -217,10 +218,10 @@ async def _insert_new(storage: Any, entries: list[Entry], counts: SyncCounts) ->
         tags = tags_of[entry.key] = folder_tags(entry.key)
         values += [
             uuidlib.uuid4(),
-            assets.safe_filename(name),
+            upload.safe_filename(name),
             entry.size,
             json.dumps(tags),
-            assets.search_text(name, tags, {}),
+            asset_tags.search_text(name, tags, {}),
             entry.key,
             entry.size,
             entry.mtime,
@@ -331,11 +332,11 @@ async def collect(storage: Any, entry: Entry, counts: SyncCounts) -> None:
             tags = folder_tags(entry.key)
             row = Asset(
                 uuid=str(uuidlib.uuid4()),
-                filename=assets.safe_filename(name),
+                filename=upload.safe_filename(name),
                 size=size,
                 sha256=sha,
                 tags=tags,
-                search_text=assets.search_text(name, tags, {}),
+                search_text=asset_tags.search_text(name, tags, {}),
                 storage=main.id,
                 path=dest_key,
                 fp_size=written.size,
@@ -348,7 +349,7 @@ async def collect(storage: Any, entry: Entry, counts: SyncCounts) -> None:
             await row.save()
             if tags:
                 await AssetTag.insert(*[AssetTag(asset=row.id, tag=t) for t in tags])
-            assets.queue_ingest(row.id)
+            upload.queue_ingest(row.id)
         else:
             written = await asyncio.to_thread(main_store.stat, dest_key)
             if written.size != entry.size:

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from webapp.actor import Actor
-from webapp.asset import service as assets
+from webapp.asset import edits, tags, trash
+from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset
 from webapp.collection.tables import CollectionAsset
 from webapp.errors import Conflict, NotFound
@@ -103,10 +104,10 @@ async def carry_over(actor: Actor, old_id: int, new_id: int) -> None:
         raise NotFound("No such asset.")
     if old["status"] != "unavailable" or not old["sha256"] or old["sha256"] != new["sha256"]:
         raise Conflict("Only an unavailable asset with the same content can be carried over.")
-    merged = assets.parse_tags(
-        [*assets._json_value(new["tags"], []), *assets._json_value(old["tags"], [])]
+    merged = tags.parse_tags(
+        [*asset_views.json_value(new["tags"], []), *asset_views.json_value(old["tags"], [])]
     )
-    await assets.update_asset(actor, new_id, tags=merged)
+    await edits.update_asset(actor, new_id, tags=merged)
     held = {
         r["collection"]
         for r in await CollectionAsset.select(CollectionAsset.collection).where(
@@ -118,4 +119,4 @@ async def carry_over(actor: Actor, old_id: int, new_id: int) -> None:
     ):
         if r["collection"] not in held:
             await CollectionAsset(collection=r["collection"], asset=new_id).save()
-    await assets.trash_assets(actor, [old_id])
+    await trash.trash_assets(actor, [old_id])
