@@ -362,6 +362,10 @@ def _encode_mp4(
     max_s: float,
     rotation: int,
 ) -> None:
+    # One function on purpose (about 100 lines): the demux loop interleaves video and audio
+    # packets that share the start time, the frame clock and the sample counter, and the
+    # flush at the end needs them all; split up, they would become a state object with no
+    # other user.
     import av
 
     video_in = next(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pyvips
 
 from webapp.media.imaging import check_pixels, label_of
-from webapp.media.meta import Found, exif_from_fields, xmp_into
+from webapp.media.meta import Found, exif_from_fields
 from webapp.media.specs import Limits, MediaInfo, MediaRejected
+from webapp.media.xmp import xmp_into
 
 BANDS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2}
 

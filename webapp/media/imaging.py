@@ -25,8 +25,9 @@ guard_libvips()  # before the first decode in any process that imports this
 
 import pyvips  # noqa: E402
 
+from webapp.media.iptc import iptc_into  # noqa: E402
 from webapp.media.isolate import apply_resource_limits, run_isolated  # noqa: E402
-from webapp.media.meta import Found, exif_from_fields, iptc_into, xmp_into  # noqa: E402
+from webapp.media.meta import Found, exif_from_fields  # noqa: E402
 from webapp.media.sniff import Sniffed, extension, sniff, sniff_file  # noqa: E402
 from webapp.media.specs import (  # noqa: E402
     DEFAULT_PROXIES,
@@ -37,6 +38,7 @@ from webapp.media.specs import (  # noqa: E402
     ProxyOutput,
     ProxySpec,
 )
+from webapp.media.xmp import xmp_into  # noqa: E402
 
 __all__ = [
     "DEFAULT_PROXIES",

@@ -9,8 +9,9 @@ import re
 
 import pyvips
 
-from webapp.media.meta import Found, Node, XmlRefused, parse_xml_safely
+from webapp.media.meta import Found
 from webapp.media.specs import Limits, MediaInfo, MediaRejected
+from webapp.media.xmp import Node, XmlRefused, parse_xml_safely
 
 _UNITS = {"": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "mm": 96 / 25.4, "cm": 96 / 2.54, "in": 96.0}
 _LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-z]*)\s*\Z")
