@@ -8,6 +8,7 @@ import io
 
 import pyvips
 
+from tests import media_samples
 from tests.factories import make_user
 from tests.jobs import run_jobs
 from webapp.account import service as accounts
@@ -17,10 +18,9 @@ from webapp.asset import upload
 from webapp.asset import views as asset_views
 
 
-@functools.cache
 def jpeg(seed: int = 1, width: int = 640, height: int = 480) -> bytes:
-    image = pyvips.Image.gaussnoise(width, height, mean=100 + seed, sigma=40).cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer(Q=80)
+    """The suite's image factory at the size the sharing tests use (proxies get downscaled)."""
+    return media_samples.jpeg(seed, width, height)
 
 
 @functools.cache

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import os
 import shutil
 import socket
@@ -23,26 +22,20 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pyvips
+
+from tests.media_samples import jpeg
+from tests.waiting import wait_until
 
 ENGINE = os.environ.get("PICTORIUM_TEST_DB", "sqlite")
 PG_ADMIN_DSN = os.environ.get("PICTORIUM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_EMAIL = "admin@peer.example"
 ADMIN_PASSWORD = "peer admin password"
-
-
-@functools.cache
-def jpeg(seed: int, width: int = 320, height: int = 240) -> bytes:
-    image = pyvips.Image.gaussnoise(width, height, mean=40 + seed * 11 % 160, sigma=25, seed=seed)
-    image = image.cast("uchar")
-    return image.bandjoin([image, image]).copy(interpretation="srgb").jpegsave_buffer()
 
 
 def free_port() -> int:
@@ -182,18 +175,17 @@ class Peer:
                 stderr=subprocess.STDOUT,
             )
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def answering() -> bool:
             for proc in self.procs:
                 if proc.poll() is not None:
                     raise RuntimeError(f"peer {self.name} exited: {self.logs()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503):
-                    return
+                return httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503)
             except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"peer {self.name} did not start: {self.logs()}")
+                return False
+
+        wait_until(answering, 60, lambda: f"peer {self.name} to start: {self.logs()}")
 
     def logs(self) -> str:
         parts = []
@@ -237,14 +229,17 @@ class Peer:
 
     def wait_available(self, uuid: str, timeout: float = 120) -> dict[str, Any]:
         """Waits for the peer's worker to make the asset's proxies."""
-        deadline = time.monotonic() + timeout
-        while True:
-            asset = self.api("GET", f"/api/v1/assets/{uuid}").json()
-            if asset["status"] != "processing":
-                return asset
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"asset {uuid} still processing on {self.name}: {self.logs()}")
-            time.sleep(0.2)
+
+        def processed() -> dict[str, Any] | None:
+            asset: dict[str, Any] = self.api("GET", f"/api/v1/assets/{uuid}").json()
+            return asset if asset["status"] != "processing" else None
+
+        return wait_until(
+            processed,
+            timeout,
+            lambda: f"asset {uuid} to be processed on {self.name}: {self.logs()}",
+            interval=0.2,
+        )
 
     def user_token(self, email: str, role: str = "viewer", expires: str | None = None) -> str:
         self._cli("createuser", email, "--role", role, "--password", "peer user password")

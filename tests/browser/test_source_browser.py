@@ -8,7 +8,8 @@ import pytest
 
 from tests.browser.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.source_peers import Peer, jpeg
+from tests.media_samples import jpeg
+from tests.source_peers import Peer
 from webapp.actor import SYSTEM
 from webapp.system import service as system
 

@@ -114,7 +114,7 @@ async def test_request_paths_stay_inside_the_api(fake):
 
 
 def test_originals_stream_from_the_remote(fake):
-    from tests.source_peers import jpeg
+    from tests.media_samples import jpeg
 
     remote_id = fake.assets[-1]["id"]  # the first one added: jpeg(0)
     with open_original(fake.url, "k", remote_id, allow_private=True) as handle:

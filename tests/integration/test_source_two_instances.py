@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.source_peers import ADMIN_EMAIL, ADMIN_PASSWORD, Peer, jpeg
+from tests.media_samples import jpeg
+from tests.source_peers import ADMIN_EMAIL, ADMIN_PASSWORD, Peer
 from tests.waiting import wait_until
 
 
