@@ -90,6 +90,7 @@ def token_create(email: str, expires: str | None, name: str) -> None:
     from webapp.account import service as accounts
     from webapp.account.tables import User
     from webapp.actor import SYSTEM
+    from webapp.core.clock import parse_expiry
     from webapp.core.preflight import check_database
     from webapp.errors import AppError
 
@@ -100,7 +101,7 @@ def token_create(email: str, expires: str | None, name: str) -> None:
         if row is None:
             raise click.ClickException(f"no user with the email {email}")
         _, key = await accounts.create_token(
-            SYSTEM, row["id"], name=name, expires_at=accounts.parse_expiry(expires)
+            SYSTEM, row["id"], name=name, expires_at=parse_expiry(expires)
         )
         return key
 

@@ -19,6 +19,7 @@ from tests.share_helpers import actor_of, jpeg, logo_png, uploaded
 from webapp.asset import attachments, downloads, trash, upload
 from webapp.asset import query as asset_query
 from webapp.asset.tables import Asset
+from webapp.core.clock import parse_expiry
 from webapp.share import counters, manage, reads, tokens
 from webapp.share import options as share_options
 from webapp.share.tables import ShareLink
@@ -663,7 +664,7 @@ async def test_editing_every_option_from_the_form(browser, stranger):
     [asset] = await uploaded(editor)
     options = share_options.LinkOptions(
         password="first secret",
-        expires_at=share_options.parse_expiry("2999-01-01"),
+        expires_at=parse_expiry("2999-01-01"),
         proxy_types=["preview"],
     )
     link = (await manage.create_link(editor, [asset.id], options)).link

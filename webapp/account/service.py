@@ -13,7 +13,7 @@ from typing import Any
 from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.actor import ROLE_DEFAULTS, Actor, Perm, Role
 from webapp.core import crypto as sec
-from webapp.core.clock import now, parse_expiry  # noqa: F401  (parse_expiry: routes, cli)
+from webapp.core.clock import now
 from webapp.core.kv import Throttle
 from webapp.errors import Conflict, Invalid, NotFound, TooManyRequests
 from webapp.settings import get_settings

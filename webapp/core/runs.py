@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+from webapp.core.log import log_event
 
 JOURNAL_LINES = 2000
 
@@ -172,3 +175,19 @@ def final_values(state: str, counts: Counts, reason: str, at: datetime) -> dict[
         "journal": counts.journal_text(),
         **counts.values(),
     }
+
+
+def log_outcome(
+    logger: logging.Logger, event: str, run_id: int, state: str, counts: Counts, reason: str
+) -> None:
+    """One line per run outcome: done at INFO, anything else at WARNING, with its counters."""
+    level = logging.INFO if state == "done" else logging.WARNING
+    log_event(
+        logger,
+        event,
+        level=level,
+        run_id=run_id,
+        state=state,
+        reason=reason[:300],
+        **counts.values(),
+    )

@@ -11,6 +11,7 @@ from litestar.response import Redirect
 
 from webapp.account import service as accounts
 from webapp.actor import Actor, Perm, Role
+from webapp.core import clock
 from webapp.errors import AppError
 from webapp.routes._htmx import redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
@@ -120,7 +121,7 @@ async def user_update(request: Request, actor: CurrentActor, user_id: FromPath[i
 async def token_create(request: Request, actor: CurrentActor, user_id: FromPath[int]) -> Response:
     form = await request.form()
     try:
-        expires = accounts.parse_expiry(str(form.get("expires_at") or ""))
+        expires = clock.parse_expiry(str(form.get("expires_at") or ""))
         _, key = await accounts.create_token(
             actor, user_id, name=str(form.get("name") or ""), expires_at=expires
         )
@@ -141,7 +142,7 @@ async def _token_action(request: Request, actor: Actor, token_id: int, action: s
         elif form.get("clear"):
             await accounts.set_token_expiry(actor, token_id, None)
         else:
-            expires = accounts.parse_expiry(str(form.get("expires_at") or ""))
+            expires = clock.parse_expiry(str(form.get("expires_at") or ""))
             await accounts.set_token_expiry(actor, token_id, expires)
     except AppError as exc:
         error = exc.message

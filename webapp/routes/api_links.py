@@ -9,6 +9,7 @@ from litestar import Response, Router, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from webapp.core import clock
 from webapp.errors import Invalid
 from webapp.routes.auth import CurrentActor, api_actor
 from webapp.settings import get_settings
@@ -86,7 +87,7 @@ async def link_create(actor: CurrentActor, data: JSONBody[dict[str, Any]]) -> Re
         allow_original=original,
         allow_attachments=attachments,
         proxy_types=proxies,
-        expires_at=share_options.parse_expiry(expires),
+        expires_at=clock.parse_expiry(expires),
         password=password,
         watermark=_bool(body.get("watermark", False), "watermark"),
         allow_face_search=_bool(body.get("allow_face_search", False), "allow_face_search"),
@@ -147,7 +148,7 @@ async def link_update(
         value = body["expires_at"]
         if value is not None and not isinstance(value, str):
             raise Invalid("expires_at must be a date string or null.", field="expires_at")
-        changes["expires_at"] = share_options.parse_expiry(value) if value else None
+        changes["expires_at"] = clock.parse_expiry(value) if value else None
     if "password" in body:
         value = body["password"]
         if value is not None and not isinstance(value, str):

@@ -46,7 +46,7 @@ def _expiry(form: Any) -> Any:
     text = str(form.get("expires") or "").strip()
     if not text:
         raise Invalid("Choose the last day the link works.", field="expires")
-    return share_options.parse_expiry(text)
+    return clock.parse_expiry(text)
 
 
 def _options(form: Any) -> share_options.LinkOptions:

@@ -20,6 +20,7 @@ from webapp.asset import renditions as wm
 from webapp.asset.tables import Asset, Attachment
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.core import db
+from webapp.core.clock import parse_expiry
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.settings import get_settings
 from webapp.share.counters import _with_pending
@@ -29,7 +30,6 @@ from webapp.share.options import (
     _clean_name,
     _clean_options,
     _clean_password,
-    parse_expiry,
     proxy_groups,
     proxy_type_names,
 )

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from datetime import time as dtime
+from datetime import datetime
 
 from webapp.actor import Actor, Perm
 from webapp.asset import proxy_types as asset_proxy_types
 from webapp.asset import renditions as wm
 from webapp.asset.tables import ProxyType
 from webapp.core import crypto as sec
-from webapp.core.clock import now
 from webapp.errors import Conflict, Forbidden, Invalid
 from webapp.share.views import KINDS
 
@@ -36,30 +34,6 @@ class LinkOptions:
     password: str | None = None  # None or "": no password
     watermark: bool = False
     allow_face_search: bool = False
-
-
-def parse_expiry(value: str | date | datetime | None) -> datetime | None:
-    """A date means "valid through that day" (UTC); a datetime is taken as it is."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = (
-                date.fromisoformat(text)
-                if len(text) == 10
-                else datetime.fromisoformat(text.replace("Z", "+00:00"))
-            )
-        except ValueError:
-            raise Invalid("Use the date format YYYY-MM-DD.", field="expires_at") from None
-    if isinstance(value, datetime):
-        expires = value if value.tzinfo else value.replace(tzinfo=UTC)
-    else:
-        assert isinstance(value, date)
-        expires = datetime.combine(value, dtime.max, tzinfo=UTC)
-    if expires <= now():
-        raise Invalid("The expiry must be in the future.", field="expires_at")
-    return expires
 
 
 def _clean_name(name: str, default: str, label: str = "link") -> str:

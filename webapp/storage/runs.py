@@ -12,8 +12,7 @@ from typing import Any
 
 from webapp.actor import Actor
 from webapp.core.clock import now
-from webapp.core.log import log_event
-from webapp.core.runs import Counts, final_values, progress_values
+from webapp.core.runs import Counts, final_values, log_outcome, progress_values
 from webapp.errors import Conflict, NotFound
 from webapp.storage import service as storages
 from webapp.storage.tables import Storage, SyncRun
@@ -192,15 +191,7 @@ async def finish_run(run_id: int, state: str, counts: SyncCounts, reason: str) -
     """A run's outcome: its state, the reason an admin reads, its counts and journal."""
     values: dict[Any, Any] = final_values(state, counts, reason, now())
     await SyncRun.update(values).where(SyncRun.id == run_id)
-    log_event(
-        logger,
-        "sync.outcome",
-        level=logging.INFO if state == "done" else logging.WARNING,
-        run_id=run_id,
-        state=state,
-        reason=reason[:300],
-        **counts.values(),
-    )
+    log_outcome(logger, "sync.outcome", run_id, state, counts, reason)
 
 
 async def save_progress(run_id: int, counts: SyncCounts) -> None:

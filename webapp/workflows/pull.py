@@ -41,8 +41,7 @@ from typing import Any
 from webapp.asset.tables import Asset
 from webapp.core import crypto
 from webapp.core.clock import now
-from webapp.core.log import log_event
-from webapp.core.runs import Spool, final_values, progress_values
+from webapp.core.runs import Spool, final_values, log_outcome, progress_values
 from webapp.settings import get_settings
 from webapp.source import service as sources
 from webapp.source.client import PeerClient, SourceError
@@ -120,15 +119,7 @@ async def run_pull(run_id: int) -> str:
 async def _finish(run_id: int, state: str, counts: PullCounts, reason: str) -> None:
     values: dict[Any, Any] = final_values(state, counts, reason, now())
     await PullRun.update(values).where(PullRun.id == run_id)
-    log_event(
-        logger,
-        "pull.outcome",
-        level=logging.INFO if state == "done" else logging.WARNING,
-        run_id=run_id,
-        state=state,
-        reason=reason[:300],
-        **counts.values(),
-    )
+    log_outcome(logger, "pull.outcome", run_id, state, counts, reason)
 
 
 async def _progress(run_id: int, counts: PullCounts) -> None:
