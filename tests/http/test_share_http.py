@@ -20,7 +20,7 @@ from webapp.asset import attachments, downloads, trash, upload
 from webapp.asset import query as asset_query
 from webapp.asset.tables import Asset
 from webapp.core.clock import parse_expiry
-from webapp.share import counters, manage, reads, tokens
+from webapp.share import counters, manage, recipient, tokens
 from webapp.share import options as share_options
 from webapp.share.tables import ShareLink
 
@@ -386,7 +386,7 @@ async def test_download_all_is_a_streamed_zip(browser, stranger):
 
 
 async def test_grid_pages_beyond_the_first(browser, stranger, monkeypatch):
-    monkeypatch.setattr(reads, "PAGE_SIZE", 2)
+    monkeypatch.setattr(recipient, "PAGE_SIZE", 2)
     editor = await signed_in(browser)
     items = await uploaded(editor, 3)
     link = (

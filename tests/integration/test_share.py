@@ -15,8 +15,10 @@ from tests.share_helpers import actor_for, jpeg, logo_png, uploaded
 from webapp.account import service as accounts
 from webapp.actor import SYSTEM, Perm
 from webapp.asset import attachments, downloads, trash
+from webapp.asset import query as asset_query
 from webapp.asset import renditions as wm
 from webapp.asset.tables import Asset
+from webapp.collection import service as collections
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.core.clock import parse_expiry
 from webapp.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unavailable
@@ -24,6 +26,8 @@ from webapp.share import authorize, counters, eligibility, manage, options, reci
 from webapp.share import counters as share_counters
 from webapp.share import views as share_views
 from webapp.share.tables import ShareLink
+from webapp.source.tables import Source
+from webapp.storage.tables import Storage
 
 
 def opts(**kw) -> options.LinkOptions:
@@ -190,6 +194,79 @@ async def test_asset_trashed_or_not_in_the_link_serves_nothing():
     assert await _state(link.token, access=thumb) == "NotFound"
     with pytest.raises(NotFound):
         await recipient.visit(link.token, None)
+
+
+async def test_the_feed_and_a_link_read_through_one_visibility_rule():
+    """asset/query.py writes "may this asset be shown" once: the feed's ORM conditions and the
+    links' plain SQL (SHAREABLE_SQL) agree. Trashed, on an inactive storage, or external from
+    an inactive source: hidden in both. A link narrows the feed's rule and nothing else: no
+    external asset even from an active source, none of a removed storage (the feed keeps those
+    visible, marked unavailable)."""
+    editor = await actor_for()
+    items = await uploaded(editor, 7)
+    kept, trashed, inactive, removed, external, dark_external, alone = items
+    created = await manage.create_link(editor, [a.id for a in items[:6]], opts())
+    single = (await manage.create_link(editor, [alone.id], opts())).link
+    collection_id = created.collection_id
+    assert collection_id is not None
+
+    await trash.trash_assets(editor, [trashed.id])
+    home = kept.storage_id
+    off = Storage(name="Off", kind="local", root="/nowhere", is_active=False, status="disabled")
+    gone = Storage(
+        name="Gone (removed)", kind="local", root="/nowhere", is_active=False, is_removed=True
+    )
+    await off.save()
+    await gone.save()
+    await Asset.update({Asset.storage: off.id}).where(Asset.id == inactive.id)
+    await Asset.update({Asset.storage: gone.id}).where(Asset.id == removed.id)
+    live = Source(name="Live", url="https://live.example", is_active=True)
+    dark = Source(name="Dark", url="https://dark.example", is_active=False)
+    await live.save()
+    await dark.save()
+    for asset, source in ((external, live), (dark_external, dark)):
+        await Asset.update({Asset.origin: "source", Asset.source_id: source.id}).where(
+            Asset.id == asset.id
+        )
+
+    members = asset_query.AssetFilter(member_query=collections.member_query(collection_id))
+    feed = {a.uuid for a in (await asset_query.list_assets(editor, members)).items}
+    assert await asset_query.count_visible(editor, members) == len(feed)
+    page = {a.uuid for a in (await recipient.visit(created.link.token, None)).items}
+    one_by_one = {
+        a.uuid
+        for a in items[:6]
+        if await _state(created.link.token, access=share_views.Access("asset", asset=a.uuid))
+        == "ok"
+    }
+    assert feed == {kept.uuid, removed.uuid, external.uuid}
+    assert page == one_by_one == {kept.uuid}
+    # The link's rule is the feed's, narrowed by "not external" and "storage not removed".
+    narrowed = {a.uuid for a in items[:6] if a not in (external, removed)}
+    assert page == feed & narrowed
+
+    # The owners' side of the same rule: what a new link may include, and why not the rest.
+    check = await eligibility.check_assets(editor, [a.id for a in items[:6]])
+    assert check.shareable == 1
+    assert sorted((s.asset_id, s.reason) for s in check.skipped) == sorted(
+        [
+            (trashed.id, "trashed"),
+            (inactive.id, "no_right"),
+            (removed.id, "no_right"),
+            (external.id, "external"),
+            (dark_external.id, "external"),
+        ]
+    )
+    # A one-asset link serves nothing once its asset may not be shown, like the feed.
+    assert await _state(single.token) == "ok"
+    await Asset.update({Asset.storage: off.id}).where(Asset.id == alone.id)
+    assert await _state(single.token) == "NotFound"
+    single_feed = asset_query.AssetFilter(q=alone.filename.rsplit(".", 1)[0])
+    assert alone.uuid not in {
+        a.uuid for a in (await asset_query.list_assets(editor, single_feed)).items
+    }
+    await Asset.update({Asset.storage: home}).where(Asset.id == alone.id)
+    assert await _state(single.token) == "ok"
 
 
 async def test_versions_allowed_by_the_link():

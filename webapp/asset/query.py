@@ -1,7 +1,10 @@
-"""The one read path of assets: one asset by UUID or number (`get_asset`), and the feed's
-filtered, keyset-paged lists and counts (`AssetFilter`, `list_assets`, `list_asset_streams`,
-`count_visible`). What a reader may see (trashed assets, deactivated storages and sources)
-is decided here, in `_conditions`, for every caller."""
+"""The one read path of assets, for signed-in readers and link visitors alike: one asset by
+UUID or number (`get_asset`), the feed's filtered, keyset-paged lists and counts
+(`AssetFilter`, `list_assets`, `list_asset_streams`, `count_visible`), and the reads of a
+link, whose grant is a `Scope` (the link's owner, and its one asset or its collection's
+members): `get_scoped_asset`, `list_scoped_assets`, `scoped_proxy_rows`,
+`scoped_attachments`. What may be shown (trashed assets, deactivated or removed storages,
+external assets and their sources) is written once, in the "visibility" section below."""
 
 from __future__ import annotations
 
@@ -16,16 +19,18 @@ from piccolo.columns.combination import WhereRaw
 
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
-from webapp.asset.tables import Asset, AssetTag
+from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
 from webapp.asset.tags import normalize_tag
 from webapp.asset.views import (
     ASSET_COLUMNS,
     AssetView,
+    ProxyInfo,
     asset_view,
     parse_ref,
     proxies_for,
     with_source_names,
 )
+from webapp.core import db
 from webapp.errors import Invalid, NotFound
 
 FEED_PAGE = 60
@@ -119,27 +124,48 @@ def _like_text(q: str) -> str:
     return re.sub(r"[%_\\]", " ", q.strip().lower())
 
 
+# ---- visibility: which assets may be shown -----------------------------------------------
+# The one rule, for every reader. A signed-in reader (the feed, the JSON API) sees an asset
+# that is not trashed and whose storage is active (a removed storage's kept assets stay
+# visible, marked unavailable), and an external asset only while its source is active:
+# `_visible`, in the query builder's terms. Through a link the rule narrows
+# (docs/sharing-security.md): never an external asset (origin "source", the only assets with
+# a source), never one of a removed storage (a removed storage is inactive). `SHAREABLE_SQL`
+# is that narrowed rule spelled for the plain-SQL fast paths of links (`a` is the asset,
+# `s` its storage); tests/integration/test_share.py proves the two spellings agree.
+
+SHAREABLE_SQL = "a.status <> 'trashed' AND a.origin <> 'source' AND s.is_active"
+# Every column of the rule is NOT NULL, so NOT (...) is exactly "fails one of them".
+UNSHAREABLE_SQL = f"NOT ({SHAREABLE_SQL})"
+
+
+def _visible(*, not_trashed: bool = True) -> list[Any]:
+    """The feed's half of the rule (trashed assets are shown only in the recycle bin, which
+    asks for them with AssetFilter.trashed). not_trashed=False when the caller's filter
+    already names a status that is not "trashed"."""
+    from webapp.source.tables import Source
+
+    active_sources = Source.select(Source.id).where(Source.is_active == True)  # noqa: E712
+    return [
+        *([Asset.status != "trashed"] if not_trashed else []),
+        # Assets of a deactivated storage are hidden until it is activated again.
+        # (A removed storage's kept assets stay visible, marked unavailable.)
+        (Asset.storage.is_active == True) | (Asset.storage.is_removed == True),  # noqa: E712
+        # Likewise the assets pulled from a deactivated source (mutual integration).
+        Asset.source_id.is_null() | Asset.source_id.is_in(active_sources),
+    ]
+
+
 def _conditions(f: AssetFilter) -> list[Any]:
     where: list[Any] = []
     if f.trashed:
         where.append(Asset.status == "trashed")
-    elif f.status:
-        if f.status not in STATUSES or f.status == "trashed":
-            raise Invalid("Unknown status.", field="status")
-        where.append(Asset.status == f.status)
     else:
-        where.append(Asset.status != "trashed")
-    if not f.trashed:
-        # Assets of a deactivated storage are hidden until it is activated again.
-        # (A removed storage's kept assets stay visible, marked unavailable.)
-        where.append(
-            (Asset.storage.is_active == True) | (Asset.storage.is_removed == True)  # noqa: E712
-        )
-        # Likewise the assets pulled from a deactivated source (mutual integration).
-        from webapp.source.tables import Source
-
-        active_sources = Source.select(Source.id).where(Source.is_active == True)  # noqa: E712
-        where.append(Asset.source_id.is_null() | Asset.source_id.is_in(active_sources))
+        if f.status:
+            if f.status not in STATUSES or f.status == "trashed":
+                raise Invalid("Unknown status.", field="status")
+            where.append(Asset.status == f.status)
+        where += _visible(not_trashed=not f.status)
     if f.kind:
         if f.kind not in KINDS:
             raise Invalid("Unknown kind.", field="kind")
@@ -237,6 +263,200 @@ async def count_visible(actor: Actor, f: AssetFilter | None = None) -> int:
     for condition in _conditions(f or AssetFilter()):
         query = query.where(condition)
     return await query
+
+
+# ---- reads through a link: the grant as the scope ---------------------------------------
+# A link lets its visitors read what its owner could, restricted to the link's one asset or
+# its collection's members, and only what SHAREABLE_SQL lets through. These are measured fast
+# paths (bench/share.py, docs/sharing-security.md): every image of a shared page is one
+# request, so each is plain SQL with the same two statements as ever (the asset, then its
+# proxies), and a page walks the member index newest first, so it costs what the page
+# costs wherever the members sit among all assets.
+
+
+@dataclass(frozen=True)
+class MemberIndex:
+    """A set of assets kept as (set, asset) rows of an index table, as a collection's members
+    are. The package that owns the table names it (webapp/share, from webapp/collection's
+    table): this package knows nothing of collections."""
+
+    table: str
+    set_column: str
+    asset_column: str
+    set_id: int
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a link grants, in this package's terms: its owner's rights (the actor), and
+    either one asset (asset_id) or the members of one set."""
+
+    actor: Actor
+    asset_id: int | None = None
+    members: MemberIndex | None = None
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """One asset read through a scope, with its proxies' rows (id, type, key, mime, width,
+    height, size by type): the bytes of a proxy are served from them without another read."""
+
+    asset: AssetView
+    proxy_rows: dict[str, dict[str, Any]]
+
+
+def _engine() -> Any:
+    return Asset._meta.db
+
+
+def _proxy_info(row: dict[str, Any]) -> ProxyInfo:
+    return ProxyInfo(row["type"], row["mime"], row["width"], row["height"], row["size"])
+
+
+_SCOPED_COLUMNS = "a.*, s.name AS storage_name, s.status AS storage_status"
+
+
+async def get_scoped_asset(scope: Scope, ref: str | None) -> Scoped:
+    """The asset (by UUID; None: a one-asset link's asset), if it is within the scope and may
+    be shown through a link; with its proxies. Two plain queries."""
+    scope.actor.require(Perm.read)
+    conditions = [SHAREABLE_SQL]
+    params: list[Any] = []
+    if ref is not None:
+        parsed = parse_ref(ref)
+        if not isinstance(parsed, str):
+            raise NotFound("No such asset in this link.")
+        conditions.append("a.uuid = {}")
+        params.append(db.uuid_param(_engine(), parsed))
+    if scope.members is not None:
+        if ref is None:
+            raise NotFound("No such asset in this link.")
+        m = scope.members
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM {m.table} ca WHERE ca.{m.set_column} = {{}} "
+            f"AND ca.{m.asset_column} = a.id)"
+        )
+        params.append(m.set_id)
+    else:
+        conditions.append("a.id = {}")
+        params.append(scope.asset_id)
+    rows = await Asset.raw(
+        f"SELECT {_SCOPED_COLUMNS} FROM asset a "
+        f"JOIN storage s ON s.id = a.storage WHERE {' AND '.join(conditions)}",
+        *params,
+    )
+    if not rows:
+        raise NotFound("No such asset in this link.")
+    row = rows[0]
+    proxy_rows = {
+        p["type"]: p
+        for p in await Proxy.raw(
+            "SELECT id, type, key, mime, width, height, size FROM proxy WHERE asset = {}",
+            row["id"],
+        )
+    }
+    # No source names: an external asset is never within a link.
+    infos = {t: _proxy_info(p) for t, p in proxy_rows.items()}
+    return Scoped(asset_view(row, infos), proxy_rows)
+
+
+async def list_scoped_assets(scope: Scope, *, cursor: str | None, limit: int) -> Page:
+    """A page of the scope's set, newest first by asset id, keyset-paged with the feed's
+    cursor. Walks the set's (set, asset) index newest first and joins each member: the cost
+    follows the page, wherever the members sit among all assets. Two plain queries."""
+    scope.actor.require(Perm.read)
+    if scope.members is None:
+        raise NotFound("No such asset in this link.")
+    m = scope.members
+    limit = max(1, min(limit, MAX_PAGE))
+    conditions = [f"ca.{m.set_column} = {{}}", SHAREABLE_SQL]
+    params: list[Any] = [m.set_id]
+    after = decode_cursor(cursor)
+    if after is not None:
+        conditions.append(f"ca.{m.asset_column} < {{}}")
+        params.append(after)
+    rows = await Asset.raw(
+        f"SELECT {_SCOPED_COLUMNS} "
+        f"FROM {m.table} ca JOIN asset a ON a.id = ca.{m.asset_column} "
+        f"JOIN storage s ON s.id = a.storage WHERE {' AND '.join(conditions)} "
+        f"ORDER BY ca.{m.asset_column} DESC LIMIT {{}}",
+        *params,
+        limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r["id"] for r in rows]
+    infos: dict[int, dict[str, ProxyInfo]] = {i: {} for i in ids}
+    if ids:
+        for p in await Proxy.raw(
+            "SELECT p.asset, p.type, p.mime, p.width, p.height, p.size FROM proxy p "
+            f"WHERE {db.ids_clause(_engine(), 'p', 'asset')}",
+            db.ids_param(_engine(), ids),
+        ):
+            infos[p["asset"]][p["type"]] = _proxy_info(p)
+    items = [asset_view(r, infos[r["id"]]) for r in rows]
+    return Page(items, encode_cursor(ids[-1]) if more and ids else None)
+
+
+async def scoped_proxy_rows(
+    scope: Scope, asset_ids: Sequence[int], proxy_types: Sequence[str]
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """The rows (id, asset, type, key, mime, size) of these proxy types of assets read
+    through the scope, by (asset, type): what a link's ZIP serves. One query."""
+    scope.actor.require(Perm.read)
+    proxy_rows: dict[tuple[int, str], dict[str, Any]] = {}
+    if proxy_types and asset_ids:
+        for r in await Proxy.select(
+            Proxy.id, Proxy.asset, Proxy.type, Proxy.key, Proxy.mime, Proxy.size
+        ).where(Proxy.asset.is_in(list(asset_ids)) & Proxy.type.is_in(list(proxy_types))):
+            proxy_rows[(r["asset"], r["type"])] = r
+    return proxy_rows
+
+
+async def scoped_attachments(
+    scope: Scope, asset_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """The attachments (id, asset, filename, size) of assets read through the scope, by
+    asset, oldest first. One query."""
+    scope.actor.require(Perm.read)
+    result: dict[int, list[dict[str, Any]]] = {i: [] for i in asset_ids}
+    if not asset_ids:
+        return result
+    rows = (
+        await Attachment.select(
+            Attachment.id, Attachment.asset, Attachment.filename, Attachment.size
+        )
+        .where(Attachment.asset.is_in(list(asset_ids)))
+        .order_by(Attachment.id)
+    )
+    for r in rows:
+        result[r["asset"]].append(r)
+    return result
+
+
+async def list_unshareable(actor: Actor, asset_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Those of the ids that no link may show (the rule's other side), with why (status,
+    origin; else their storage is inactive), by id. One query."""
+    actor.require(Perm.read)
+    clause = db.ids_clause(_engine(), "a")
+    return list(
+        await Asset.raw(
+            "SELECT a.id, a.uuid, a.filename, a.status, a.origin FROM asset a "
+            f"JOIN storage s ON s.id = a.storage WHERE {clause} AND {UNSHAREABLE_SQL} "
+            "ORDER BY a.id",
+            db.ids_param(_engine(), asset_ids),
+        )
+    )
+
+
+async def count_existing(actor: Actor, asset_ids: Sequence[int]) -> int:
+    """How many of the ids are assets at all, whatever their state. One query."""
+    actor.require(Perm.read)
+    clause = db.ids_clause(_engine(), "a")
+    param = db.ids_param(_engine(), asset_ids)
+    return int(
+        (await Asset.raw(f"SELECT count(*) AS n FROM asset a WHERE {clause}", param))[0]["n"]
+    )
 
 
 async def list_uploaders(actor: Actor) -> list[dict[str, Any]]:

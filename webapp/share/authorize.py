@@ -15,11 +15,12 @@ from typing import Any
 
 from webapp.account.service import FLAG_COLUMNS, actor_for
 from webapp.actor import Actor, Perm
+from webapp.asset import query as asset_query
 from webapp.asset import renditions as wm
 from webapp.asset import views as asset_views
+from webapp.collection.tables import CollectionAsset
 from webapp.core.log import log_event
 from webapp.errors import AppError, Forbidden, Gone, NotFound, Unavailable
-from webapp.share.reads import _member
 from webapp.share.tables import ShareLink
 from webapp.share.tokens import _TOKEN_RE, password_cookie_ok, token_hash
 from webapp.share.views import Access, LinkGrant, LinkView, _view
@@ -73,6 +74,20 @@ async def _resolve(token: str) -> tuple[dict[str, Any], LinkView, Actor]:
     return row, link, owner
 
 
+def link_scope(link: LinkView, owner: Actor) -> asset_query.Scope:
+    """The link's grant as the asset query's scope: its owner's rights, and its one asset or
+    its collection's members (walked through the collection's (collection, asset) index)."""
+    if link.collection_id is None:
+        return asset_query.Scope(owner, asset_id=link.asset_id)
+    members = asset_query.MemberIndex(
+        CollectionAsset._meta.tablename,
+        CollectionAsset.collection._meta.db_column_name,
+        CollectionAsset.asset._meta.db_column_name,
+        link.collection_id,
+    )
+    return asset_query.Scope(owner, members=members)
+
+
 def _may_original(link: LinkView, owner: Actor, asset: asset_views.AssetView) -> bool:
     if not link.allow_original or not owner.can(Perm.download_original) or owner.watermark_only:
         return False
@@ -112,7 +127,7 @@ async def _check(token: str, cookie: str | None, access: Access) -> LinkGrant:
         asset = None
         if link.collection_id is None:
             # A link to one asset serves nothing at all once that asset may not be shown.
-            asset = (await _member(link, owner, None)).asset
+            asset = (await asset_query.get_scoped_asset(link_scope(link, owner), None)).asset
         if link.kind == "download" and access.what == "page":
             assert asset is not None
             if not _may_original(link, owner, asset):
@@ -120,7 +135,7 @@ async def _check(token: str, cookie: str | None, access: Access) -> LinkGrant:
         return LinkGrant(link, owner, access, asset, None)
     if link.kind == "download" and access.what != "original":
         raise Forbidden("This link downloads the original only.")
-    member = await _member(link, owner, access.asset)
+    member = await asset_query.get_scoped_asset(link_scope(link, owner), access.asset)
     asset = member.asset
     config = None
     must_watermark = link.watermark or owner.watermark_only

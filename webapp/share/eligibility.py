@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from webapp.actor import Actor, Perm
+from webapp.asset import query as asset_query
 from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset
 from webapp.errors import Invalid
-from webapp.share import reads
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ async def check_assets(actor: Actor, refs: Sequence[int | str]) -> ShareCheck:
     ids = await _resolve_ids(refs)
     if not ids:
         return ShareCheck(0, 0, [], [])
-    excluded = await reads.excluded_assets(ids)
-    found = await reads.count_assets(ids)
+    excluded = await asset_query.list_unshareable(actor, ids)
+    found = await asset_query.count_existing(actor, ids)
     may_share = actor.can(Perm.create_links)
     skipped = [
         Skipped(

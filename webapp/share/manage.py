@@ -33,7 +33,6 @@ from webapp.share.options import (
     proxy_groups,
     proxy_type_names,
 )
-from webapp.share.reads import _SHAREABLE
 from webapp.share.tables import ShareLink
 from webapp.share.tokens import (
     default_collection_name,
@@ -125,7 +124,7 @@ async def _fill_collection(collection_id: int, ids: Sequence[int]) -> None:
         "INSERT INTO collection_asset (collection, asset, added_at) "
         f"SELECT CAST({{}} AS INTEGER), a.id, {stamp} FROM asset a "
         f"JOIN storage s ON s.id = a.storage WHERE {db.ids_clause(engine(), 'a')} "
-        f"AND {_SHAREABLE}",
+        f"AND {asset_query.SHAREABLE_SQL}",
         collection_id,
         now(),
         db.ids_param(engine(), ids),

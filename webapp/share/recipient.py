@@ -23,13 +23,14 @@ from webapp.core import db
 from webapp.errors import AppError, Conflict, NotFound, Unavailable
 from webapp.fs.errors import StoreError
 from webapp.settings import get_settings
-from webapp.share.authorize import _may_original, authorize
+from webapp.share.authorize import _may_original, authorize, link_scope
 from webapp.share.counters import _count
 from webapp.share.options import IMAGE_GROUP, VIDEO_GROUP
-from webapp.share.reads import _attachments_of, _page_assets, _zip_proxy_rows
 from webapp.share.tokens import public_metadata
-from webapp.share.views import Access, LinkView, engine
+from webapp.share.views import Access, LinkGrant, LinkView, engine
 from webapp.storage import service as storages
+
+PAGE_SIZE = 100  # assets per page of a shared collection's grid
 
 
 @dataclass
@@ -69,6 +70,25 @@ class SharedPage:
     next_cursor: str | None
     single: bool
     can_zip: bool
+
+
+async def _page(
+    grant: LinkGrant, cursor: str | None, limit: int
+) -> tuple[list[asset_views.AssetView], str | None]:
+    """A page of what the link shows: its one asset (read by authorize already), or a page of
+    its collection through the asset query."""
+    if grant.link.collection_id is None:
+        assert grant.asset is not None
+        return [grant.asset], None
+    scope = link_scope(grant.link, grant.owner)
+    page = await asset_query.list_scoped_assets(scope, cursor=cursor, limit=limit)
+    return page.items, page.next_cursor
+
+
+async def _attachments_of(
+    grant: LinkGrant, asset_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    return await asset_query.scoped_attachments(link_scope(grant.link, grant.owner), asset_ids)
 
 
 def _shared(
@@ -140,9 +160,9 @@ async def landing(
             assert grant.asset is not None
             original = await asset_downloads.original_download(grant.owner, grant.asset.id)
         else:
-            items, next_cursor = await _page_assets(grant, cursor)
+            items, next_cursor = await _page(grant, cursor, PAGE_SIZE)
             ids = [a.id for a in items]
-            attachments = await _attachments_of(ids) if link.allow_attachments else {}
+            attachments = await _attachments_of(grant, ids) if link.allow_attachments else {}
     if link.kind == "download":
         if count if count_download is None else count_download:
             await _count(link.id, download=True)
@@ -170,7 +190,7 @@ async def shared_asset(token: str, cookie: str | None, asset_uuid: str) -> Share
         grant = await authorize(token, cookie, Access("asset", asset=asset_uuid))
         assert grant.asset is not None
         allowed = grant.link.allow_attachments
-        attachments = await _attachments_of([grant.asset.id]) if allowed else {}
+        attachments = await _attachments_of(grant, [grant.asset.id]) if allowed else {}
     item = _shared(grant.link, grant.owner, grant.asset, attachments.get(grant.asset.id, ()))
     item.link_name = grant.link.name
     return item
@@ -268,13 +288,14 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
     items: list[asset_views.AssetView] = []
     cursor = None
     while True:
-        page, cursor = await _page_assets(grant, cursor, limit=asset_query.MAX_PAGE)
+        page, cursor = await _page(grant, cursor, asset_query.MAX_PAGE)
         items += page
         if not cursor:
             break
     ids = [a.id for a in items]
-    proxy_rows = await _zip_proxy_rows(ids, link.proxy_types)
-    attachments = await _attachments_of(ids) if link.allow_attachments else {}
+    scope = link_scope(link, owner)
+    proxy_rows = await asset_query.scoped_proxy_rows(scope, ids, link.proxy_types)
+    attachments = await _attachments_of(grant, ids) if link.allow_attachments else {}
     central = storages.central_store()
     names = UniqueNames()
     entries: list[ZipEntry] = []
