@@ -130,7 +130,7 @@ async def test_a_pull_copies_exactly_what_the_token_user_sees_with_proxies(peer_
     assert set(copies) == peer_a.visible_ids
     assert not set(copies) & peer_a.hidden_ids
     by_name = {r["filename"]: r for r in copies.values()}
-    assert asset_views._json_value(by_name["harbour.jpg"]["tags"], []) == ["sea", "boats"]
+    assert asset_views.json_value(by_name["harbour.jpg"]["tags"], []) == ["sea", "boats"]
     assert by_name["harbour.jpg"]["origin"] == "source"
     for remote in peer_a.visible:
         row = copies[remote["id"]]
@@ -165,7 +165,7 @@ async def test_an_asset_added_retagged_and_deleted_in_a_follows_at_the_next_pull
         run = await pull(source.id)
         assert run.state == "done" and run.counts["new"] == 1
         copy = (await external(source.id))[added["id"]]
-        assert asset_views._json_value(copy["tags"], []) == ["fresh"]
+        assert asset_views.json_value(copy["tags"], []) == ["fresh"]
         # Newest in A is newest here too (highest local id).
         assert copy["id"] == max(r["id"] for r in (await external(source.id)).values())
 
@@ -174,7 +174,7 @@ async def test_an_asset_added_retagged_and_deleted_in_a_follows_at_the_next_pull
         run = await pull(source.id)
         assert run.counts["changed"] == 1 and run.counts["new"] == 0
         copy = (await external(source.id))[added["id"]]
-        assert asset_views._json_value(copy["tags"], []) == ["fresh", "dune"]
+        assert asset_views.json_value(copy["tags"], []) == ["fresh", "dune"]
         tags = {r["tag"] for r in await AssetTag.select().where(AssetTag.asset == copy["id"])}
         assert tags == {"fresh", "dune"}
 

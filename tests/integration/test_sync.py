@@ -276,7 +276,7 @@ async def test_collector_moves_files_into_the_main_storage(env):
         1, width=64, height=48
     )
     inbox = next(r for r in moved if r["path"].endswith("inbox/a.jpg"))
-    assert asset_views._json_value(inbox["tags"], []) == ["inbox"]
+    assert asset_views.json_value(inbox["tags"], []) == ["inbox"]
     again = await env.sync()
     assert again.counts["collected"] == 0 and again.counts["new"] == 0
 
