@@ -26,7 +26,7 @@ from webapp.core import db
 from webapp.core.clock import now
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a sync batch a third more
 class NewAsset:
     """What a new asset is made of; the file itself is already in `storage_id` at `path`
     (or, for a pulled asset, stays in the other workspace), with the fingerprint the store
@@ -72,10 +72,11 @@ async def register_assets(items: Sequence[NewAsset]) -> list[int]:
     stamp = now()
     engine = Asset._meta.db
     rows = [_values(engine, new, stamp) for new in items]
+    plan = _plan(rows)
     ids: dict[tuple[int, str], int] = {}
     async with engine.transaction():
-        for start, end in _chunks(len(items), _bound_per_row(rows)):
-            for r in await _insert(rows[start:end]):
+        for start, end in _chunks(len(items), plan.count(_BOUND)):
+            for r in await _insert(plan, rows[start:end]):
                 ids[(int(r["storage"]), r["path"])] = int(r["id"])
         result = [ids[(new.storage_id, new.path)] for new in items]
         pairs = [(i, t) for i, new in zip(result, items, strict=True) for t in new.tags]
@@ -92,9 +93,8 @@ async def register_assets(items: Sequence[NewAsset]) -> list[int]:
 # Columns whose value every row of a batch shares are written into the statement instead of
 # bound once a row (a sync batch's kind, mime, status, origin, storage and owner): a third
 # fewer parameters to bind. Only these columns, and only values that are NULL, integers or
-# plain words of ours, are ever written out; everything else is bound. Braces cannot be
-# written out (Piccolo reads "{}" as a placeholder): a batch whose metadata are all empty
-# leaves that column to its default, "{}".
+# plain words of ours, are ever written out; everything else is bound (braces never: Piccolo
+# reads "{}" as a placeholder).
 
 _COLUMNS = (
     "uuid",
@@ -146,7 +146,20 @@ _SHAREABLE = frozenset(
         "remote_updated_at",
     }
 )
-_DEFAULTS = {"metadata": "{}"}  # left out of the statement when every row has it
+# Left out of the statement when every row has the column's default (as the sync always
+# left them): a sync batch's row is as short as it was.
+_DEFAULTS: dict[str, Any] = {
+    "sha256": "",
+    "width": None,
+    "height": None,
+    "duration": None,
+    "taken_at": None,
+    "metadata": "{}",
+    "status_reason": "",
+    "source_id": None,
+    "remote_id": "",
+    "remote_updated_at": None,
+}
 _PLAIN = re.compile(r"[A-Za-z0-9/._+\[\]-]*")
 # Both engines take at most 32,767 parameters in one statement.
 _MAX_PARAMS = 32000
@@ -167,8 +180,8 @@ def _values(engine: Any, new: NewAsset, stamp: datetime) -> tuple[Any, ...]:
         new.height,
         new.duration,
         new.taken_at,
-        json.dumps(new.metadata),
-        json.dumps(new.tags),
+        json.dumps(new.metadata) if new.metadata else "{}",
+        json.dumps(new.tags) if new.tags else "[]",
         search_text(new.filename, new.tags, new.metadata),
         new.storage_id,
         new.path,
@@ -199,23 +212,19 @@ def _literal(value: Any) -> str:
 
 
 def _plan(rows: Sequence[tuple[Any, ...]]) -> list[str]:
-    """Per column: the placeholder, the literal every row shares, or _OMITTED."""
-    first = rows[0]
+    """Per column: the placeholder, the literal every row shares, or _OMITTED. (What all
+    rows share, each slice of them shares too: one plan serves every slice.)"""
     plan: list[str] = []
-    for i, column in enumerate(_COLUMNS):
-        value = first[i]
-        same = len(rows) > 1 and all(r[i] == value for r in rows)
-        if _DEFAULTS.get(column) == value and all(r[i] == value for r in rows):
+    for column, values in zip(_COLUMNS, zip(*rows, strict=True), strict=True):
+        first = values[0]
+        same = values.count(first) == len(values)
+        if same and column in _DEFAULTS and _DEFAULTS[column] == first:
             plan.append(_OMITTED)
-        elif same and column in _SHAREABLE:
-            plan.append(_literal(value))
+        elif same and len(values) > 1 and column in _SHAREABLE:
+            plan.append(_literal(first))
         else:
             plan.append(_BOUND)
     return plan
-
-
-def _bound_per_row(rows: Sequence[tuple[Any, ...]]) -> int:
-    return _plan(rows).count(_BOUND)
 
 
 def _chunks(count: int, params_per_row: int) -> list[tuple[int, int]]:
@@ -225,8 +234,7 @@ def _chunks(count: int, params_per_row: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-async def _insert(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    plan = _plan(rows)
+async def _insert(plan: list[str], rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
     kept = [i for i, p in enumerate(plan) if p != _OMITTED]
     bound = [i for i in kept if plan[i] == _BOUND]
     row = "(" + ", ".join(plan[i] for i in kept) + ")"
