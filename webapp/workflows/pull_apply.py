@@ -9,13 +9,13 @@ connection or a refused key stops the run (the batches already applied stay)."""
 from __future__ import annotations
 
 import asyncio
-import uuid as uuidlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from webapp.asset import tags
+from webapp.asset.register import NewAsset, register_assets
 from webapp.asset.tables import Asset, AssetTag, Proxy
 from webapp.core.clock import now
 from webapp.source.client import PeerClient, SourceError
@@ -126,7 +126,7 @@ async def apply_batch(
     }
     known_before = set(existing.values())  # only these can have tags and proxies to replace
     stamp = now()
-    new_rows = []
+    new_items: list[NewAsset] = []
     async with Asset._meta.db.transaction():
         for item in batch:
             status, reason = item.local_status
@@ -156,30 +156,45 @@ async def apply_batch(
                 counts.changed += 1
                 counts.note(f"changed {item.filename} ({item.remote_id})")
             else:
-                new_rows.append(
-                    Asset(
-                        uuid=str(uuidlib.uuid4()),
-                        storage=central_id,
+                new_items.append(
+                    NewAsset(
+                        filename=item.filename,
+                        storage_id=central_id,
                         path=f"sources/{source_id}/{item.remote_id}",
                         origin="source",
+                        kind=item.kind,
+                        mime=item.mime,
+                        size=item.size,
+                        sha256=item.sha256,
+                        width=item.width,
+                        height=item.height,
+                        duration=item.duration,
+                        taken_at=values["taken_at"],
+                        metadata=item.metadata,
+                        tags=item.tags,
+                        status=status,
+                        status_reason=reason,
+                        fp_etag=item.digest,
+                        created_at=datetime.fromisoformat(item.created_at),
                         source_id=source_id,
                         remote_id=item.remote_id,
-                        created_at=datetime.fromisoformat(item.created_at),
-                        **values,
+                        remote_updated_at=values["remote_updated_at"],
                     )
                 )
                 counts.new += 1
                 counts.note(f"new {item.filename} ({item.remote_id})")
-        if new_rows:
-            await Asset.insert(*new_rows)
-            for r in await Asset.select(Asset.id, Asset.remote_id).where(
-                (Asset.source_id == source_id)
-                & Asset.remote_id.is_in([row.remote_id for row in new_rows])
-            ):
-                existing[r["remote_id"]] = r["id"]
+        # New assets and their tags come from the one writer of assets; changed ones have
+        # their tags replaced here.
+        new_ids = await register_assets(new_items)
+        existing.update(zip((n.remote_id for n in new_items), new_ids, strict=True))
         if known_before:
             await AssetTag.delete().where(AssetTag.asset.is_in(sorted(known_before)))
-        tag_rows = [AssetTag(asset=existing[i.remote_id], tag=t) for i in batch for t in i.tags]
+        tag_rows = [
+            AssetTag(asset=existing[i.remote_id], tag=t)
+            for i in batch
+            if existing[i.remote_id] in known_before
+            for t in i.tags
+        ]
         if tag_rows:
             await AssetTag.insert(*tag_rows)
         # Proxies: fetched ones replace the copy here; types the remote no longer lists

@@ -1,6 +1,7 @@
 """The writes of a sync run (DESIGN.md section 3, rules 2 to 5), in batches: what the
 database knows of a batch's paths and of the storage's missing files (plain SQL: see
-`_known`), new files inserted as assets with their folder tags in one statement per batch,
+`_known`), new files registered as assets with their folder tags in one statement per batch
+(webapp/asset/register.py, the one writer of new assets),
 changed and returning files fingerprinted again, missing files marked unavailable with their
 tombstones. The ingest jobs of new assets are queued from a thread (`_Queuing`). A
 collector's new files are moved into the main storage instead (rule 8). The run that calls
@@ -9,15 +10,14 @@ these is webapp/workflows/sync.py."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import unicodedata
-import uuid as uuidlib
 from typing import Any
 
 from webapp.asset import tags as asset_tags
 from webapp.asset import upload
-from webapp.asset.tables import Asset, AssetTag
+from webapp.asset.register import NewAsset, register_asset, register_assets
+from webapp.asset.tables import Asset
 from webapp.core.runs import Spool, key_digest
 from webapp.core.tasks import enqueue_ingest_many
 from webapp.fs.base import Entry
@@ -199,61 +199,36 @@ async def _reconcile(
     await runs.save_progress(run_id, counts)
 
 
-_NEW_ASSET_COLUMNS = (
-    "uuid, filename, size, tags, search_text, path, fp_size, fp_mtime, fp_etag, created_at, "
-    "updated_at, kind, mime, status, origin, storage, uploader"
-)
-
-
 async def _insert_new(storage: Any, entries: list[Entry], counts: SyncCounts) -> list[int]:
     """New files become assets (processing, with their folder tags) in one statement per
-    batch; the other columns take their defaults. Returns their ids, for their ingest jobs."""
+    batch (webapp/asset/register.py); the other columns take their defaults. Returns their
+    ids, for their ingest jobs."""
     if not entries:
         return []
-    stamp = now()
-    values: list[Any] = []
-    tags_of: dict[str, list[str]] = {}
-    for entry in entries:
-        name = entry.key.rsplit("/", 1)[-1]
-        tags = tags_of[entry.key] = folder_tags(entry.key)
-        values += [
-            uuidlib.uuid4(),
-            upload.safe_filename(name),
-            entry.size,
-            json.dumps(tags),
-            asset_tags.search_text(name, tags, {}),
-            entry.key,
-            entry.size,
-            entry.mtime,
-            entry.etag,
-            stamp,
-            stamp,
-        ]
-    # The values every row shares are written out (our constants and integers): a third
-    # fewer parameters to bind.
-    owner = "NULL" if storage.owner_id is None else str(int(storage.owner_id))
-    row = (
-        f"({_marks(11)}, 'other', 'application/octet-stream', 'processing', 'sync', "
-        f"{int(storage.id)}, {owner})"
-    )
-    # The assets and their tag rows commit together: a run killed in between must not leave
-    # assets that the next attempt sees as known but without their tags.
-    async with Asset._meta.db.transaction():
-        inserted = await Asset.raw(
-            f"INSERT INTO asset ({_NEW_ASSET_COLUMNS}) VALUES "
-            f"{', '.join([row] * len(entries))} RETURNING id, path",
-            *values,
-        )
-        pairs = [(r["id"], t) for r in inserted for t in tags_of[r["path"]]]
-        if pairs:
-            await AssetTag.raw(
-                f"INSERT INTO asset_tag (asset, tag) VALUES {', '.join(['({}, {})'] * len(pairs))}",
-                *[v for pair in pairs for v in pair],
+    # The assets and their tag rows commit together (one transaction in register_assets): a
+    # run killed in between must not leave assets that the next attempt sees as known but
+    # without their tags.
+    ids = await register_assets(
+        [
+            NewAsset(
+                filename=upload.safe_filename(entry.key.rsplit("/", 1)[-1]),
+                storage_id=storage.id,
+                path=entry.key,
+                origin="sync",
+                size=entry.size,
+                fp_size=entry.size,
+                fp_mtime=entry.mtime,
+                fp_etag=entry.etag,
+                tags=folder_tags(entry.key),
+                uploader_id=storage.owner_id,
             )
-    for r in inserted:
+            for entry in entries
+        ]
+    )
+    for entry in entries:
         counts.new += 1
-        counts.note(f"new {r['path']}")
-    return [r["id"] for r in inserted]
+        counts.note(f"new {entry.key}")
+    return ids
 
 
 async def _refingerprint(asset_id: int, entry: Entry, status: str) -> None:
@@ -328,28 +303,22 @@ async def collect(storage: Any, entry: Entry, counts: SyncCounts) -> None:
         if existing is None:
             size, sha = await copy_verified(source, entry.key, main_store, dest_key)
             written = await asyncio.to_thread(main_store.stat, dest_key)
-            name = entry.key.rsplit("/", 1)[-1]
-            tags = folder_tags(entry.key)
-            row = Asset(
-                uuid=str(uuidlib.uuid4()),
-                filename=upload.safe_filename(name),
-                size=size,
-                sha256=sha,
-                tags=tags,
-                search_text=asset_tags.search_text(name, tags, {}),
-                storage=main.id,
-                path=dest_key,
-                fp_size=written.size,
-                fp_mtime=written.mtime,
-                fp_etag=written.etag,
-                status="processing",
-                origin="sync",
-                uploader=storage.owner_id,
+            asset_id = await register_asset(
+                NewAsset(
+                    filename=upload.safe_filename(entry.key.rsplit("/", 1)[-1]),
+                    storage_id=main.id,
+                    path=dest_key,
+                    origin="sync",
+                    size=size,
+                    sha256=sha,
+                    fp_size=written.size,
+                    fp_mtime=written.mtime,
+                    fp_etag=written.etag,
+                    tags=folder_tags(entry.key),
+                    uploader_id=storage.owner_id,
+                )
             )
-            await row.save()
-            if tags:
-                await AssetTag.insert(*[AssetTag(asset=row.id, tag=t) for t in tags])
-            upload.queue_ingest(row.id)
+            upload.queue_ingest(asset_id)
         else:
             written = await asyncio.to_thread(main_store.stat, dest_key)
             if written.size != entry.size:
