@@ -249,13 +249,17 @@ async def test_purge_deletes_the_external_original_only_when_safe(env):
     await trash.trash_assets(env.admin, [found["purge-me.jpg"]["id"], found["replaced.jpg"]["id"]])
     env.store.write("replaced.jpg", jpeg(3, 64, 48) + b"different")  # someone replaced the file
     later = datetime.now(UTC) + timedelta(days=31)
-    assert await purge.purge_expired(later) == 1
+    assert await purge.purge_expired(later) == 2
     assert not env.store.exists("purge-me.jpg")
-    assert env.store.exists("replaced.jpg")  # fingerprint differs: never deleted
-    assert "replaced.jpg" in await env.assets()
-    # Marker gone: the purge waits as well.
+    assert env.store.exists("replaced.jpg")  # not the indexed content: never deleted
+    assert await env.assets() == {}  # the replaced file's asset left the app only
+    # Marker gone: the purge waits.
+    env.put("wait.jpg", 4)
+    await env.sync()
+    await trash.trash_assets(env.admin, [(await env.assets())["wait.jpg"]["id"]])
     env.store.delete(".pictorium")
     assert await purge.purge_expired(later) == 0
+    assert env.store.exists("wait.jpg")
 
 
 async def test_collector_moves_files_into_the_main_storage(env):

@@ -6,6 +6,7 @@ routes through a thread) and small:
 
     list(prefix) -> Iterator[Entry]     recursive, files only, streamed page by page
     stat / exists / open_read / read_range / write / delete / url
+    stated_sha256(key)                  the SHA-256 the server states for a file, if any
     ping / write_marker / has_marker / copy_from / close
 
 Every key is checked by `clean_key` (key.py) before anything else happens, every path handed
@@ -270,6 +271,13 @@ class Store:
             except FileNotFoundError:
                 return
 
+    def stated_sha256(self, key: str) -> str | None:
+        """The SHA-256 (hex) of a whole file as the server states it without being sent the
+        file (S3's x-amz-checksum-sha256), or None when the server states none."""
+        key = clean_key(key)
+        with self._errors(key):
+            return self._stated_sha256(key)
+
     def url(self, key: str, expires: int = 3600) -> str | None:
         """A time-limited URL that serves the file directly (S3, GCS), else None."""
         key = clean_key(key)
@@ -336,6 +344,9 @@ class Store:
         raise NotImplementedError
 
     def _url(self, key: str, expires: int) -> str | None:
+        return None
+
+    def _stated_sha256(self, key: str) -> str | None:
         return None
 
     def _ping(self) -> None:

@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from webapp.actor import Actor
 from webapp.core import crypto
@@ -20,10 +20,10 @@ from webapp.core.log import log_event
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.fs.base import Store
 from webapp.fs.central import open_central
+from webapp.fs.digest import content_sha256
 from webapp.fs.errors import StoreDenied, StoreError, StoreNotFound, StoreUnavailable
 from webapp.settings import get_settings
 from webapp.storage.kinds import KINDS
-from webapp.storage.plan import same_file
 from webapp.storage.tables import Storage
 
 logger = logging.getLogger("pictorium.storage")
@@ -443,21 +443,34 @@ async def mark_removed(storage_id: int, name: str) -> None:
     ).where(Storage.id == storage_id)
 
 
-async def may_delete_original(storage: StorageRef, asset_row: dict[str, Any]) -> bool:
-    """Whether the purge may delete this asset's original now (DESIGN.md rule 10): the
-    storage is reachable, its marker is there and the file still has the fingerprint Pictorium
-    knows. Files in the central storage were put there by Pictorium and may always go."""
+# What the purge may do with an asset's original (DESIGN.md rule 3.10): "proven" the file is
+# the one indexed, delete it; "gone" nothing is there to delete; "unproven" the file is not
+# (or cannot be shown to be) the one indexed, it stays and the asset leaves the app only;
+# "wait" the storage cannot be asked now, the asset stays in the bin for the next purge.
+Proof = Literal["proven", "gone", "unproven", "wait"]
+
+
+async def prove_original(storage: StorageRef, asset_row: dict[str, Any]) -> Proof:
+    """Whether the purge may delete this asset's original (DESIGN.md rule 3.10): only when
+    the storage is reachable, its marker is there and the file's content has the SHA-256
+    recorded at ingest (the server's stated SHA-256, else the file read once). Size and time
+    prove nothing: `cp -p`, `rsync -t` or a restore keep them on other bytes. Files in the
+    central storage were put there by Pictorium and may always go; a removed storage's files
+    are never touched."""
     if storage.is_central:
-        return True
-    if await _removed(storage.id) or not storage.is_active:
-        return False
+        return "proven"
+    if await _removed(storage.id):
+        return "unproven"
+    if not storage.is_active:
+        return "wait"
     try:
         store = await open_storage(storage)
         if not await asyncio.to_thread(store.has_marker):
-            return False
-        entry = await asyncio.to_thread(store.stat, asset_row["path"])
+            return "wait"
+        digest = await asyncio.to_thread(content_sha256, store, asset_row["path"])
     except StoreNotFound:
-        return True  # already gone: nothing to delete, nothing to lose
+        return "gone"  # already gone: nothing to delete, nothing to lose
     except (StoreError, ValueError, crypto.SecretsUnreadable):
-        return False
-    return same_file(entry, asset_row["fp_size"], asset_row["fp_mtime"], asset_row["fp_etag"])
+        return "wait"
+    known = asset_row.get("sha256") or ""
+    return "proven" if known and digest == known else "unproven"

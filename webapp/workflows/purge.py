@@ -1,11 +1,14 @@
 """The one purge: an asset leaves the recycle bin for good with everything kept of it, its
-proxies, attachments, tags and collection memberships and, when its storage allows
-(storages.may_delete_original), its original. The bin's "delete now", "empty the bin" and
-the scheduled purge after the retention all come through `purge_assets`."""
+proxies, attachments, tags and collection memberships and, when the file is proven to be the
+one indexed (storages.prove_original, DESIGN.md rule 3.10), its original. A file that is not
+proven to be it stays where it is and the asset leaves the app only; while its storage cannot
+be asked, the asset waits in the bin. The bin's "delete now", "empty the bin" and the
+scheduled purge after the retention all come through `purge_assets`."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -15,9 +18,12 @@ from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
 from webapp.asset.trash import ids_for
 from webapp.collection.tables import CollectionAsset
 from webapp.core.clock import now
+from webapp.core.log import log_event
 from webapp.fs.errors import StoreError
 from webapp.storage import service as storages
 from webapp.system import service as system
+
+logger = logging.getLogger("pictorium.purge")
 
 
 async def empty_trash(actor: Actor) -> int:
@@ -48,8 +54,9 @@ async def purge_expired(at: datetime | None = None) -> int:
 
 
 async def purge_assets(asset_ids: Sequence[int]) -> int:
-    """Deletes proxies, attachments, the original and the rows of trashed assets. An asset
-    whose files cannot be deleted now stays in the bin and is tried again at the next purge."""
+    """Deletes proxies, attachments, the original and the rows of trashed assets; returns
+    how many left the app. An asset whose files cannot be deleted or checked now stays in the
+    bin and is tried again at the next purge."""
     purged = 0
     for asset_id in asset_ids:
         if await _purge_one(asset_id):
@@ -77,11 +84,22 @@ async def _purge_one(asset_id: int) -> bool:
                     delete_quietly, await storages.open_storage(att_storage), a["path"]
                 )
         if storage is not None and row["origin"] != "source":
-            if not await storages.may_delete_original(storage, row):
+            proof = await storages.prove_original(storage, row)
+            if proof == "wait":
                 return False
-            await asyncio.to_thread(
-                delete_quietly, await storages.open_storage(storage), row["path"]
-            )
+            if proof == "proven":
+                await asyncio.to_thread(
+                    delete_quietly, await storages.open_storage(storage), row["path"]
+                )
+            elif proof == "unproven":
+                log_event(
+                    logger,
+                    "purge.original_kept",
+                    level=logging.WARNING,
+                    asset_id=asset_id,
+                    storage_id=storage.id,
+                    path=row["path"],
+                )
     except StoreError:
         return False
     await delete_rows([asset_id])

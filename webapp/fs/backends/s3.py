@@ -7,12 +7,17 @@ Traps of this kind:
   whole-object checksums on range reads, which then never match: checksums only when required.
 - Presigned URLs use SigV4: S3-compatible servers (and newer AWS regions) refuse V2.
 - With an endpoint (an S3-compatible server) addressing is path-style unless told otherwise.
+- A SHA-256 is stated only when asked for (HEAD with ChecksumMode) and only if the object
+  was uploaded with one; a multipart upload's is a checksum of part checksums unless the
+  server says FULL_OBJECT. The ETag is an MD5 (or, multipart, not even that): never a SHA-256.
 - The listing pages through list_objects_v2 itself, one page in memory at a time; uploads go
   in parts of S3_PART_SIZE.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import shutil
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, cast
@@ -89,6 +94,33 @@ class S3Store(_BucketStore):
 
     def _url(self, key: str, expires: int) -> str | None:
         return cast(str, self.fs.sign(self._path(key), expiration=expires))
+
+    def _stated_sha256(self, key: str) -> str | None:
+        fs = self.fs
+        head = _sync(
+            fs,
+            fs._call_s3,
+            "head_object",
+            Bucket=self.bucket_name,
+            Key=self._object_prefix("") + key,
+            ChecksumMode="ENABLED",
+        )
+        return _whole_object_sha256(head)
+
+
+def _whole_object_sha256(head: Mapping[str, Any]) -> str | None:
+    """The hex SHA-256 of the whole object from a HEAD answer, if the server states one."""
+    value = head.get("ChecksumSHA256")
+    if not isinstance(value, str) or not value:
+        return None
+    kind = head.get("ChecksumType")
+    if "-" in value or (kind is not None and kind != "FULL_OBJECT"):
+        return None  # a checksum of the parts' checksums: not the content's hash
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return digest.hex() if len(digest) == 32 else None
 
 
 def _s3(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
