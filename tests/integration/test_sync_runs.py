@@ -8,6 +8,7 @@ import asyncio
 import os
 
 import httpx
+import pytest
 
 from tests.factories import make_token, make_user
 from tests.servers import _spawn, _stop, free_port
@@ -140,3 +141,14 @@ def test_worker_takes_sync_and_maintenance_before_the_ingest_backlog():
     assert len(ran) == 23
     assert set(ran[:2]) == {"sync", "maintenance"}, ran
     assert ran[-1] == "faces", ran
+
+
+def test_workers_setting_defaults_to_one_per_core(tmp_path):
+    from webapp.settings import load_settings
+
+    base = {"SECRET_KEY": "k", "DATA_DIR": str(tmp_path)}
+    assert load_settings(base).workers == (os.cpu_count() or 1)
+    assert load_settings({**base, "WORKERS": "4"}).workers == 4
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(ValueError, match="WORKERS must be a whole number of at least 1"):
+            load_settings({**base, "WORKERS": bad})
