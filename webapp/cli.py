@@ -200,9 +200,15 @@ def up() -> None:
         elif not settings.admin_password:
             click.echo(f"Admin account: {email}")
         me = [sys.executable, "-m", "webapp"]
-        for role in ("web", "worker", "scheduler"):
+        # WORKERS job workers (one per core by default), so a long job on one never holds up
+        # the sync, pull and maintenance jobs that every worker takes first.
+        roles = ["web", *["worker"] * settings.workers, "scheduler"]
+        for role in roles:
             children.append(subprocess.Popen([*me, role], env=env))
-        click.echo(f"Pictorium runs on {settings.base_url}  (Ctrl-C stops it)")
+        click.echo(
+            f"Pictorium runs on {settings.base_url} with {settings.workers} job worker(s)"
+            "  (Ctrl-C stops it)"
+        )
         _supervise(children)
     finally:
         _stop_all(children)

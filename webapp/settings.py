@@ -30,6 +30,7 @@ class Settings:
     redis_prefix: str
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one JSON object per line
+    workers: int = 1  # job workers `pictorium up` starts (WORKERS; default: one per core)
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,6 +72,18 @@ def _choice(name: str, value: str | None, default: str, allowed: tuple[str, ...]
     return chosen
 
 
+def _workers(value: str | None) -> int:
+    if not (value or "").strip():
+        return os.cpu_count() or 1
+    try:
+        count = int(value or "")
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"WORKERS must be a whole number of at least 1, not {value!r}")
+    return count
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("DATA_DIR") or "data").expanduser().resolve()
@@ -99,6 +112,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "LOG_LEVEL", env.get("LOG_LEVEL"), "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
         ),
         log_format=_choice("LOG_FORMAT", env.get("LOG_FORMAT"), "text", ("text", "json")),
+        workers=_workers(env.get("WORKERS")),
     )
 
 

@@ -20,13 +20,13 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.slow
 
 
-def start_up(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def start_up(data_dir: Path, port: int, **extra: str) -> subprocess.Popen[str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"REDIS_URL", "DATABASE_URL", "SECRET_KEY", "BASE_URL", "REDIS_PREFIX"}
     }
-    env.update(DATA_DIR=str(data_dir), PORT=str(port), ADMIN_EMAIL="boss@example.com")
+    env.update(DATA_DIR=str(data_dir), PORT=str(port), ADMIN_EMAIL="boss@example.com", **extra)
     env.pop("ADMIN_PASSWORD", None)
     return subprocess.Popen(
         [sys.executable, "-m", "webapp", "up"],
@@ -77,7 +77,7 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path):
         pytest.skip("`up` on its embedded defaults is SQLite; run once, on the SQLite pass")
     a_dir, b_dir = tmp_path / "a", tmp_path / "b"
     a_port, b_port = free_port(), free_port()
-    a = start_up(a_dir, a_port)
+    a = start_up(a_dir, a_port, WORKERS="3")
     b = start_up(b_dir, b_port)
     try:
         health_a = wait_healthy(a_port, a)
@@ -89,7 +89,7 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path):
         login = httpx.get(f"http://127.0.0.1:{a_port}/login")
         assert login.status_code == 200 and "Sign in" in login.text
         pids = children_of(a.pid)
-        assert len(pids) >= 4  # redis-server, web, worker, scheduler
+        assert len(pids) == 6  # redis-server, web, WORKERS=3 workers, scheduler
     finally:
         out_a = stop(a)
         out_b = stop(b)

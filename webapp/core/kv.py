@@ -1,19 +1,23 @@
 """The Redis connection every process shares (queues, throttles, locks); Throttle, the one
-counter of tries; and RunLock, the one lock of a run, renewed while it runs and taken over
-from a holder that died."""
+counter of tries; RunLock, the one lock of a run, renewed while it runs and taken over
+from a holder that died; and held, the short lock around a check-then-insert."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import hashlib
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 from redis import Redis
-from redis.exceptions import WatchError
+from redis.exceptions import LockError, WatchError
 
 from webapp.core.process import process_gone, process_tag
+from webapp.errors import Conflict
 from webapp.settings import Settings, get_settings
 
 
@@ -167,3 +171,25 @@ class RunLock:
             self.lock.release()
         except Exception:  # the lock expired: nothing to release
             pass
+
+
+# ---- request lock ---------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def held(name: str, *, ttl: int = 30, wait: float = 15.0) -> AsyncIterator[None]:
+    """One holder of `name` (a full Redis key) at a time across every process: the block of a
+    check-then-insert ("is a run queued? if not, queue one") runs whole before the next
+    caller's check. Waits for the holder without blocking the event loop; a holder that died
+    frees the key after `ttl` seconds."""
+    lock = get_redis().lock(name, timeout=ttl, thread_local=False)
+    deadline = time.monotonic() + wait
+    while not lock.acquire(blocking=False):
+        if time.monotonic() > deadline:
+            raise Conflict("Another request for the same thing is under way; try again.")
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(LockError):  # expired: nothing to release
+            lock.release()

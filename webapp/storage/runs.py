@@ -12,6 +12,7 @@ from typing import Any
 
 from webapp.actor import Actor
 from webapp.core.clock import now
+from webapp.core.kv import held, key
 from webapp.core.runs import Counts, final_values, log_outcome, progress_values
 from webapp.errors import Conflict, NotFound
 from webapp.storage import service as storages
@@ -100,14 +101,22 @@ async def request_sync(
         raise Conflict("The central storage holds what Pictorium writes; it is not synced.")
     if not storage.is_active:
         raise Conflict("Activate the storage first.")
+    # Under the storage's request lock, so that requests at the same instant (ten clicks, two
+    # web processes) see each other's run instead of each inserting one.
+    async with held(key("sync-request", storage_id)):
+        return await _queue_run(actor, storage_id, apply_anyway)
+
+
+async def _queue_run(actor: Actor | None, storage_id: int, apply_anyway: bool) -> RunView:
     active = (
         await SyncRun.select()
         .where((SyncRun.storage == storage_id) & SyncRun.state.is_in(list(ACTIVE_STATES)))
-        .first()
+        .order_by(SyncRun.id, ascending=False)
     )
-    if active is not None and not apply_anyway:
-        _revive(active["id"])
-        return _run_view(active)
+    for run in active:  # the newest first: an admin's "apply anyway" is queued after the rest
+        if run["apply_anyway"] or not apply_anyway:
+            _revive(run["id"])
+            return _run_view(run)
     row = SyncRun(
         storage=storage_id,
         state="queued",

@@ -18,7 +18,10 @@ from rq.serializers import JSONSerializer
 from webapp.core.kv import get_redis
 from webapp.core.tasks import recovery
 
-QUEUES = ("default", "ingest", "sync", "maintenance", "faces")
+# Every worker's order: a worker takes a job of the first queue that has one. Sync, pull and
+# maintenance come first, so "Sync now" after a large first sync (and the outage or deletion
+# it would notice) never waits behind the ingest backlog; faces when nothing else waits.
+QUEUES = ("sync", "maintenance", "default", "ingest", "faces")
 
 MAKE_PROXIES = "webapp.jobs.asset.make_proxies"
 DETECT_FACES = "webapp.jobs.face.detect_faces"
