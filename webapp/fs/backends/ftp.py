@@ -7,6 +7,7 @@ go in blocks of CHUNK; control connections are closed on reset (fsspec_store._cl
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Mapping
 from typing import IO, Any
@@ -32,6 +33,43 @@ class FTPStore(FsspecStore):
         self._write_stream(key, io.BytesIO(data))
 
 
+# ---- names that are not UTF-8 ---------------------------------------------------------------
+
+# FTP sends names as the server's bytes. ftplib decodes its control and data connections with
+# one codec, strictly: a single name that is not UTF-8 would fail the whole listing. This codec
+# is UTF-8 that keeps such bytes as lone surrogates (as os.fsdecode does) whatever error mode
+# ftplib asks for, so the listing goes through and sync skips that one name (fs/key.py).
+_NAMES_CODEC = "pictorium-ftp-utf-8"
+
+
+class _NamesDecoder(codecs.BufferedIncrementalDecoder):
+    def _buffer_decode(self, data: Any, errors: str, final: bool) -> tuple[str, int]:
+        return codecs.utf_8_decode(data, "surrogateescape", final)
+
+
+class _NamesEncoder(codecs.IncrementalEncoder):
+    def encode(self, text: str, final: bool = False) -> bytes:
+        return text.encode("utf-8", "surrogateescape")
+
+
+def _names_codec(name: str) -> codecs.CodecInfo | None:
+    if name != _NAMES_CODEC.replace("-", "_") and name != _NAMES_CODEC:
+        return None
+    return codecs.CodecInfo(
+        name=_NAMES_CODEC,
+        encode=lambda text, errors="strict": (text.encode("utf-8", "surrogateescape"), len(text)),
+        decode=lambda data, errors="strict": (
+            bytes(data).decode("utf-8", "surrogateescape"),
+            len(data),
+        ),
+        incrementalencoder=_NamesEncoder,
+        incrementaldecoder=_NamesDecoder,
+    )
+
+
+codecs.register(_names_codec)
+
+
 def _ftp(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
     from fsspec.implementations.ftp import FTPFileSystem
 
@@ -52,6 +90,7 @@ def _ftp(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> S
             password=password,
             timeout=_timeout(options, "timeout", 30.0),
             tls=tls,
+            encoding=_NAMES_CODEC,
             skip_instance_cache=True,
         )
 

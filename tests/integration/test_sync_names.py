@@ -1,0 +1,113 @@
+"""Sync and the names it cannot take (issue 11, items 2, 3 and 6), against real storages: a
+local folder, S3 on `rclone serve s3`, FTP on pyftpdlib and SFTP on asyncssh.
+
+- A file whose name is not valid UTF-8, or that the product refuses as a key (a backslash, a
+  newline, a path over 1,024 bytes), is skipped with a reason in the run's journal; the rest
+  of the storage syncs and the storage stays "ok".
+- A folder the server refuses to list is a listing error: the run changes nothing.
+
+The refused names are made behind the store's back, in the folder each server serves (the
+store itself refuses to write them). S3 keys are always UTF-8, so the non-UTF-8 case does not
+apply there.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import make_user
+from tests.integration.test_sync import Env
+from tests.media_samples import jpeg
+from tests.storage_servers import S3_KEY, S3_SECRET, _s3_client
+from webapp.account import service as accounts
+from webapp.storage import service as storages
+
+
+def _form_values(server: Any) -> dict[str, Any]:
+    if server.kind == "s3":
+        return {
+            "endpoint_url": server.options["endpoint_url"],
+            "access_key_id": server.secrets["key"],
+            "secret_access_key": server.secrets["secret"],
+        }
+    if server.kind in {"ftp", "sftp"}:
+        user = "user" if server.kind == "ftp" else "username"
+        return {
+            "host": server.options["host"],
+            "port": str(server.options["port"]),
+            user: server.options["user"],
+            "password": server.secrets["password"],
+        }
+    return {}
+
+
+def _disk(server: Any, root: str) -> Path:
+    """The folder on this machine that the server shows as `root`."""
+    if server.kind == "local":
+        return Path(root)
+    return Path(server.extra["data_dir"]) / root.strip("/")
+
+
+@pytest.fixture(params=["local", "s3", "ftp", "sftp"])
+def server(request, local_storage, rclone_s3, ftp_server, sftp_server):
+    return {"local": local_storage, "s3": rclone_s3, "ftp": ftp_server, "sftp": sftp_server}[
+        request.param
+    ]
+
+
+@pytest.fixture
+async def env(server) -> Env:
+    user = await make_user("admin@example.com", role="admin")
+    admin = accounts.Actor(
+        kind="user", user_id=user.id, email=user.email, role=user.role, perms=user.perms
+    )
+    root = server.fresh_root()
+    storage = await storages.create_storage(
+        admin, name=f"Test {server.name}", kind=server.kind, root=root, values=_form_values(server)
+    )
+    ok, message = await storages.test_storage(admin, storage.id)
+    assert ok, message
+    return Env(admin, storage.id, server.store(root), server, root)
+
+
+def _put_raw(env: Env, name: bytes, data: bytes) -> None:
+    """A file named `name` (relative, "/"-separated bytes), written behind the store's back."""
+    if env.server.kind == "s3":
+        bucket, _, prefix = env.root.partition("/")
+        client = _s3_client(env.server.options["endpoint_url"], S3_KEY, S3_SECRET)
+        client.put_object(Bucket=bucket, Key=f"{prefix}/{name.decode()}", Body=data)
+        return
+    path = os.path.join(os.fsencode(_disk(env.server, env.root)), name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as out:
+        out.write(data)
+
+
+async def _storage_status(env: Env) -> str:
+    storage = await storages.get_storage(env.storage_id)
+    assert storage is not None
+    return str(storage.status)
+
+
+async def test_a_name_that_is_not_utf8_is_skipped_and_the_rest_syncs(env):
+    if env.server.kind == "s3":
+        pytest.skip("S3 keys are always UTF-8")
+    env.put("Events/good.jpg", 1)
+    _put_raw(env, b"Events/caf\xe9.jpg", jpeg(2, 64, 48))
+    run = await env.sync()
+    assert run.state == "done", run.reason
+    assert await _storage_status(env) == "ok"
+    found = await env.assets()
+    assert set(found) == {"Events/good.jpg"}
+    assert found["Events/good.jpg"]["status"] == "available"
+    assert "skipped Events/caf\\xe9.jpg: the name is not valid UTF-8" in run.journal
+
+    # The next run says the same and changes nothing.
+    again = await env.sync()
+    assert again.state == "done", again.reason
+    assert "skipped Events/caf\\xe9.jpg" in again.journal
+    assert set(await env.assets()) == {"Events/good.jpg"}
