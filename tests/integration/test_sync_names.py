@@ -111,3 +111,26 @@ async def test_a_name_that_is_not_utf8_is_skipped_and_the_rest_syncs(env):
     assert again.state == "done", again.reason
     assert "skipped Events/caf\\xe9.jpg" in again.journal
     assert set(await env.assets()) == {"Events/good.jpg"}
+
+
+REFUSED = [
+    (b"back\\slash.jpg", "backslash"),
+    (b"new\nline.jpg", "control character"),
+    (b"/".join([b"d" * 250] * 5) + b"/long.jpg", "path too long (over 1,024 bytes)"),
+]
+
+
+@pytest.mark.parametrize(("name", "reason"), REFUSED, ids=["backslash", "newline", "long"])
+async def test_a_name_the_product_refuses_is_skipped_with_its_reason(env, name, reason):
+    if env.server.kind == "s3" and len(name) > 1024:
+        pytest.skip("S3 refuses keys over 1,024 bytes itself")
+    env.put("good.jpg", 1)
+    _put_raw(env, name, jpeg(2, 64, 48))
+    run = await env.sync()
+    assert run.state == "done", run.reason
+    assert await _storage_status(env) == "ok"
+    found = await env.assets()
+    assert set(found) == {"good.jpg"}
+    assert found["good.jpg"]["status"] == "available"
+    skipped = [line for line in run.journal.splitlines() if line.startswith("skipped ")]
+    assert len(skipped) == 1 and reason in skipped[0], run.journal

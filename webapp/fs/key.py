@@ -44,7 +44,7 @@ def key_refusal(key: str) -> str | None:
     if _DRIVE.match(key):
         return "drive letter"
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        return f"the path is longer than {MAX_KEY_BYTES:,} bytes"
+        return f"path too long (over {MAX_KEY_BYTES:,} bytes)"
     for part in key.split("/"):
         if part in {"", ".", ".."}:
             return "empty, '.' or '..' segment"
