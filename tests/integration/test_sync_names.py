@@ -14,6 +14,8 @@ apply there.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,17 @@ import pytest
 from tests.factories import make_user
 from tests.integration.test_sync import Env
 from tests.media_samples import jpeg
-from tests.storage_servers import S3_KEY, S3_SECRET, _s3_client
+from tests.storage_servers import (
+    FTP_PASSWORD,
+    FTP_USER,
+    S3_KEY,
+    S3_SECRET,
+    StorageServer,
+    _Process,
+    _s3_client,
+    free_port,
+    unique,
+)
 from webapp.account import service as accounts
 from webapp.storage import service as storages
 
@@ -61,6 +73,10 @@ def server(request, local_storage, rclone_s3, ftp_server, sftp_server):
 
 @pytest.fixture
 async def env(server) -> Env:
+    return await _make_env(server)
+
+
+async def _make_env(server: Any) -> Env:
     user = await make_user("admin@example.com", role="admin")
     admin = accounts.Actor(
         kind="user", user_id=user.id, email=user.email, role=user.role, perms=user.perms
@@ -134,3 +150,80 @@ async def test_a_name_the_product_refuses_is_skipped_with_its_reason(env, name, 
     assert found["good.jpg"]["status"] == "available"
     skipped = [line for line in run.journal.splitlines() if line.startswith("skipped ")]
     assert len(skipped) == 1 and reason in skipped[0], run.journal
+
+
+# ---- folders the server refuses to list (item 2) ---------------------------------------------
+
+# pyftpdlib refusing to list (550 "Not enough privileges.") any folder that holds a file named
+# REFUSE, so that a test can refuse a folder and make it readable again while the server runs.
+REFUSE = ".refuse-listing"
+_REFUSING_FTP = f"""
+import os, sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+
+class Authorizer(DummyAuthorizer):
+    def has_perm(self, username, perm, path=None):
+        if perm == "l" and path and os.path.exists(os.path.join(path, {REFUSE!r})):
+            return False
+        return super().has_perm(username, perm, path)
+
+authorizer = Authorizer()
+authorizer.add_user({FTP_USER!r}, {FTP_PASSWORD!r}, sys.argv[2], perm="elradfmwMT")
+FTPHandler.authorizer = authorizer
+FTPServer(("127.0.0.1", int(sys.argv[1])), FTPHandler).serve_forever()
+"""
+
+
+@pytest.fixture(scope="module")
+def refusing_ftp(storage_tmp: Path) -> Iterator[StorageServer]:
+    data = storage_tmp / unique("ftp-refusing")
+    data.mkdir()
+    port = free_port()
+    proc = _Process([sys.executable, "-c", _REFUSING_FTP, str(port), str(data)], port)
+    proc.start()
+
+    def make_root() -> str:
+        name = unique("root")
+        (data / name / "inner").mkdir(parents=True)
+        return f"/{name}/inner"
+
+    yield StorageServer(
+        name="ftp-refusing",
+        kind="ftp",
+        options={"host": "127.0.0.1", "port": port, "user": FTP_USER, "timeout": 10},
+        secrets={"password": FTP_PASSWORD},
+        make_root=make_root,
+        extra={"data_dir": data},
+    )
+    proc.stop()
+
+
+async def test_a_folder_the_ftp_server_refuses_to_list_is_a_listing_error(refusing_ftp):
+    env = await _make_env(refusing_ftp)
+    for n in range(10):
+        env.put(f"top-{n}.jpg", n)
+    env.put("Locked/inside.jpg", 11)
+    first = await env.sync()
+    assert first.state == "done", first.reason
+    assert len(await env.assets()) == 11
+
+    # The server refuses the subfolder (550): not an empty folder, a failed listing.
+    refused = _disk(refusing_ftp, env.root) / "Locked" / REFUSE
+    refused.write_bytes(b"")
+    run = await env.sync()
+    assert run.state == "aborted", run.reason
+    assert "listing failed" in run.reason and "Locked" in run.reason, run.reason
+    assert await _storage_status(env) == "unreachable"
+    found = await env.assets()
+    assert found["Locked/inside.jpg"]["status"] == "available"
+    assert all(r["status"] == "available" for r in found.values())
+
+    # Readable again: the next run finds everything where it was.
+    refused.unlink()
+    again = await env.sync()
+    assert again.state == "done", again.reason
+    assert again.counts["unavailable"] == 0
+    assert await _storage_status(env) == "ok"
+    assert all(r["status"] == "available" for r in (await env.assets()).values())

@@ -11,6 +11,7 @@ are not UTF-8 keep their bytes (the `_NAMES_CODEC` below).
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 from collections.abc import Mapping
 from functools import cache
@@ -134,15 +135,22 @@ def _lister_class() -> type:
             return infos
 
         def _refused(self, path: str, exc: Exception, detail: bool) -> list[Any]:
-            """A listing the server refused (550): `path` may be a file (fsspec's info and
-            open list a file's folder or the file itself), or not be there."""
+            """A listing the server refused (550, which FTP uses for "no such folder" and
+            "not allowed" alike). The parent's listing tells which: `path` is a file (fsspec's
+            info and open list a file itself), is not there, or is a folder the server
+            refuses to list, which is a refusal (PermissionError -> StoreDenied), never an
+            empty folder: a sync run must then change nothing (DESIGN.md rule 3)."""
             if path in {"", "/"}:
-                raise FileNotFoundError(path) from exc
+                raise PermissionError(errno.EACCES, f"the server refused to list /: {exc}")
             siblings = self.ls(self._parent(path), detail=True)
             match = next((i for i in siblings if i["name"] == path), None)
-            if match is not None and match["type"] == "file":
+            if match is None:
+                raise FileNotFoundError(path) from exc
+            if match["type"] == "file":
                 return [match] if detail else [path]
-            raise FileNotFoundError(path) from exc
+            raise PermissionError(
+                errno.EACCES, f"the server refused to list the folder {path}: {exc}"
+            ) from exc
 
     return _FTPLister
 
