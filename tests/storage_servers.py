@@ -379,7 +379,9 @@ def fake_gcs(storage_tmp: Path) -> Iterator[StorageServer]:
 
 
 # pyftpdlib's own command line, except that a wrong password is answered after 0.1 s instead
-# of 3 s (its brute-force brake would make the wrong-credentials tests slow).
+# of 3 s (its brute-force brake would make the wrong-credentials tests slow), and that names
+# that are not UTF-8 go out as their bytes, as from vsftpd or ProFTPD (pyftpdlib would send
+# "?" in their place).
 _FTP_SERVER = f"""
 import sys
 from pyftpdlib.authorizers import DummyAuthorizer
@@ -390,6 +392,7 @@ authorizer = DummyAuthorizer()
 authorizer.add_user({FTP_USER!r}, {FTP_PASSWORD!r}, sys.argv[2], perm="elradfmwMT")
 FTPHandler.authorizer = authorizer
 FTPHandler.auth_failed_timeout = 0.1
+FTPHandler.unicode_errors = "surrogateescape"
 FTPHandler.banner = "pictorium test FTP"
 FTPServer(("127.0.0.1", int(sys.argv[1])), FTPHandler).serve_forever()
 """

@@ -1,8 +1,11 @@
 """Key validation: what a store key may be, checked before any backend sees it.
 
-A key is relative to the store's root, "/"-separated, without a leading slash, and is either
-used exactly as given or refused (InvalidKey); nothing is normalised. Every public Store
-method (base.py) runs its keys through `clean_key` or `clean_prefix` first.
+A key is relative to the store's root, "/"-separated, without a leading slash, valid UTF-8,
+and is either used exactly as given or refused (InvalidKey); nothing is normalised. Every
+public Store method (base.py) runs its keys through `clean_key` or `clean_prefix` first. A
+sync run asks `key_refusal` of every listed name and skips the refused ones with the reason
+in its journal (docs/sync.md, "Names the product cannot take"); `shown_key` writes a name
+that is not UTF-8 or holds control characters in a form a journal line can carry.
 """
 
 from __future__ import annotations
@@ -15,37 +18,66 @@ MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What os.fsdecode and asyncssh's "surrogateescape" make of bytes that are not UTF-8.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+NOT_UTF8 = "the name is not valid UTF-8"
+
+
+def key_refusal(key: str) -> str | None:
+    """Why `key` cannot be a store key, in words for an admin; None when it can.
+
+    Refused: the empty key, names that are not valid UTF-8 (a listing hands them over as
+    lone surrogates), NUL and other control characters, backslashes (a Windows separator on
+    some servers), absolute paths, drive letters, URLs, empty segments ("a//b", trailing
+    "/"), "." and "..", and keys or segments too long for common storages.
+    """
+    if not key:
+        return "empty key"
+    if _SURROGATE.search(key):
+        return NOT_UTF8
+    if _CONTROL.search(key):
+        return "control character"
+    if "\\" in key:
+        return "backslash"
+    if key.startswith("/"):
+        return "absolute path"
+    if _DRIVE.match(key):
+        return "drive letter"
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        return f"path too long (over {MAX_KEY_BYTES:,} bytes)"
+    for part in key.split("/"):
+        if part in {"", ".", ".."}:
+            return "empty, '.' or '..' segment"
+        if len(part.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            return f"a name is longer than {MAX_SEGMENT_BYTES} bytes"
+    return None
 
 
 def clean_key(key: str) -> str:
-    """Return `key` if it is a safe relative file key; raise InvalidKey otherwise.
-
-    Refused: non-strings, the empty key, NUL and other control characters, backslashes (a
-    Windows separator on some servers), absolute paths, drive letters, URLs, empty segments
-    ("a//b", trailing "/"), "." and "..", and keys or segments too long for common storages.
-    Nothing is normalised: a key is either used exactly as given or refused.
+    """Return `key` if it is a safe relative file key; raise InvalidKey otherwise (the rules
+    are `key_refusal`'s). Nothing is normalised: a key is either used exactly as given or
+    refused.
     """
     if not isinstance(key, str):
         raise InvalidKey(f"key must be a string, not {type(key).__name__}")
-    if not key:
-        raise InvalidKey("empty key")
-    shown = key if len(key) <= 80 else key[:77] + "..."
-    if _CONTROL.search(key):
-        raise InvalidKey(f"unsafe key {shown!r}: control character")
-    if "\\" in key:
-        raise InvalidKey(f"unsafe key {shown!r}: backslash")
-    if key.startswith("/"):
-        raise InvalidKey(f"unsafe key {shown!r}: absolute path")
-    if _DRIVE.match(key):
-        raise InvalidKey(f"unsafe key {shown!r}: drive letter")
-    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise InvalidKey(f"key too long ({len(key)} characters)")
-    for part in key.split("/"):
-        if part in {"", ".", ".."}:
-            raise InvalidKey(f"unsafe key {shown!r}: empty, '.' or '..' segment")
-        if len(part.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES:
-            raise InvalidKey(f"unsafe key {shown!r}: a name is longer than 255 bytes")
+    reason = key_refusal(key)
+    if reason is not None:
+        raise InvalidKey(f"unsafe key {shown_key(key)!r}: {reason}" if key else reason)
     return key
+
+
+def shown_key(key: str, limit: int = 80) -> str:
+    """`key` for a message or a journal line: bytes that are not UTF-8 as \\xNN, control
+    characters escaped (a newline must not split a journal line), cut to `limit` characters."""
+    text = _SURROGATE.sub(_escape_surrogate, key)
+    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # surrogateescape keeps an undecodable byte B as U+DC00 + B
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def clean_prefix(prefix: str) -> str:

@@ -28,6 +28,7 @@ from webapp.core.kv import RunLock, key
 from webapp.core.runs import Spool
 from webapp.fs.base import Entry
 from webapp.fs.errors import StoreError
+from webapp.fs.key import NOT_UTF8, key_refusal, shown_key
 from webapp.settings import get_settings
 from webapp.storage import runs
 from webapp.storage import service as storages
@@ -152,5 +153,18 @@ async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts
 
 
 def _spool_listing(store: Any, spool: Spool[Entry], run_id: int, counts: SyncCounts) -> None:
+    """The listing into the spool. A name the product cannot take as a key (not UTF-8, a
+    backslash, a control character, too long: fs/key.py) is skipped with its reason in the
+    journal, so that one odd file neither stops the run nor leaves an asset that can never be
+    read (docs/sync.md, "Names the product cannot take")."""
+    # A server that shows undecodable bytes as a stand-in character (pyftpdlib: U+FFFD) names
+    # a file that cannot be opened under the name it shows.
+    mark = getattr(store, "undecodable_mark", None)
     for entry in store.list(""):
+        reason = key_refusal(entry.key)
+        if reason is None and mark and mark in entry.key:
+            reason = f"{NOT_UTF8} (the server shows it with {mark!r})"
+        if reason is not None:
+            counts.note(f"skipped {shown_key(entry.key, 200)}: {reason}")
+            continue
         spool.add(entry)

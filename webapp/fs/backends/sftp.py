@@ -52,7 +52,14 @@ def _sftp(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> 
     kwargs["agent_path"] = None
 
     def connect() -> Any:
-        return SSHFileSystem(host, skip_instance_cache=True, **kwargs)
+        # A name that is not UTF-8 comes back with its bytes as lone surrogates (as from
+        # os.fsdecode) instead of failing the whole listing; sync skips it (fs/key.py).
+        return SSHFileSystem(
+            host,
+            skip_instance_cache=True,
+            sftp_client_kwargs={"path_errors": "surrogateescape"},
+            **kwargs,
+        )
 
     return FsspecStore(
         connect,
