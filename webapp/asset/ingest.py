@@ -19,7 +19,7 @@ from webapp.asset.upload import queue_ingest
 from webapp.asset.views import AssetView, json_value
 from webapp.core.clock import now
 from webapp.errors import Conflict, Forbidden
-from webapp.fs.errors import StoreNotFound
+from webapp.fs.errors import StoreNotFound, StoreUnavailable
 from webapp.storage import service as storages
 
 
@@ -43,9 +43,18 @@ async def ingest_asset(asset_id: int) -> str:
     if storage is None:
         return "gone"
     specs = await proxy_specs()
-    source = await storages.open_storage(storage)
     central = storages.central_store()
-    examined = await _examine(row, source, specs)
+    try:
+        source = await storages.open_storage(storage)
+        examined = await _examine(row, source, specs)
+    except StoreUnavailable as exc:
+        # The storage is down, not the file gone: the storage turns unreachable (as after a
+        # failed listing) and the job's retry reads it later; the asset stays processing.
+        await storages.set_status(storage.id, "unreachable", storages.describe_error(exc))
+        raise
+    if storage.status == "unreachable":
+        # The original was read: the storage is back (a healthy sync run says so too).
+        await storages.set_status(storage.id, "ok", "")
     if isinstance(examined, str):
         return examined
     sha256, info, outputs = examined
@@ -70,7 +79,8 @@ async def _examine(
             await _set_status(asset_id, "unavailable", "The file is no longer in its storage.")
             return "unavailable"
         # Any other storage error propagates: the job is retried, and every sync run queues
-        # the ingest of assets still processing again, so an outage costs no rework.
+        # the ingest of assets still processing again, so an outage costs no rework (an
+        # unreachable storage is marked so by the caller).
         try:
             info, outputs = await asyncio.to_thread(imaging.process, tmp, row["filename"], specs)
         except imaging.MediaRejected as exc:

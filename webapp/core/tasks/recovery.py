@@ -10,6 +10,9 @@ contract), so a job known to be lost is simply queued again:
 - a worker started on a machine puts back, at the front, the started jobs of workers that
   ran on the same machine (same host name and pid namespace) under a pid that is gone, and
   the jobs marked queued that sit in no list;
+- the running workers do the same every RECOVERY_INTERVAL seconds (`requeue_abandoned_pass`,
+  one worker per interval), so a job killed with its worker resumes within about a minute
+  even when no worker starts;
 - `is_pending` tells `enqueue` whether an existing job of the same id will still run.
 
 Worker names carry the host, pid namespace and pid for that check. A job abandoned more than
@@ -29,11 +32,13 @@ from rq.worker import Worker
 
 # process_tag and process_gone live in core/process.py (RunLock uses them too); importers of
 # recovery.process_tag keep working.
+from webapp.core.kv import key
 from webapp.core.process import process_gone, process_tag
 
 log = logging.getLogger(__name__)
 
 ABANDON_LIMIT = 10
+RECOVERY_INTERVAL = 30  # seconds between the running workers' passes
 LIST_CHECK_LIMIT = 10_000
 _own_names: set[str] = set()
 
@@ -155,3 +160,13 @@ def requeue_abandoned(queues: list[Queue], connection: Redis, settle: float = 1.
             if job is not None and not is_pending(job, queue) and _requeue(job, queue, why):
                 requeued.append(job_id)
     return requeued
+
+
+def requeue_abandoned_pass(
+    queues: list[Queue], connection: Redis, interval: int = RECOVERY_INTERVAL
+) -> list[str]:
+    """`requeue_abandoned`, run by a worker already at work in its maintenance: whichever
+    worker comes first in each `interval` does it, the others skip it. Returns the ids."""
+    if not connection.set(key("recovery-pass"), process_tag(), nx=True, ex=max(1, interval - 1)):
+        return []
+    return requeue_abandoned(queues, connection)
