@@ -37,24 +37,16 @@ from webapp.storage.runs import SyncCounts, now
 from webapp.storage.tables import SyncRun
 from webapp.system import service as system
 from webapp.workflows.sync_apply import (
+    RunStopped,
     apply_spool,
     entry_key,
     entry_row,
     find_missing,
     mark_missing,
     row_entry,
+    stop_if_withdrawn,
 )
 from webapp.workflows.sync_copy import transfer_originals
-
-
-class RunStopped(Exception):
-    """Ends a run before anything changed; `state` is aborted or confirm."""
-
-    def __init__(self, state: str, reason: str, storage_status: str | None = None):
-        super().__init__(reason)
-        self.state = state
-        self.reason = reason
-        self.storage_status = storage_status
 
 
 async def run_sync(run_id: int) -> str:
@@ -148,6 +140,8 @@ async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts
 
         if await system.get("transfer_to_main") == "on" and not storage.is_collector:
             await transfer_originals(storage, counts)
+        # A storage removed or deactivated meanwhile keeps the state the admin gave it.
+        await stop_if_withdrawn(storage.id)
     finally:
         spool.remove()
 
