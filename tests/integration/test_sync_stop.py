@@ -101,3 +101,27 @@ async def test_deactivating_the_storage_stops_the_run_at_the_next_batch(env, mon
     # Its assets are hidden, as deactivation does.
     page = await asset_query.list_assets(env.admin)
     assert not [a for a in page.items if a.storage_id == env.storage_id]
+
+
+async def test_waiting_for_the_brake_changes_nothing_and_marks_nothing(env):
+    for i in range(10):
+        env.put(f"f{i}.jpg", i + 1)
+    assert (await env.sync()).state == "done"
+    for i in range(6):
+        env.store.delete(f"f{i}.jpg")
+    run = await env.sync()
+    assert run.state == "confirm" and "60 %" in run.reason
+    assert all(r["status"] == "available" for r in (await env.assets()).values())
+    page = await asset_query.list_assets(env.admin)
+    assert len(page.items) == 10
+    # The four files that are there show no mark; nor do the six: nothing is decided yet.
+    assert not any(a.original_unavailable for a in page.items)
+    storage = await storages.get_storage(env.storage_id)
+    assert storage is not None
+    assert "waiting for confirmation: 6 of 10" in storage.last_error.lower()
+    applied = await env.sync(apply_anyway=True)
+    assert applied.state == "done" and applied.counts["unavailable"] == 6
+    storage = await storages.get_storage(env.storage_id)
+    assert storage is not None and storage.status == "ok" and storage.last_error == ""
+    page = await asset_query.list_assets(env.admin)
+    assert sum(a.original_unavailable for a in page.items) == 6

@@ -124,12 +124,15 @@ async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts
         missing = await find_missing(storage.id, spool.seen)
         share = int(await system.get("sync_brake_percent")) / 100
         if brake_tripped(len(missing), live, share) and not apply_anyway:
+            # The listing was whole: the storage is reachable, and nothing is decided yet, so
+            # its state is "confirm", which marks no asset (only the admin's answer does).
             raise RunStopped(
                 "confirm",
-                f"{len(missing)} of {live} assets ({len(missing) * 100 // live} %) would "
-                f"become unavailable, more than the {int(share * 100)} % brake. Nothing was "
-                "changed: check the storage, then apply the run anyway if it is right.",
-                "suspect",
+                f"Waiting for confirmation: {len(missing)} of {live} assets "
+                f"({len(missing) * 100 // live} %) would become unavailable, more than the "
+                f"{int(share * 100)} % brake. Nothing was changed: check the storage, then "
+                "apply the run anyway if it is right.",
+                "confirm",
             )
 
         # Phase 3: new, changed and returning files.
