@@ -37,24 +37,16 @@ from webapp.storage.runs import SyncCounts, now
 from webapp.storage.tables import SyncRun
 from webapp.system import service as system
 from webapp.workflows.sync_apply import (
+    RunStopped,
     apply_spool,
     entry_key,
     entry_row,
     find_missing,
     mark_missing,
     row_entry,
+    stop_if_withdrawn,
 )
 from webapp.workflows.sync_copy import transfer_originals
-
-
-class RunStopped(Exception):
-    """Ends a run before anything changed; `state` is aborted or confirm."""
-
-    def __init__(self, state: str, reason: str, storage_status: str | None = None):
-        super().__init__(reason)
-        self.state = state
-        self.reason = reason
-        self.storage_status = storage_status
 
 
 async def run_sync(run_id: int) -> str:
@@ -132,12 +124,15 @@ async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts
         missing = await find_missing(storage.id, spool.seen)
         share = int(await system.get("sync_brake_percent")) / 100
         if brake_tripped(len(missing), live, share) and not apply_anyway:
+            # The listing was whole: the storage is reachable, and nothing is decided yet, so
+            # its state is "confirm", which marks no asset (only the admin's answer does).
             raise RunStopped(
                 "confirm",
-                f"{len(missing)} of {live} assets ({len(missing) * 100 // live} %) would "
-                f"become unavailable, more than the {int(share * 100)} % brake. Nothing was "
-                "changed: check the storage, then apply the run anyway if it is right.",
-                "suspect",
+                f"Waiting for confirmation: {len(missing)} of {live} assets "
+                f"({len(missing) * 100 // live} %) would become unavailable, more than the "
+                f"{int(share * 100)} % brake. Nothing was changed: check the storage, then "
+                "apply the run anyway if it is right.",
+                "confirm",
             )
 
         # Phase 3: new, changed and returning files.
@@ -148,6 +143,8 @@ async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts
 
         if await system.get("transfer_to_main") == "on" and not storage.is_collector:
             await transfer_originals(storage, counts)
+        # A storage removed or deactivated meanwhile keeps the state the admin gave it.
+        await stop_if_withdrawn(storage.id)
     finally:
         spool.remove()
 

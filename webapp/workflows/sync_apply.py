@@ -18,6 +18,7 @@ from webapp.asset import tags as asset_tags
 from webapp.asset import upload
 from webapp.asset.register import NewAsset, register_asset, register_assets
 from webapp.asset.tables import Asset
+from webapp.core.kv import held, key
 from webapp.core.runs import Spool, key_digest
 from webapp.core.tasks import enqueue_ingest_many
 from webapp.fs.base import Entry
@@ -26,8 +27,51 @@ from webapp.storage import runs
 from webapp.storage import service as storages
 from webapp.storage.plan import BATCH, LIVE, Known, plan_batch, same_file
 from webapp.storage.runs import SyncCounts, now
-from webapp.storage.tables import Tombstone
+from webapp.storage.tables import Storage, Tombstone
 from webapp.workflows.sync_copy import copy_verified
+
+# ---- stopping between batches --------------------------------------------------------------
+
+
+class RunStopped(Exception):
+    """Ends a run; `state` is aborted or confirm. `storage_status`, when given, is the
+    storage's new state, with the reason as its last error."""
+
+    def __init__(self, state: str, reason: str, storage_status: str | None = None):
+        super().__init__(reason)
+        self.state = state
+        self.reason = reason
+        self.storage_status = storage_status
+
+
+def writing(storage_id: int) -> Any:
+    """Held by a batch's writes and by the removal of the storage (rule 11) while it marks the
+    storage removed and reads its assets: a batch either lands before the removal reads them
+    (so its assets share their fate) or sees the removal and writes nothing."""
+    return held(key("sync-writes", storage_id), ttl=120, wait=60.0)
+
+
+async def stop_if_withdrawn(storage_id: int) -> None:
+    """Checked before every batch's writes: a storage removed or deactivated since the run
+    began stops it there. The storage keeps the state the admin gave it (disabled)."""
+    row = (
+        await Storage.select(Storage.is_active, Storage.is_removed)
+        .where(Storage.id == storage_id)
+        .first()
+    )
+    if row is None or row["is_removed"]:
+        raise RunStopped(
+            "aborted",
+            "The storage was removed during the run: the run stopped at the next batch, and "
+            "its assets went where the removal sent them.",
+        )
+    if not row["is_active"]:
+        raise RunStopped(
+            "aborted",
+            "The storage was deactivated during the run: the run stopped at the next batch; "
+            "its assets are hidden until it is activated again.",
+        )
+
 
 # ---- tags and the spool's lines -------------------------------------------------------------
 
@@ -157,46 +201,58 @@ async def _reconcile(
     queuing: _Queuing,
 ) -> None:
     # New files scattered over the listing are inserted BATCH at a time, not a few per batch
-    # (one transaction each); the progress row is written at most once a second.
+    # (one transaction each); the progress row is written at most once a second. Every
+    # batch's writes first check that the storage is still wanted (stop_if_withdrawn).
     new: list[Entry] = []
     shown = time.monotonic()
     for batch in spool.batches(BATCH):
         known = await _known(storage.id, [e.key for e in batch], stones)
         plan = plan_batch(batch, known)
         if storage.is_collector:
+            # The collected files land in the main storage: a removal reads none of them.
+            await stop_if_withdrawn(storage.id)
             for entry in plan.new:
                 await collect(storage, entry, counts)
         else:
             new += plan.new
+        async with writing(storage.id):
+            await stop_if_withdrawn(storage.id)
             if len(new) >= BATCH:
                 await queuing.submit(await _insert_new(storage, new, counts))
                 new = []
-        for asset, entry in plan.changed:
-            await _refingerprint(asset.id, entry, "processing")
-            upload.queue_ingest(asset.id)
-            counts.changed += 1
-            counts.note(f"changed {entry.key}: size or date differs, previews made again")
-        for asset, entry in plan.restored:
-            changed = not same_file(entry, asset.fp_size, asset.fp_mtime, asset.fp_etag)
-            await _refingerprint(asset.id, entry, "processing" if changed else "available")
-            if changed:
-                upload.queue_ingest(asset.id)
-            counts.restored += 1
-            counts.note(f"restored {entry.key}: the file is back")
-        for _asset, entry in plan.held:
-            counts.note(
-                f"held {entry.key}: a deleted file is back at its path; restore the asset to "
-                "bring it back"
-            )
-        # Assets whose ingest job was lost (a worker killed between insert and enqueue).
-        for asset in plan.unchanged:
-            if asset.status == "processing":
-                upload.queue_ingest(asset.id)
+            await _write_known(plan, counts)
         if time.monotonic() - shown >= 1.0:
             await runs.save_progress(run_id, counts)
             shown = time.monotonic()
-    await queuing.submit(await _insert_new(storage, new, counts))
+    async with writing(storage.id):
+        await stop_if_withdrawn(storage.id)
+        await queuing.submit(await _insert_new(storage, new, counts))
     await runs.save_progress(run_id, counts)
+
+
+async def _write_known(plan: Any, counts: SyncCounts) -> None:
+    """A batch's changed, returning, held and lost-job assets."""
+    for asset, entry in plan.changed:
+        await _refingerprint(asset.id, entry, "processing")
+        upload.queue_ingest(asset.id)
+        counts.changed += 1
+        counts.note(f"changed {entry.key}: size or date differs, previews made again")
+    for asset, entry in plan.restored:
+        changed = not same_file(entry, asset.fp_size, asset.fp_mtime, asset.fp_etag)
+        await _refingerprint(asset.id, entry, "processing" if changed else "available")
+        if changed:
+            upload.queue_ingest(asset.id)
+        counts.restored += 1
+        counts.note(f"restored {entry.key}: the file is back")
+    for _asset, entry in plan.held:
+        counts.note(
+            f"held {entry.key}: a deleted file is back at its path; restore the asset to "
+            "bring it back"
+        )
+    # Assets whose ingest job was lost (a worker killed between insert and enqueue).
+    for asset in plan.unchanged:
+        if asset.status == "processing":
+            upload.queue_ingest(asset.id)
 
 
 async def _insert_new(storage: Any, entries: list[Entry], counts: SyncCounts) -> list[int]:
@@ -247,6 +303,7 @@ async def _refingerprint(asset_id: int, entry: Entry, status: str) -> None:
 
 async def mark_missing(storage_id: int, missing: list[tuple[int, str]], counts: SyncCounts) -> None:
     for start in range(0, len(missing), BATCH):
+        await stop_if_withdrawn(storage_id)
         chunk = missing[start : start + BATCH]
         ids = [i for i, _ in chunk]
         rows = await Asset.select(Asset.id, Asset.path, Asset.sha256, Asset.size).where(
