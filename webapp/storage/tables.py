@@ -30,7 +30,7 @@ class Storage(Table, tablename="storage"):
     is_collector = Boolean(default=False)
     is_central = Boolean(default=False)
     sync_interval_minutes = Integer(default=15)
-    status = Varchar(length=16, default="ok")  # ok, unreachable, suspect, disabled
+    status = Varchar(length=16, default="ok")  # ok, unreachable, suspect, confirm, disabled
     last_error = Text(default="")
     last_error_at = Timestamptz(null=True, default=None)
     last_sync_at = Timestamptz(null=True, default=None)
