@@ -369,8 +369,9 @@ async def test_storage(actor: Actor, storage_id: int) -> tuple[bool, str]:
 async def set_status(
     storage_id: int, status: str, error: str, *, synced_at: datetime | None = None
 ) -> None:
-    """The one writer of a storage's state (ok, unreachable, suspect, confirm: waiting for the brake, disabled) and its last
-    error; a change of state is logged. `synced_at` records a healthy run's end."""
+    """The one writer of a storage's state (ok, unreachable, suspect, confirm: a run waits
+    for the brake's confirmation, disabled) and its last error; a change of state is logged.
+    `synced_at` records a healthy run's end."""
     before = await Storage.select(Storage.status).where(Storage.id == storage_id).first()
     values: dict[Any, Any] = {
         Storage.status: status,
