@@ -128,3 +128,32 @@ async def test_deleting_in_slices_trips_the_brake_over_its_window(env):
         env.store.delete(f"f{i:02}.jpg")
     assert (await env.sync()).state == "done"  # 2 of 13 live
 
+
+async def test_an_unchanged_rescan_queues_nothing_already_queued(env, monkeypatch):
+    for i in range(12):
+        env.store.write(f"p{i:02}.jpg", jpeg(i + 1, 16, 16))
+    assert (await env.sync()).state == "done"
+    ingest = tasks.queue("ingest")
+    assert ingest.count == 12  # the backlog: every asset processing, its job queued
+    assert set(_status(await env.assets())) == {"processing"}
+
+    calls: list[tuple[Any, ...]] = []
+    real = tasks.enqueue
+
+    def counted(job: str, *args: Any, **kw: Any) -> Any:
+        if job == tasks.MAKE_PROXIES:
+            calls.append(args)
+        return real(job, *args, **kw)
+
+    monkeypatch.setattr(tasks, "enqueue", counted)
+    again = await env.sync()
+    assert again.state == "done"
+    assert calls == [] and ingest.count == 12
+
+    # An asset whose job was lost (a worker killed between insert and enqueue) still gets one.
+    lost = (await env.assets())["p03.jpg"]["id"]
+    ingest.remove(f"ingest-{lost}")
+    ingest.fetch_job(f"ingest-{lost}").delete()
+    assert ingest.count == 11
+    assert (await env.sync()).state == "done"
+    assert ingest.count == 12 and ingest.fetch_job(f"ingest-{lost}") is not None
