@@ -55,3 +55,14 @@ def test_the_brake_trips_only_above_its_share_of_live_assets():
     assert not brake_tripped(20, 100, 0.2)
     assert brake_tripped(21, 100, 0.2)
     assert brake_tripped(1, 1, 0.5)
+
+
+def test_the_brake_counts_what_became_unavailable_within_its_window():
+    # Slices of 15 % each: the second one makes 30 % of the storage's size over the window.
+    assert not brake_tripped(3, 20, 0.2, recent=0)
+    assert brake_tripped(3, 17, 0.2, recent=3)
+    # The storage's size is what is live plus what left within the window.
+    assert not brake_tripped(1, 17, 0.2, recent=3)  # 4 of 20: exactly the share
+    assert brake_tripped(2, 17, 0.2, recent=3)  # 5 of 20
+    # Nothing missing in this run never stops it, whatever the window holds.
+    assert not brake_tripped(0, 10, 0.2, recent=90)

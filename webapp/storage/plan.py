@@ -67,6 +67,10 @@ def plan_batch(entries: Iterable[Entry], known: dict[str, Known]) -> Plan:
     return plan
 
 
-def brake_tripped(missing: int, live: int, share: float) -> bool:
-    """Rule 4: more than `share` of a storage's live assets would become unavailable."""
-    return live > 0 and missing > 0 and missing / live > share
+def brake_tripped(missing: int, live: int, share: float, recent: int = 0) -> bool:
+    """Rule 4: more than `share` of a storage would become unavailable. `recent` is what
+    became unavailable within the brake's window: it counts with this run's `missing`, against
+    the storage's size over the window (`live` plus `recent`), so that deleting in slices
+    smaller than the share does not pass the brake. A run with nothing missing never stops."""
+    size = live + recent
+    return size > 0 and missing > 0 and (missing + recent) / size > share

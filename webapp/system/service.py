@@ -109,6 +109,17 @@ SETTINGS: dict[str, SettingSpec] = {
             unit="%",
         ),
         SettingSpec(
+            "sync_brake_window_hours",
+            "Disappearance brake window",
+            "The brake also counts the assets that became unavailable within this many hours "
+            "(since the last run an admin applied anyway), so deleting in small slices does "
+            "not pass it.",
+            default=24,
+            minimum=1,
+            maximum=30 * 24,
+            unit="hours",
+        ),
+        SettingSpec(
             "transfer_to_main",
             "Transfer to main storage",
             "Copy originals found in external storages into the main storage (they also stay "

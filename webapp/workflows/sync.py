@@ -21,6 +21,7 @@ webapp/workflows/sync_copy.py; spool, counts and journal are webapp/core/runs.py
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from webapp.asset.tables import Asset
@@ -123,15 +124,18 @@ async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts
         # Phase 2: what disappeared, and the brake.
         missing = await find_missing(storage.id, spool.seen)
         share = int(await system.get("sync_brake_percent")) / 100
-        if brake_tripped(len(missing), live, share) and not apply_anyway:
+        recent = await _recently_unavailable(storage.id)
+        if brake_tripped(len(missing), live, share, recent) and not apply_anyway:
             # The listing was whole: the storage is reachable, and nothing is decided yet, so
             # its state is "confirm", which marks no asset (only the admin's answer does).
+            gone, size = len(missing) + recent, live + recent
             raise RunStopped(
                 "confirm",
-                f"Waiting for confirmation: {len(missing)} of {live} assets "
-                f"({len(missing) * 100 // live} %) would become unavailable, more than the "
-                f"{int(share * 100)} % brake. Nothing was changed: check the storage, then "
-                "apply the run anyway if it is right.",
+                f"Waiting for confirmation: {gone} of {size} assets ({gone * 100 // size} %) "
+                "would become unavailable"
+                + (f", {recent} of them since earlier runs" if recent else "")
+                + f", more than the {int(share * 100)} % brake. Nothing was changed: check "
+                "the storage, then apply the run anyway if it is right.",
                 "confirm",
             )
 
@@ -165,3 +169,28 @@ def _spool_listing(store: Any, spool: Spool[Entry], run_id: int, counts: SyncCou
             counts.note(f"skipped {shown_key(entry.key, 200)}: {reason}")
             continue
         spool.add(entry)
+
+
+async def _recently_unavailable(storage_id: int) -> int:
+    """The storage's assets that became unavailable within the brake's window (a system
+    setting), counted from the last run an admin applied anyway if that is later: what an
+    admin confirmed is accepted. An unavailable asset's updated_at is when it was marked."""
+    hours = int(await system.get("sync_brake_window_hours"))
+    since = now() - timedelta(hours=hours)
+    confirmed = (
+        await SyncRun.select(SyncRun.finished_at)
+        .where(
+            (SyncRun.storage == storage_id)
+            & (SyncRun.apply_anyway == True)  # noqa: E712 (a column comparison)
+            & (SyncRun.state == "done")
+        )
+        .order_by(SyncRun.finished_at, ascending=False)
+        .first()
+    )
+    if confirmed and confirmed["finished_at"] and confirmed["finished_at"] > since:
+        since = confirmed["finished_at"]
+    return await Asset.count().where(
+        (Asset.storage == storage_id)
+        & (Asset.status == "unavailable")
+        & (Asset.updated_at >= since)
+    )

@@ -18,6 +18,7 @@ from webapp.asset import tags as asset_tags
 from webapp.asset import upload
 from webapp.asset.register import NewAsset, register_asset, register_assets
 from webapp.asset.tables import Asset
+from webapp.core import tasks
 from webapp.core.kv import held, key
 from webapp.core.runs import Spool, key_digest
 from webapp.core.tasks import enqueue_ingest_many
@@ -181,15 +182,42 @@ class _Queuing:
     def __init__(self) -> None:
         self._pending: asyncio.Future[None] | None = None
 
-    async def submit(self, asset_ids: list[int]) -> None:
+    async def submit(self, asset_ids: list[int], lost_only: bool = False) -> None:
         await self.wait()
         if asset_ids:
-            self._pending = asyncio.ensure_future(asyncio.to_thread(enqueue_ingest_many, asset_ids))
+            queue_them = _queue_lost if lost_only else enqueue_ingest_many
+            self._pending = asyncio.ensure_future(asyncio.to_thread(queue_them, asset_ids))
 
     async def wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             await pending
+
+
+# A job in one of these states will still run: a rescan does not queue it again.
+_WAITING = {"queued", "scheduled", "deferred"}
+
+
+def _queue_lost(asset_ids: list[int]) -> None:
+    """Ingest for processing assets whose job is not waiting any more (lost with a worker, or
+    never queued). Their jobs' states are read in one pipeline: an unchanged rescan behind an
+    ingest backlog queues nothing and costs one round trip per batch, not several Redis
+    commands per asset (enqueue's check of each job, linear in the queue's length). A job
+    marked queued is taken at its word, as `is_pending` does in a long list: one lost from
+    its list is put back when a worker starts (core/tasks/recovery.py). A started job goes
+    through `enqueue`'s exact check (is its worker alive)."""
+    q = tasks.queue("ingest")
+    with q.connection.pipeline(transaction=False) as pipe:
+        for asset_id in asset_ids:
+            pipe.hget(q.job_class.key_for(f"ingest-{asset_id}"), "status")
+        states = pipe.execute()
+    lost = [
+        asset_id
+        for asset_id, state in zip(asset_ids, states, strict=True)
+        if (state.decode() if isinstance(state, bytes) else state) not in _WAITING
+    ]
+    if lost:
+        enqueue_ingest_many(lost)
 
 
 async def _reconcile(
@@ -220,7 +248,7 @@ async def _reconcile(
             if len(new) >= BATCH:
                 await queuing.submit(await _insert_new(storage, new, counts))
                 new = []
-            await _write_known(plan, counts)
+            await _write_known(plan, counts, queuing)
         if time.monotonic() - shown >= 1.0:
             await runs.save_progress(run_id, counts)
             shown = time.monotonic()
@@ -230,7 +258,7 @@ async def _reconcile(
     await runs.save_progress(run_id, counts)
 
 
-async def _write_known(plan: Any, counts: SyncCounts) -> None:
+async def _write_known(plan: Any, counts: SyncCounts, queuing: Any) -> None:
     """A batch's changed, returning, held and lost-job assets."""
     for asset, entry in plan.changed:
         await _refingerprint(asset.id, entry, "processing")
@@ -249,10 +277,11 @@ async def _write_known(plan: Any, counts: SyncCounts) -> None:
             f"held {entry.key}: a deleted file is back at its path; restore the asset to "
             "bring it back"
         )
-    # Assets whose ingest job was lost (a worker killed between insert and enqueue).
-    for asset in plan.unchanged:
-        if asset.status == "processing":
-            upload.queue_ingest(asset.id)
+    # Assets whose ingest job was lost (a worker killed between insert and enqueue); those
+    # whose job is still waiting (an ingest backlog) are left alone.
+    processing = [a.id for a in plan.unchanged if a.status == "processing"]
+    if processing:
+        await queuing.submit(processing, lost_only=True)
 
 
 async def _insert_new(storage: Any, entries: list[Entry], counts: SyncCounts) -> list[int]:
