@@ -83,6 +83,38 @@ def wait_port_closed(port: int, timeout: float = 10.0) -> None:
     wait_until(lambda: not _accepts(port), timeout, f"127.0.0.1:{port} to close", interval=0.05)
 
 
+def form_values(server: Any) -> dict[str, Any]:
+    """The storage form's fields (create_storage's `values`) for a test server."""
+    if server.kind == "s3":
+        return {
+            "endpoint_url": server.options["endpoint_url"],
+            "access_key_id": server.secrets["key"],
+            "secret_access_key": server.secrets["secret"],
+        }
+    if server.kind in ("ftp", "sftp"):
+        user_field = "username" if server.kind == "sftp" else "user"
+        return {
+            "host": server.options["host"],
+            "port": str(server.options["port"]),
+            user_field: server.options["user"],
+            "password": server.secrets["password"],
+        }
+    return {}
+
+
+BACKEND_FIXTURES = {
+    "local": "local_storage",
+    "s3": "rclone_s3",
+    "ftp": "ftp_server",
+    "sftp": "sftp_server",
+}
+
+
+def backend(request: Any) -> Any:
+    """The test server of a test parametrized by backend name (request.param)."""
+    return request.getfixturevalue(BACKEND_FIXTURES[request.param])
+
+
 def unique(prefix: str = "pict") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 

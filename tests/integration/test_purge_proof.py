@@ -24,6 +24,7 @@ import pytest
 from tests.factories import make_user
 from tests.jobs import run_jobs
 from tests.media_samples import jpeg
+from tests.storage_servers import backend, form_values
 from webapp.account import service as accounts
 from webapp.asset import trash
 from webapp.asset.tables import Asset
@@ -35,24 +36,6 @@ from webapp.workflows import purge
 LATER = timedelta(days=31)
 
 
-def _values(server: Any) -> dict[str, Any]:
-    if server.kind == "s3":
-        return {
-            "endpoint_url": server.options["endpoint_url"],
-            "access_key_id": server.secrets["key"],
-            "secret_access_key": server.secrets["secret"],
-        }
-    if server.kind in ("ftp", "sftp"):
-        user_field = "username" if server.kind == "sftp" else "user"
-        return {
-            "host": server.options["host"],
-            "port": str(server.options["port"]),
-            user_field: server.options["user"],
-            "password": server.secrets["password"],
-        }
-    return {}
-
-
 def _disk_path(server: Any, root: str, key: str) -> Path:
     """Where the server keeps the file of `key` under `root` on the local disk."""
     if server.kind == "local":
@@ -62,8 +45,7 @@ def _disk_path(server: Any, root: str, key: str) -> Path:
 
 @pytest.fixture(params=["local", "s3", "ftp", "sftp"])
 def server(request: Any) -> Any:
-    fixture = {"local": "local_storage", "s3": "rclone_s3", "ftp": "ftp_server"}
-    return request.getfixturevalue(fixture.get(request.param, "sftp_server"))
+    return backend(request)
 
 
 class Env:
@@ -111,7 +93,7 @@ async def _make_env(server: Any) -> Env:
     )
     root = server.fresh_root()
     storage = await storages.create_storage(
-        admin, name=f"Purge {server.name}", kind=server.kind, root=root, values=_values(server)
+        admin, name=f"Purge {server.name}", kind=server.kind, root=root, values=form_values(server)
     )
     ok, message = await storages.test_storage(admin, storage.id)
     assert ok, message

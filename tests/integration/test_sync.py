@@ -14,6 +14,7 @@ import pytest
 from tests.factories import make_user
 from tests.jobs import run_jobs
 from tests.media_samples import jpeg
+from tests.storage_servers import form_values
 from webapp.account import service as accounts
 from webapp.asset import downloads, edits, trash, upload
 from webapp.asset import query as asset_query
@@ -26,24 +27,6 @@ from webapp.storage.tables import Tombstone
 from webapp.system import service as system
 from webapp.workflows import purge, unavailable
 from webapp.workflows.remove_storage import remove_storage
-
-
-def form_values(server: Any) -> dict[str, Any]:
-    """The storage form's fields for a test server."""
-    if server.kind == "s3":
-        return {
-            "endpoint_url": server.options["endpoint_url"],
-            "access_key_id": server.secrets["key"],
-            "secret_access_key": server.secrets["secret"],
-        }
-    if server.kind == "ftp":
-        return {
-            "host": server.options["host"],
-            "port": str(server.options["port"]),
-            "user": server.options["user"],
-            "password": server.secrets["password"],
-        }
-    return {}
 
 
 @dataclass

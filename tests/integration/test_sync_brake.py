@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 from tests.factories import make_user
 from tests.jobs import ThreadWorker
 from tests.media_samples import jpeg
+from tests.storage_servers import backend, form_values
 from webapp.account import service as accounts
 from webapp.asset.tables import Asset
 from webapp.core import tasks
@@ -27,28 +28,9 @@ from webapp.storage import service as storages
 from webapp.storage.runs import now
 
 
-def _values(server: Any) -> dict[str, Any]:
-    if server.kind == "s3":
-        return {
-            "endpoint_url": server.options["endpoint_url"],
-            "access_key_id": server.secrets["key"],
-            "secret_access_key": server.secrets["secret"],
-        }
-    if server.kind in ("ftp", "sftp"):
-        user_field = "username" if server.kind == "sftp" else "user"
-        return {
-            "host": server.options["host"],
-            "port": str(server.options["port"]),
-            user_field: server.options["user"],
-            "password": server.secrets["password"],
-        }
-    return {}
-
-
 @pytest.fixture(params=["local", "s3", "ftp", "sftp"])
 def server(request: Any) -> Any:
-    fixture = {"local": "local_storage", "s3": "rclone_s3", "ftp": "ftp_server"}
-    return request.getfixturevalue(fixture.get(request.param, "sftp_server"))
+    return backend(request)
 
 
 class Env:
@@ -81,7 +63,7 @@ async def env(server: Any) -> Env:
     )
     root = server.fresh_root()
     storage = await storages.create_storage(
-        admin, name=f"Brake {server.name}", kind=server.kind, root=root, values=_values(server)
+        admin, name=f"Brake {server.name}", kind=server.kind, root=root, values=form_values(server)
     )
     ok, message = await storages.test_storage(admin, storage.id)
     assert ok, message

@@ -32,29 +32,13 @@ from tests.storage_servers import (
     StorageServer,
     _Process,
     _s3_client,
+    backend,
+    form_values,
     free_port,
     unique,
 )
 from webapp.account import service as accounts
 from webapp.storage import service as storages
-
-
-def _form_values(server: Any) -> dict[str, Any]:
-    if server.kind == "s3":
-        return {
-            "endpoint_url": server.options["endpoint_url"],
-            "access_key_id": server.secrets["key"],
-            "secret_access_key": server.secrets["secret"],
-        }
-    if server.kind in {"ftp", "sftp"}:
-        user = "user" if server.kind == "ftp" else "username"
-        return {
-            "host": server.options["host"],
-            "port": str(server.options["port"]),
-            user: server.options["user"],
-            "password": server.secrets["password"],
-        }
-    return {}
 
 
 def _disk(server: Any, root: str) -> Path:
@@ -65,10 +49,8 @@ def _disk(server: Any, root: str) -> Path:
 
 
 @pytest.fixture(params=["local", "s3", "ftp", "sftp"])
-def server(request, local_storage, rclone_s3, ftp_server, sftp_server):
-    return {"local": local_storage, "s3": rclone_s3, "ftp": ftp_server, "sftp": sftp_server}[
-        request.param
-    ]
+def server(request):
+    return backend(request)
 
 
 @pytest.fixture
@@ -83,7 +65,7 @@ async def _make_env(server: Any) -> Env:
     )
     root = server.fresh_root()
     storage = await storages.create_storage(
-        admin, name=f"Test {server.name}", kind=server.kind, root=root, values=_form_values(server)
+        admin, name=f"Test {server.name}", kind=server.kind, root=root, values=form_values(server)
     )
     ok, message = await storages.test_storage(admin, storage.id)
     assert ok, message
