@@ -18,10 +18,9 @@ from webapp.asset import tags as asset_tags
 from webapp.asset import upload
 from webapp.asset.register import NewAsset, register_asset, register_assets
 from webapp.asset.tables import Asset
-from webapp.core import tasks
 from webapp.core.kv import held, key
 from webapp.core.runs import Spool, key_digest
-from webapp.core.tasks import enqueue_ingest_many
+from webapp.core.tasks import enqueue_ingest_many, enqueue_lost_ingests
 from webapp.fs.base import Entry
 from webapp.fs.errors import StoreError
 from webapp.storage import runs
@@ -185,7 +184,7 @@ class _Queuing:
     async def submit(self, asset_ids: list[int], lost_only: bool = False) -> None:
         await self.wait()
         if asset_ids:
-            queue_them = _queue_lost if lost_only else enqueue_ingest_many
+            queue_them = enqueue_lost_ingests if lost_only else enqueue_ingest_many
             self._pending = asyncio.ensure_future(asyncio.to_thread(queue_them, asset_ids))
 
     async def wait(self) -> None:
@@ -195,31 +194,6 @@ class _Queuing:
 
 
 # A job in one of these states will still run: a rescan does not queue it again.
-_WAITING = {"queued", "scheduled", "deferred"}
-
-
-def _queue_lost(asset_ids: list[int]) -> None:
-    """Ingest for processing assets whose job is not waiting any more (lost with a worker, or
-    never queued). Their jobs' states are read in one pipeline: an unchanged rescan behind an
-    ingest backlog queues nothing and costs one round trip per batch, not several Redis
-    commands per asset (enqueue's check of each job, linear in the queue's length). A job
-    marked queued is taken at its word, as `is_pending` does in a long list: one lost from
-    its list is put back when a worker starts (core/tasks/recovery.py). A started job goes
-    through `enqueue`'s exact check (is its worker alive)."""
-    q = tasks.queue("ingest")
-    with q.connection.pipeline(transaction=False) as pipe:
-        for asset_id in asset_ids:
-            pipe.hget(q.job_class.key_for(f"ingest-{asset_id}"), "status")
-        states = pipe.execute()
-    lost = [
-        asset_id
-        for asset_id, state in zip(asset_ids, states, strict=True)
-        if (state.decode() if isinstance(state, bytes) else state) not in _WAITING
-    ]
-    if lost:
-        enqueue_ingest_many(lost)
-
-
 async def _reconcile(
     storage: Any,
     spool: Spool[Entry],

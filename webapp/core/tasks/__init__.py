@@ -67,10 +67,14 @@ def enqueue(
     )
 
 
+def _ingest_id(asset_id: int) -> str:
+    return f"ingest-{asset_id}"
+
+
 def enqueue_ingest(asset_id: int) -> Job:
     # One ingest per asset at a time; a hostile file cannot hold a worker past the timeout.
     return enqueue(
-        MAKE_PROXIES, asset_id, queue_name="ingest", job_id=f"ingest-{asset_id}", timeout=300
+        MAKE_PROXIES, asset_id, queue_name="ingest", job_id=_ingest_id(asset_id), timeout=300
     )
 
 
@@ -78,7 +82,7 @@ def enqueue_ingest_many(asset_ids: Sequence[int]) -> None:
     """enqueue_ingest for many assets at once (a sync's new files): two round trips to Redis
     for those without a job yet; the others go through `enqueue` one by one."""
     q = queue("ingest")
-    ids = [f"ingest-{i}" for i in asset_ids]
+    ids = [_ingest_id(i) for i in asset_ids]
     with q.connection.pipeline(transaction=False) as pipe:
         for job_id in ids:
             pipe.exists(Job.key_for(job_id))
@@ -102,6 +106,31 @@ def enqueue_ingest_many(asset_ids: Sequence[int]) -> None:
         with q.connection.pipeline() as pipe:
             q.enqueue_many(fresh, pipeline=pipe)
             pipe.execute()
+
+
+_WAITING = {"queued", "scheduled", "deferred"}
+
+
+def enqueue_lost_ingests(asset_ids: list[int]) -> None:
+    """Ingest for processing assets whose job is not waiting any more (lost with a worker, or
+    never queued). Their jobs' states are read in one pipeline: an unchanged rescan behind an
+    ingest backlog queues nothing and costs one round trip per batch, not several Redis
+    commands per asset (enqueue's check of each job, linear in the queue's length). A job
+    marked queued is taken at its word, as `is_pending` does in a long list: one lost from
+    its list is put back when a worker starts (recovery.requeue_abandoned). A started job goes
+    through `enqueue`'s exact check (is its worker alive)."""
+    q = queue("ingest")
+    with q.connection.pipeline(transaction=False) as pipe:
+        for asset_id in asset_ids:
+            pipe.hget(Job.key_for(_ingest_id(asset_id)), "status")
+        states = pipe.execute()
+    lost = [
+        asset_id
+        for asset_id, state in zip(asset_ids, states, strict=True)
+        if (state.decode() if isinstance(state, bytes) else state) not in _WAITING
+    ]
+    if lost:
+        enqueue_ingest_many(lost)
 
 
 def enqueue_face_detection(asset_id: int) -> Job:
