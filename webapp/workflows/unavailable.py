@@ -73,7 +73,11 @@ async def list_unavailable(actor: Actor, storage_id: int, limit: int = 500) -> l
     if hashes:
         for t in (
             await Asset.select(Asset.id, Asset.path, Asset.sha256)
-            .where(Asset.sha256.is_in(hashes) & Asset.status.is_in(["available", "processing"]))
+            .where(
+                Asset.sha256.is_in(hashes)
+                & Asset.status.is_in(["available", "processing"])
+                & Asset.missing_since.is_null()  # a missing asset is no file's new home
+            )
             .order_by(Asset.id)
         ):
             twins.setdefault(t["sha256"], t)
