@@ -25,8 +25,9 @@ from tests.storage_servers import backend
 from webapp.asset import query as asset_query
 from webapp.asset.tables import Asset
 from webapp.storage import runs
-from webapp.storage.tables import Tombstone
+from webapp.storage.tables import SyncRun, Tombstone
 from webapp.workflows import unavailable
+from webapp.workflows.sync import run_sync
 
 KEEP = 10  # files that stay: the two that go are under the brake's 20 %
 GONE = ("Trip/a.jpg", "Trip/b.jpg")
@@ -220,3 +221,20 @@ async def test_an_aborted_run_or_the_brake_confirms_nothing(env):
     confirmed = await _sync(env)
     assert confirmed.state == "done", confirmed.reason
     assert confirmed.counts["unavailable"] == 5 and confirmed.counts["missing"] == 0
+
+
+async def test_a_retried_run_never_confirms_its_own_marks(env):
+    if env.server.kind != "local":
+        pytest.skip("the retry rule is backend-independent; tested on a local folder")
+    await _filled(env)
+    env.store.delete("Trip/a.jpg")
+    run = await _sync(env)
+    assert run.counts["missing"] == 1
+    # The same run again, as after a worker killed at its end: its own mark is not "earlier".
+    await SyncRun.update({SyncRun.state: "running"}).where(SyncRun.id == run.id)
+    assert await run_sync(run.id) == "done"
+    retried = await runs.get_run(env.admin, run.id)
+    assert retried.counts["unavailable"] == 0 and retried.counts["missing"] == 0
+    assert (await _view(env, "Trip/a.jpg")).is_missing and await _stones(env) == set()
+    # The next run is a second healthy run: it confirms.
+    assert (await _sync(env)).counts["unavailable"] == 1
