@@ -109,3 +109,57 @@ async def test_storage_api(client, tmp_path):
     assert denied.status_code == 403
     bad = await client.post("/api/v1/storages", json={"kind": "local"}, headers=auth)
     assert bad.status_code in (400, 422) and bad.json()["error"]
+
+
+async def test_missing_then_confirmed_marks_on_pages_and_in_the_api(admin_browser, admin, tmp_path):
+    """Two-phase unavailability (docs/sync.md "Missing, then confirmed"): the tile, the asset
+    page, the storage's Unavailable assets and the JSON API say "missing, not confirmed"
+    after the first run without the file, and the confirmed state after the second."""
+    from webapp.asset.tables import Asset
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i in range(6):
+        (root / f"note{i}.txt").write_text(f"note {i}")
+    created = await admin_browser.post(
+        "/admin/storages/new", {"name": "Notes", "kind": "local", "root": str(root)}
+    )
+    storage_id = re.search(r"/admin/storages/(\d+)/sync", created.text).group(1)
+
+    async def sync() -> None:
+        await admin_browser.post(f"/admin/storages/{storage_id}/sync", htmx=True)
+        await run_jobs()
+
+    await sync()
+    row = await Asset.select(Asset.uuid).where(Asset.path == "note0.txt").first()
+    uuid = str(row["uuid"])
+    auth = {"Authorization": f"Token {await make_token(admin.id)}"}
+    (root / "note0.txt").unlink()
+    await sync()
+
+    feed = await admin_browser.get("/")
+    assert feed.text.count('data-test="asset-unavailable"') == 1
+    assert 'title="Original missing, not confirmed"' in feed.text
+    assert 'data-mark="missing"' in feed.text
+    page = await admin_browser.get(f"/assets/{uuid}")
+    assert "The original is missing, not confirmed" in page.text
+    detail = await admin_browser.get(f"/admin/storages/{storage_id}")
+    assert detail.text.count('data-test="unavailable-row"') == 1
+    assert 'data-confirmed="no"' in detail.text and "missing, not confirmed" in detail.text
+    api = (await admin_browser.client.get(f"/api/v1/assets/{uuid}", headers=auth)).json()
+    assert api["status"] == "available" and api["original_available"] is False
+    assert api["missing_since"] is not None
+    only = await admin_browser.client.get("/api/v1/assets?status=missing", headers=auth)
+    assert [a["id"] for a in only.json()["items"]] == [uuid]
+
+    await sync()  # the second run without the file confirms it
+    feed = await admin_browser.get("/")
+    assert 'data-mark="unavailable"' in feed.text and 'data-mark="missing"' not in feed.text
+    page = await admin_browser.get(f"/assets/{uuid}")
+    assert "The original is unavailable: the file is gone from its storage (confirmed" in page.text
+    detail = await admin_browser.get(f"/admin/storages/{storage_id}")
+    assert 'data-confirmed="yes"' in detail.text and "held by a tombstone" in detail.text
+    api = (await admin_browser.client.get(f"/api/v1/assets/{uuid}", headers=auth)).json()
+    assert api["status"] == "unavailable" and api["original_available"] is False
+    only = await admin_browser.client.get("/api/v1/assets?status=missing", headers=auth)
+    assert only.json()["items"] == []

@@ -121,6 +121,12 @@ async def test_deleted_file_goes_unavailable_keeps_proxies_and_comes_back_on_res
     assert proxies_before > 0
 
     env.store.delete("gone.jpg")
+    # The first run marks it missing, not confirmed (no tombstone); the second confirms it.
+    run = await env.sync()
+    assert run.state == "done" and run.counts["missing"] == 1 and run.counts["unavailable"] == 0
+    missing = await asset_query.get_asset(env.admin, gone_id)
+    assert missing.status == "available" and missing.is_missing and missing.original_unavailable
+    assert not await Tombstone.exists().where(Tombstone.storage == env.storage_id)
     run = await env.sync()
     assert run.state == "done" and run.counts["unavailable"] == 1
     gone = await asset_query.get_asset(env.admin, gone_id)
@@ -154,13 +160,18 @@ async def test_rename_is_a_new_asset_and_tags_can_be_carried_over(env):
     env.store.write("new/a-renamed.jpg", env.store.read("old/a.jpg"))
     env.store.delete("old/a.jpg")
     run = await env.sync()
-    assert run.counts["new"] == 1 and run.counts["unavailable"] == 1
+    assert run.counts["new"] == 1 and run.counts["missing"] == 1
     found = await env.assets()
     new_id = found["new/a-renamed.jpg"]["id"]
     assert new_id != old_id
-    assert found["old/a.jpg"]["status"] == "unavailable"
+    # Missing, not confirmed: listed with its candidate, not yet carried over.
     listed = {u.id: u for u in await unavailable.list_unavailable(env.admin, env.storage_id)}
-    assert listed[old_id].candidate_id == new_id
+    assert listed[old_id].candidate_id == new_id and not listed[old_id].confirmed
+    confirmed = await env.sync()
+    assert confirmed.counts["unavailable"] == 1
+    assert (await env.assets())["old/a.jpg"]["status"] == "unavailable"
+    listed = {u.id: u for u in await unavailable.list_unavailable(env.admin, env.storage_id)}
+    assert listed[old_id].candidate_id == new_id and listed[old_id].confirmed
     await unavailable.carry_over(env.admin, old_id, new_id)
     moved = await asset_query.get_asset(env.admin, new_id)
     assert set(moved.tags) >= {"new", "old", "hero"}
@@ -221,7 +232,10 @@ async def test_mass_disappearance_brake_then_apply_anyway(env):
     assert run.state == "confirm" and "60 %" in run.reason
     assert all(r["status"] == "available" for r in (await env.assets()).values())
     applied = await env.sync(apply_anyway=True)
-    assert applied.state == "done" and applied.counts["unavailable"] == 6
+    assert applied.state == "done" and applied.counts["missing"] == 6
+    # What the admin accepted is confirmed by the next run without asking again.
+    confirmed = await env.sync()
+    assert confirmed.state == "done" and confirmed.counts["unavailable"] == 6
 
 
 async def test_purge_deletes_the_external_original_only_when_safe(env):

@@ -70,6 +70,11 @@ async def env(server: Any) -> Env:
     return Env(server, admin, storage.id, root)
 
 
+def _marked(assets: dict[str, dict[str, Any]]) -> int:
+    """Missing, not confirmed: a live status with missing_since set."""
+    return sum(1 for r in assets.values() if r["missing_since"] and r["status"] != "unavailable")
+
+
 def _status(assets: dict[str, dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in assets.values():
@@ -86,7 +91,7 @@ async def test_deleting_in_slices_trips_the_brake_over_its_window(env):
     for i in range(3):
         env.store.delete(f"f{i:02}.jpg")
     first = await env.sync()
-    assert first.state == "done" and first.counts["unavailable"] == 3
+    assert first.state == "done" and first.counts["missing"] == 3
 
     # A second slice of 15 % within the window: 6 of 20 (30 %) left, the run asks first.
     for i in range(3, 6):
@@ -94,17 +99,22 @@ async def test_deleting_in_slices_trips_the_brake_over_its_window(env):
     second = await env.sync()
     assert second.state == "confirm", second.reason
     assert "6 of 20" in second.reason and "30 %" in second.reason
-    assert _status(await env.assets())["unavailable"] == 3  # nothing changed
+    # Nothing changed: the first three are still missing, not confirmed.
+    assert "unavailable" not in _status(await env.assets())
+    assert _marked(await env.assets()) == 3
 
-    # What an admin confirmed is accepted: the window counts from that run on.
+    # What an admin confirmed is accepted: the window counts from that run on. The run marks
+    # the second slice and confirms the first, which an earlier run marked.
     applied = await env.sync(apply_anyway=True)
-    assert applied.state == "done" and applied.counts["unavailable"] == 3
+    assert applied.state == "done" and applied.counts["missing"] == 3
+    assert applied.counts["unavailable"] == 3
     env.store.delete("f06.jpg")
     assert (await env.sync()).state == "done"
 
-    # What became unavailable before the window does not count.
-    await Asset.update({Asset.updated_at: now() - timedelta(hours=25)}).where(
-        (Asset.storage == env.storage_id) & (Asset.status == "unavailable")
+    # What was marked missing before the window does not count (the first time it was
+    # missed, kept when a later run confirmed it).
+    await Asset.update({Asset.missing_since: now() - timedelta(hours=25)}).where(
+        (Asset.storage == env.storage_id) & Asset.missing_since.is_not_null()
     )
     for i in range(7, 9):
         env.store.delete(f"f{i:02}.jpg")

@@ -120,7 +120,7 @@ async def test_waiting_for_the_brake_changes_nothing_and_marks_nothing(env):
     assert storage is not None
     assert "waiting for confirmation: 6 of 10" in storage.last_error.lower()
     applied = await env.sync(apply_anyway=True)
-    assert applied.state == "done" and applied.counts["unavailable"] == 6
+    assert applied.state == "done" and applied.counts["missing"] == 6
     storage = await storages.get_storage(env.storage_id)
     assert storage is not None and storage.status == "ok" and storage.last_error == ""
     page = await asset_query.list_assets(env.admin)

@@ -66,3 +66,19 @@ def test_the_brake_counts_what_became_unavailable_within_its_window():
     assert brake_tripped(2, 17, 0.2, recent=3)  # 5 of 20
     # Nothing missing in this run never stops it, whatever the window holds.
     assert not brake_tripped(0, 10, 0.2, recent=90)
+
+
+def test_a_missing_asset_listed_again_clears_its_mark_or_is_changed():
+    # Missing, not confirmed (no tombstone): back as it was, the mark goes by itself; with
+    # another fingerprint it is a changed file, ingested again. Confirmed (a tombstone), the
+    # same file back is held.
+    as_was = Known(1, "as-was.jpg", "available", 10, 1000.0, None, missing=True)
+    edited = Known(2, "edited.jpg", "available", 9, 1000.0, None, missing=True)
+    failed = Known(3, "failed.jpg", "failed", 10, 1000.0, None, missing=True)
+    stone = Known(4, "gone.jpg", "unavailable", 10, 1000.0, None, tombstoned=True, missing=True)
+    rows = {k.path: k for k in (as_was, edited, failed, stone)}
+    plan = plan_batch([entry(path) for path in rows], rows)
+    assert [k for k, _ in plan.back] == [as_was, failed]  # each keeps its status
+    assert [k for k, _ in plan.changed] == [edited]
+    assert [k for k, _ in plan.held] == [stone]
+    assert plan.unchanged == [] and plan.restored == [] and plan.new == []

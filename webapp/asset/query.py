@@ -32,6 +32,7 @@ from webapp.asset.views import (
 )
 from webapp.core import db
 from webapp.errors import Invalid, NotFound
+from webapp.storage.plan import LIVE
 
 FEED_PAGE = 60
 
@@ -40,6 +41,9 @@ MAX_PAGE = 500
 
 
 STATUSES = ("processing", "available", "unavailable", "failed", "trashed", "archived")
+# The feed's status filter also takes "missing": missing, not confirmed (docs/sync.md), the
+# assets of a live status whose file the last healthy sync did not find.
+FILTER_STATUSES = (*STATUSES, "missing")
 
 
 KINDS = ("image", "video", "audio", "document", "other")
@@ -162,9 +166,12 @@ def _conditions(f: AssetFilter) -> list[Any]:
         where.append(Asset.status == "trashed")
     else:
         if f.status:
-            if f.status not in STATUSES or f.status == "trashed":
+            if f.status not in FILTER_STATUSES or f.status == "trashed":
                 raise Invalid("Unknown status.", field="status")
-            where.append(Asset.status == f.status)
+            if f.status == "missing":
+                where += [Asset.status.is_in(list(LIVE)), Asset.missing_since.is_not_null()]
+            else:
+                where.append(Asset.status == f.status)
         where += _visible(not_trashed=not f.status)
     if f.kind:
         if f.kind not in KINDS:

@@ -48,6 +48,10 @@ class Asset(Table, tablename="asset"):
     # processing, available, unavailable, failed, trashed, archived
     status = Varchar(length=16, default="processing", index=True)
     status_reason = Text(default="")
+    # When a healthy sync run first did not list the file (docs/sync.md, "Missing, then
+    # confirmed"): with a live status, the asset is missing, not confirmed; unavailable, it
+    # was confirmed. Null while the file is listed.
+    missing_since = Timestamptz(null=True, default=None)
     status_before_trash = Varchar(length=16, default="")
     origin = Varchar(length=16, default="upload")  # upload, sync, source
     uploader = ForeignKey(references=User, null=True, default=None, index=True)

@@ -60,6 +60,9 @@ class AssetView:
     source_id: int | None = None
     remote_id: str = ""
     source_name: str = ""
+    # When a healthy sync run first did not list the file (docs/sync.md): with a status other
+    # than "unavailable", the asset is missing, not confirmed.
+    missing_since: datetime | None = None
 
     @property
     def is_external(self) -> bool:
@@ -70,13 +73,25 @@ class AssetView:
         return self.id
 
     @property
+    def is_missing(self) -> bool:
+        """Missing, not confirmed: the last healthy sync did not list the file; the next one
+        confirms it (unavailable) or, when the file is back, the mark goes by itself."""
+        return self.missing_since is not None and self.status != "unavailable"
+
+    @property
     def original_unavailable(self) -> bool:
-        """The red exclamation mark: the file is gone, or its storage cannot be reached."""
-        return self.status == "unavailable" or self.storage_status in {
-            "unreachable",
-            "suspect",
-            "disabled",
-        }
+        """The red exclamation mark: the file is gone (confirmed or not), or its storage
+        cannot be reached."""
+        return (
+            self.status == "unavailable"
+            or self.is_missing
+            or self.storage_status
+            in {
+                "unreachable",
+                "suspect",
+                "disabled",
+            }
+        )
 
     @property
     def is_processing(self) -> bool:
@@ -114,6 +129,7 @@ class AssetView:
             "status": self.status,
             "status_reason": self.status_reason or None,
             "original_available": not self.original_unavailable,
+            "missing_since": self.missing_since.isoformat() if self.missing_since else None,
             "origin": self.origin,
             "storage_id": self.storage_id,
             "path": self.path,
@@ -173,6 +189,7 @@ def asset_view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None)
         copy_path=row.get("copy_path") or "",
         source_id=row.get("source_id"),
         remote_id=row.get("remote_id") or "",
+        missing_since=row.get("missing_since"),
     )
 
 

@@ -93,7 +93,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
     ctx.update(
         error=error,
         kinds=asset_query.KINDS,
-        statuses=[s for s in asset_query.STATUSES if s != "trashed"],
+        statuses=[s for s in asset_query.FILTER_STATUSES if s != "trashed"],
         uploaders=await asset_query.list_uploaders(actor),
         tags=await asset_query.known_tags(actor),
         my_collections=await collections.list_collections(actor),

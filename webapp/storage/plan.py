@@ -1,6 +1,7 @@
 """The sync's plan, as pure functions of values (DESIGN.md section 3, rules 2 to 5): whether
 a listed file is the one Pictorium knows, how a batch of listed files sorts against the rows
-known at their paths, and the brake on a run that would make too many assets unavailable.
+known at their paths (a missing asset whose file is back clears its mark by itself), and the
+brake on a run that would mark too many assets missing.
 No I/O: the run (webapp/workflows/sync.py) reads the rows and applies the plan."""
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from webapp.fs.base import Entry
 
 BATCH = 500
 # Assets in these states have a file that a run expects to list; the others do not count.
+# A live asset whose file a healthy run did not list is "missing, not confirmed" (its
+# missing_since is set, its status stays): it still counts here, since the next healthy run
+# looks for it again, to confirm it (unavailable, with a tombstone) or to clear its mark.
 LIVE = ("processing", "available", "failed", "archived")
 
 
@@ -36,6 +40,7 @@ class Known:
     fp_mtime: float | None
     fp_etag: str | None
     tombstoned: bool = False
+    missing: bool = False  # missing, not confirmed (a live status with missing_since set)
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Plan:
     changed: list[tuple[Known, Entry]] = field(default_factory=list)
     restored: list[tuple[Known, Entry]] = field(default_factory=list)
     held: list[tuple[Known, Entry]] = field(default_factory=list)  # back, but tombstoned
+    back: list[tuple[Known, Entry]] = field(default_factory=list)  # missing, then back as it was
     unchanged: list[Known] = field(default_factory=list)
 
 
@@ -61,16 +67,23 @@ def plan_batch(entries: Iterable[Entry], known: dict[str, Known]) -> Plan:
             # an admin restores the asset (rule 5); otherwise it simply comes back.
             (plan.held if asset.tombstoned else plan.restored).append((asset, entry))
         elif not same_file(entry, asset.fp_size, asset.fp_mtime, asset.fp_etag):
-            plan.changed.append((asset, entry))
+            plan.changed.append((asset, entry))  # a missing asset's mark goes with it too
+        elif asset.missing:
+            # Missing, not confirmed, and back at its path with its fingerprint: the mark goes
+            # by itself, without a tombstone, an admin or a new ingest.
+            plan.back.append((asset, entry))
         else:
             plan.unchanged.append(asset)
     return plan
 
 
 def brake_tripped(missing: int, live: int, share: float, recent: int = 0) -> bool:
-    """Rule 4: more than `share` of a storage would become unavailable. `recent` is what
-    became unavailable within the brake's window: it counts with this run's `missing`, against
-    the storage's size over the window (`live` plus `recent`), so that deleting in slices
-    smaller than the share does not pass the brake. A run with nothing missing never stops."""
+    """Rule 4: more than `share` of a storage would get the red mark. `missing` is what this
+    run would newly mark missing (confirming what an earlier run marked adds no mark, so it
+    never trips the brake); `live` is the storage's live assets that carry no mark. `recent`
+    is what was marked missing (confirmed since, or not) within the brake's window: it counts
+    with this run's `missing`, against the storage's size over the window (`live` plus
+    `recent`), so that deleting in slices smaller than the share does not pass the brake. A
+    run with nothing newly missing never stops."""
     size = live + recent
     return size > 0 and missing > 0 and (missing + recent) / size > share

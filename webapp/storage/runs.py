@@ -60,6 +60,7 @@ class SyncCounts(Counts):
     listed: int = 0
     new: int = 0
     changed: int = 0
+    missing: int = 0
     unavailable: int = 0
     restored: int = 0
     failed: int = 0

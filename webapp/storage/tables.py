@@ -50,7 +50,8 @@ class SyncRun(Table, tablename="sync_run"):
     listed = Integer(default=0)
     new = Integer(default=0)
     changed = Integer(default=0)
-    unavailable = Integer(default=0)
+    missing = Integer(default=0)  # marked missing, not confirmed (a later run confirms)
+    unavailable = Integer(default=0)  # confirmed gone: unavailable, with a tombstone
     restored = Integer(default=0)
     failed = Integer(default=0)
     collected = Integer(default=0)

@@ -4,24 +4,27 @@ A run has four phases, so that a failure at any point loses nothing:
 1. list the whole root into a spool file on disk (memory stays flat whatever the number of
    files); an error, a missing marker or an empty root where there were files stops the run
    before anything changes (rule 3);
-2. find the assets whose files were not listed; if they are more than the brake's share of
-   the storage's assets, stop and ask an admin (rule 4);
+2. find the assets whose files were not listed; if those it would newly mark are more than
+   the brake's share of the storage's assets, stop and ask an admin (rule 4);
 3. reconcile the spool in batches: new files become assets (or, for a collector, are moved
    into the main storage first, rule 8), changed files are ingested again, files that came
    back clear their mark;
-4. mark the missing assets unavailable and remember them with tombstones (rule 5).
+4. mark the newly missing assets "missing, not confirmed" (the red mark, no tombstone), and
+   confirm those an earlier healthy run marked: unavailable, with tombstones (rule 5;
+   webapp/workflows/sync_missing.py).
 Every step is idempotent: a run killed anywhere and started again converges to the same
 database, thanks to the unique (storage, path) key and job ids per asset.
 
 Here: the run and its phases. The plan is pure (webapp/storage/plan.py); the writes of phases
-3 and 4 are webapp/workflows/sync_apply.py; the collector's and transfer's verified copies are
-webapp/workflows/sync_copy.py; spool, counts and journal are webapp/core/runs.py.
+3 and 4 are webapp/workflows/sync_apply.py and sync_missing.py; the collector's and
+transfer's verified copies are webapp/workflows/sync_copy.py; spool, counts and journal are
+webapp/core/runs.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from webapp.asset.tables import Asset
@@ -42,12 +45,11 @@ from webapp.workflows.sync_apply import (
     apply_spool,
     entry_key,
     entry_row,
-    find_missing,
-    mark_missing,
     row_entry,
     stop_if_withdrawn,
 )
 from webapp.workflows.sync_copy import transfer_originals
+from webapp.workflows.sync_missing import find_missing, mark_missing, recently_missing
 
 
 async def run_sync(run_id: int) -> str:
@@ -71,7 +73,7 @@ async def run_sync(run_id: int) -> str:
             SyncRun.id == run_id
         )
         try:
-            await _run(storage, run_id, bool(run["apply_anyway"]), counts)
+            await _run(storage, run_id, bool(run["apply_anyway"]), run["created_at"], counts)
         except RunStopped as stop:
             if stop.storage_status:
                 await storages.set_status(storage.id, stop.storage_status, stop.reason)
@@ -84,7 +86,9 @@ async def run_sync(run_id: int) -> str:
         lock.release()
 
 
-async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts) -> None:
+async def _run(
+    storage: Any, run_id: int, apply_anyway: bool, created: datetime, counts: SyncCounts
+) -> None:
     tmp = get_settings().data_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     spool = Spool(str(tmp), dump=entry_row, load=row_entry, key=entry_key, prefix="sync-")
@@ -121,14 +125,16 @@ async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts
                 "suspect",
             )
 
-        # Phase 2: what disappeared, and the brake.
-        missing = await find_missing(storage.id, spool.seen)
+        # Phase 2: what disappeared, and the brake. Only what this run would newly mark counts
+        # as this run's: confirming what an earlier run marked adds no red mark.
+        missing = await find_missing(storage.id, spool.seen, created)
         share = int(await system.get("sync_brake_percent")) / 100
-        recent = await _recently_unavailable(storage.id)
-        if brake_tripped(len(missing), live, share, recent) and not apply_anyway:
+        recent = await recently_missing(storage.id)
+        unmarked = live - missing.marked
+        if brake_tripped(len(missing.new), unmarked, share, recent) and not apply_anyway:
             # The listing was whole: the storage is reachable, and nothing is decided yet, so
             # its state is "confirm", which marks no asset (only the admin's answer does).
-            gone, size = len(missing) + recent, live + recent
+            gone, size = len(missing.new) + recent, unmarked + recent
             raise RunStopped(
                 "confirm",
                 f"Waiting for confirmation: {gone} of {size} assets ({gone * 100 // size} %) "
@@ -142,7 +148,7 @@ async def _run(storage: Any, run_id: int, apply_anyway: bool, counts: SyncCounts
         # Phase 3: new, changed and returning files.
         await apply_spool(storage, spool, run_id, counts)
 
-        # Phase 4: missing files.
+        # Phase 4: missing files, marked or confirmed.
         await mark_missing(storage.id, missing, counts)
 
         if await system.get("transfer_to_main") == "on" and not storage.is_collector:
@@ -169,28 +175,3 @@ def _spool_listing(store: Any, spool: Spool[Entry], run_id: int, counts: SyncCou
             counts.note(f"skipped {shown_key(entry.key, 200)}: {reason}")
             continue
         spool.add(entry)
-
-
-async def _recently_unavailable(storage_id: int) -> int:
-    """The storage's assets that became unavailable within the brake's window (a system
-    setting), counted from the last run an admin applied anyway if that is later: what an
-    admin confirmed is accepted. An unavailable asset's updated_at is when it was marked."""
-    hours = int(await system.get("sync_brake_window_hours"))
-    since = now() - timedelta(hours=hours)
-    confirmed = (
-        await SyncRun.select(SyncRun.finished_at)
-        .where(
-            (SyncRun.storage == storage_id)
-            & (SyncRun.apply_anyway == True)  # noqa: E712 (a column comparison)
-            & (SyncRun.state == "done")
-        )
-        .order_by(SyncRun.finished_at, ascending=False)
-        .first()
-    )
-    if confirmed and confirmed["finished_at"] and confirmed["finished_at"] > since:
-        since = confirmed["finished_at"]
-    return await Asset.count().where(
-        (Asset.storage == storage_id)
-        & (Asset.status == "unavailable")
-        & (Asset.updated_at >= since)
-    )

@@ -1,11 +1,11 @@
 """The writes of a sync run (DESIGN.md section 3, rules 2 to 5), in batches: what the
-database knows of a batch's paths and of the storage's missing files (plain SQL: see
-`_known`), new files registered as assets with their folder tags in one statement per batch
-(webapp/asset/register.py, the one writer of new assets),
-changed and returning files fingerprinted again, missing files marked unavailable with their
-tombstones. The ingest jobs of new assets are queued from a thread (`_Queuing`). A
-collector's new files are moved into the main storage instead (rule 8). The run that calls
-these is webapp/workflows/sync.py."""
+database knows of a batch's paths (plain SQL: see `_known`), new files registered as assets
+with their folder tags in one statement per batch (webapp/asset/register.py, the one writer
+of new assets), changed and returning files fingerprinted again, missing files back at their
+paths cleared of their mark (the missing files themselves: webapp/workflows/sync_missing.py).
+The ingest jobs of new assets are queued from a thread (`_Queuing`). A collector's new files
+are moved into the main storage instead (rule 8). The run that calls these is
+webapp/workflows/sync.py."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from webapp.asset import upload
 from webapp.asset.register import NewAsset, register_asset, register_assets
 from webapp.asset.tables import Asset
 from webapp.core.kv import held, key
-from webapp.core.runs import Spool, key_digest
+from webapp.core.runs import Spool
 from webapp.core.tasks import enqueue_ingest_many, enqueue_lost_ingests
 from webapp.fs.base import Entry
 from webapp.fs.errors import StoreError
 from webapp.storage import runs
 from webapp.storage import service as storages
-from webapp.storage.plan import BATCH, LIVE, Known, plan_batch, same_file
+from webapp.storage.plan import BATCH, Known, plan_batch, same_file
 from webapp.storage.runs import SyncCounts, now
 from webapp.storage.tables import Storage, Tombstone
 from webapp.workflows.sync_copy import copy_verified
@@ -104,26 +104,6 @@ def row_entry(row: list[Any]) -> Entry:
 # ---- what the database knows ----------------------------------------------------------------
 
 
-async def find_missing(storage_id: int, seen: set[bytes]) -> list[tuple[int, str]]:
-    """Live assets of the storage whose paths were not listed, read in id order by pages."""
-    missing: list[tuple[int, str]] = []
-    last = 0
-    while True:
-        rows = await Asset.raw(
-            f"SELECT id, path FROM asset WHERE storage = {{}} AND status IN ({_marks(len(LIVE))})"
-            " AND id > {} ORDER BY id LIMIT 5000",
-            storage_id,
-            *LIVE,
-            last,
-        )
-        if not rows:
-            return missing
-        for r in rows:
-            if key_digest(r["path"]) not in seen:
-                missing.append((r["id"], r["path"]))
-        last = rows[-1]["id"]
-
-
 def _marks(n: int) -> str:
     return ", ".join(["{}"] * n)
 
@@ -132,7 +112,7 @@ async def _known(storage_id: int, keys: list[str], tombstones: bool = True) -> d
     """What the database knows of a batch's paths. Plain SQL: the query builder's per-value
     work cost more than the database itself on a 100,000-file listing (bench/sync.py)."""
     rows = await Asset.raw(
-        "SELECT id, path, status, fp_size, fp_mtime, fp_etag FROM asset "
+        "SELECT id, path, status, fp_size, fp_mtime, fp_etag, missing_since FROM asset "
         f"WHERE storage = {{}} AND path IN ({_marks(len(keys))})",
         storage_id,
         *keys,
@@ -154,6 +134,7 @@ async def _known(storage_id: int, keys: list[str], tombstones: bool = True) -> d
             r["fp_mtime"],
             r["fp_etag"],
             r["path"] in tombstoned,
+            r["missing_since"] is not None,
         )
         for r in rows
     }
@@ -238,7 +219,20 @@ async def _write_known(plan: Any, counts: SyncCounts, queuing: Any) -> None:
         await _refingerprint(asset.id, entry, "processing")
         upload.queue_ingest(asset.id)
         counts.changed += 1
-        counts.note(f"changed {entry.key}: size or date differs, previews made again")
+        was = " (it was missing, not confirmed: the mark goes)" if asset.missing else ""
+        counts.note(f"changed {entry.key}: size or date differs, previews made again{was}")
+    back = [asset.id for asset, _entry in plan.back]
+    if back:
+        # Missing, not confirmed, and back as it was: only the mark goes (the status stays).
+        await Asset.update({Asset.missing_since: None, Asset.updated_at: now()}).where(
+            Asset.id.is_in(back)
+        )
+    for _asset, entry in plan.back:
+        counts.restored += 1
+        counts.note(
+            f"back {entry.key}: the missing file is at its path again with the same size and "
+            "date; the mark goes (it was not confirmed)"
+        )
     for asset, entry in plan.restored:
         changed = not same_file(entry, asset.fp_size, asset.fp_mtime, asset.fp_etag)
         await _refingerprint(asset.id, entry, "processing" if changed else "available")
@@ -253,7 +247,11 @@ async def _write_known(plan: Any, counts: SyncCounts, queuing: Any) -> None:
         )
     # Assets whose ingest job was lost (a worker killed between insert and enqueue); those
     # whose job is still waiting (an ingest backlog) are left alone.
-    processing = [a.id for a in plan.unchanged if a.status == "processing"]
+    processing = [
+        a.id
+        for a in [*plan.unchanged, *(asset for asset, _entry in plan.back)]
+        if a.status == "processing"
+    ]
     if processing:
         await queuing.submit(processing, lost_only=True)
 
@@ -299,49 +297,10 @@ async def _refingerprint(asset_id: int, entry: Entry, status: str) -> None:
             Asset.size: entry.size,
             Asset.status: status,
             Asset.status_reason: "",
+            Asset.missing_since: None,
             Asset.updated_at: now(),
         }
     ).where(Asset.id == asset_id)
-
-
-async def mark_missing(storage_id: int, missing: list[tuple[int, str]], counts: SyncCounts) -> None:
-    for start in range(0, len(missing), BATCH):
-        await stop_if_withdrawn(storage_id)
-        chunk = missing[start : start + BATCH]
-        ids = [i for i, _ in chunk]
-        rows = await Asset.select(Asset.id, Asset.path, Asset.sha256, Asset.size).where(
-            Asset.id.is_in(ids)
-        )
-        existing = {
-            s["path"]
-            for s in await Tombstone.select(Tombstone.path).where(
-                (Tombstone.storage == storage_id) & Tombstone.path.is_in([p for _, p in chunk])
-            )
-        }
-        async with Asset._meta.db.transaction():
-            await Asset.update(
-                {
-                    Asset.status: "unavailable",
-                    Asset.status_reason: "The file is no longer in its storage.",
-                    Asset.updated_at: now(),
-                }
-            ).where(Asset.id.is_in(ids) & Asset.status.is_in(list(LIVE)))
-            stones = [
-                Tombstone(
-                    storage=storage_id,
-                    path=r["path"],
-                    sha256=r["sha256"],
-                    size=r["size"] or 0,
-                    asset_id=r["id"],
-                )
-                for r in rows
-                if r["path"] not in existing
-            ]
-            if stones:
-                await Tombstone.insert(*stones)
-        for _, path in chunk:
-            counts.unavailable += 1
-            counts.note(f"unavailable {path}: the file is gone from the storage")
 
 
 # ---- the collector --------------------------------------------------------------------------

@@ -58,6 +58,7 @@ async def transfer_originals(storage: Any, counts: SyncCounts, limit: int = 1000
         .where(
             (Asset.storage == storage.id)
             & Asset.status.is_in(["available", "processing", "failed"])
+            & Asset.missing_since.is_null()  # a missing file has nothing to copy yet
             & (Asset.copy_path == "")
         )
         .limit(limit)

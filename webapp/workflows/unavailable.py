@@ -1,7 +1,9 @@
 """The admin's tools for a storage's unavailable assets (DESIGN.md section 3, rules 5 and
-6): list them with a candidate of the same content elsewhere, restore them (their tombstones
-go and a sync is queued), and carry a moved file's old asset's tags and collections over to
-its new asset. They span storage, asset and collection, hence a workflow."""
+6): list them, confirmed or missing and not confirmed yet, with a candidate of the same
+content elsewhere; restore the confirmed ones (their tombstones go and a sync is queued; a
+missing one needs nothing, its mark goes by itself when its file is found); and carry a
+moved file's old asset's tags and collections over to its new asset. They span storage,
+asset and collection, hence a workflow."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from webapp.collection.tables import CollectionAsset
 from webapp.errors import Conflict, NotFound
 from webapp.storage import runs
 from webapp.storage import service as storages
+from webapp.storage.plan import LIVE
 from webapp.storage.tables import Tombstone
 
 
@@ -31,15 +34,30 @@ class Unavailable:
     candidate_id: int | None  # a live asset of the same content elsewhere (rename or move)
     candidate_path: str | None
     updated_at: datetime
+    confirmed: bool = True  # False: missing, not confirmed (no tombstone, nothing to restore)
+    missing_since: datetime | None = None
 
 
 async def list_unavailable(actor: Actor, storage_id: int, limit: int = 500) -> list[Unavailable]:
     await storages.require_storage(actor, storage_id)
     rows = (
         await Asset.select(
-            Asset.id, Asset.uuid, Asset.filename, Asset.path, Asset.sha256, Asset.updated_at
+            Asset.id,
+            Asset.uuid,
+            Asset.filename,
+            Asset.path,
+            Asset.sha256,
+            Asset.updated_at,
+            Asset.status,
+            Asset.missing_since,
         )
-        .where((Asset.storage == storage_id) & (Asset.status == "unavailable"))
+        .where(
+            (Asset.storage == storage_id)
+            & (
+                (Asset.status == "unavailable")
+                | (Asset.status.is_in(list(LIVE)) & Asset.missing_since.is_not_null())
+            )
+        )
         .order_by(Asset.id, ascending=False)
         .limit(limit)
     )
@@ -55,7 +73,11 @@ async def list_unavailable(actor: Actor, storage_id: int, limit: int = 500) -> l
     if hashes:
         for t in (
             await Asset.select(Asset.id, Asset.path, Asset.sha256)
-            .where(Asset.sha256.is_in(hashes) & Asset.status.is_in(["available", "processing"]))
+            .where(
+                Asset.sha256.is_in(hashes)
+                & Asset.status.is_in(["available", "processing"])
+                & Asset.missing_since.is_null()  # a missing asset is no file's new home
+            )
             .order_by(Asset.id)
         ):
             twins.setdefault(t["sha256"], t)
@@ -70,6 +92,8 @@ async def list_unavailable(actor: Actor, storage_id: int, limit: int = 500) -> l
             candidate_id=twins[r["sha256"]]["id"] if r["sha256"] in twins else None,
             candidate_path=twins[r["sha256"]]["path"] if r["sha256"] in twins else None,
             updated_at=r["updated_at"],
+            confirmed=r["status"] == "unavailable",
+            missing_since=r["missing_since"],
         )
         for r in rows
     ]
