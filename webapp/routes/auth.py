@@ -14,6 +14,7 @@ from webapp.account import service as accounts
 from webapp.actor import Actor
 from webapp.errors import AppError, Invalid, TooManyRequests, Unauthenticated, Unavailable
 from webapp.routes._client import client_address
+from webapp.routes._forms import read_form
 from webapp.routes._htmx import redirect, render
 from webapp.settings import get_settings
 
@@ -75,7 +76,7 @@ async def login_page(request: Request, next: FromQuery[str | None] = None) -> Re
 
 @post("/login", name="login_submit")
 async def login_submit(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     email = str(form.get("email") or "")
     nxt = _safe_next(str(form.get("next") or "/"))
     client = client_address(request)
