@@ -136,7 +136,9 @@ def web(host: str | None, port: int | None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, only from TRUSTED_PROXIES (routes/_client.py);
+        # uvicorn's own handling would trust 127.0.0.1 by default.
+        proxy_headers=False,
     )
 
 

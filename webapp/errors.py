@@ -55,6 +55,22 @@ class TooManyRequests(AppError):
         self.retry_after = retry_after
 
 
+class TooLarge(AppError):
+    status = 413
+    code = "too_large"
+
+
 class Unavailable(AppError):
     status = 503
     code = "unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ):
+        super().__init__(message, field=field, code=code)
+        self.retry_after = retry_after

@@ -10,8 +10,11 @@ import functools
 import os
 import secrets
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlparse
+
+IPNetwork = IPv4Network | IPv6Network
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one JSON object per line
     workers: int = 1  # job workers `pictorium up` starts (WORKERS; default: one per core)
+    # TRUSTED_PROXIES: the proxies whose X-Forwarded-For names the client (none by default).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +89,19 @@ def _workers(value: str | None) -> int:
     return count
 
 
+def _networks(name: str, value: str | None) -> tuple[IPNetwork, ...]:
+    """A comma- or space-separated list of addresses and CIDR networks."""
+    found = []
+    for item in (value or "").replace(",", " ").split():
+        try:
+            found.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{name} must list IP addresses or networks (CIDR), not {item!r}"
+            ) from None
+    return tuple(found)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("DATA_DIR") or "data").expanduser().resolve()
@@ -113,6 +131,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         log_format=_choice("LOG_FORMAT", env.get("LOG_FORMAT"), "text", ("text", "json")),
         workers=_workers(env.get("WORKERS")),
+        trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES")),
     )
 
 

@@ -16,7 +16,7 @@ def test_hit_counts_before_the_check_and_parallel_tries_cannot_pass_the_limit() 
     assert len(allowed) == 5 and len(refused) == 15
     assert all(0 < wait <= 61 for _, wait in refused)
     # A refused try is not counted: the window still holds the five allowed ones.
-    count, wait = throttle.failures("acct\0client")
+    count, wait = throttle.tries("acct\0client")
     assert count == 5 and wait > 0
 
 
@@ -29,13 +29,13 @@ def test_subjects_are_separate_and_hashed() -> None:
     assert b"alice" not in keys and b"198.51" not in keys
 
 
-def test_record_failures_and_clear() -> None:
-    throttle = Throttle("test-record", limit=2, window=60)
-    assert throttle.failures("s") == (0, 0)
-    throttle.record("s")
-    assert throttle.failures("s") == (1, 0)
-    throttle.record("s")
-    count, wait = throttle.failures("s")
+def test_clear_forgets_the_tries() -> None:
+    throttle = Throttle("test-clear", limit=2, window=60)
+    assert throttle.tries("s") == (0, 0)
+    assert throttle.hit("s") == (1, 0)
+    assert throttle.tries("s") == (1, 0)
+    throttle.hit("s")
+    count, wait = throttle.tries("s")
     assert count == 2 and 0 < wait <= 61
     throttle.clear("s")
-    assert throttle.failures("s") == (0, 0)
+    assert throttle.tries("s") == (0, 0)

@@ -13,6 +13,7 @@ from typing import Any
 from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.actor import ROLE_DEFAULTS, Actor, Perm, Role
 from webapp.core import crypto as sec
+from webapp.core import passwords
 from webapp.core.clock import now
 from webapp.core.kv import Throttle
 from webapp.errors import Conflict, Invalid, NotFound, TooManyRequests
@@ -151,7 +152,7 @@ async def create_user(
         email=email,
         name=(name or "").strip()[:200] or email.split("@")[0],
         role=str(role_),
-        password_hash=sec.hash_password(password),
+        password_hash=await passwords.hash_new(password),
         **flags,
     )
     await row.save()
@@ -207,7 +208,8 @@ async def set_password(actor: Actor, user_id: int, password: str) -> None:
     if problem := sec.password_problem(password):
         raise Invalid(problem, field="password")
     await get_user(actor, user_id)
-    await User.update({User.password_hash: sec.hash_password(password)}).where(User.id == user_id)
+    password_hash = await passwords.hash_new(password)
+    await User.update({User.password_hash: password_hash}).where(User.id == user_id)
     # Other browsers signed in as this user must sign in again with the new password.
     await LoginSession.delete().where(LoginSession.user == user_id)
 
@@ -233,25 +235,30 @@ async def ensure_first_admin(email: str | None, password: str | None) -> tuple[s
 # ---- sign-in ---------------------------------------------------------------------------
 
 
-# Failed sign-ins per account and client (other clients of the same account do not wait).
+# Sign-in tries per account and client (other clients of the same account do not wait).
 _sign_ins = Throttle("login-fail", LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS)
 
 
 async def authenticate(email: str, password: str, client: str) -> UserView:
-    """Checks a sign-in. Failures give one generic message; after LOGIN_MAX_FAILURES for the
-    same account and client within the window, that pair waits (other clients do not)."""
+    """Checks a sign-in. Failures give one generic message. Each try of an account and client
+    is counted before its password is checked, atomically, so parallel guesses cannot slip
+    past the limit; after LOGIN_MAX_FAILURES tries without a success within the window, that
+    pair waits (other clients do not). Only a correct password clears the count. The check
+    runs off the event loop behind the process's gate of password checks: when that is full
+    the try is refused at once (503, Retry-After) and not counted."""
     email = (email or "").strip().lower()
     subject = f"{email}\0{client}"
-    _, wait = _sign_ins.failures(subject)
-    if wait:
-        raise TooManyRequests(
-            f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minute(s).",
-            retry_after=wait,
-        )
-    row = await User.select().where(User.email == email).first()
-    ok = sec.verify_password(row["password_hash"] if row else None, password or "")
+    with passwords.admitted():
+        _, wait = _sign_ins.hit(subject)
+        if wait:
+            raise TooManyRequests(
+                f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minute(s).",
+                retry_after=wait,
+            )
+        row = await User.select().where(User.email == email).first()
+        stored = row["password_hash"] if row else None
+        ok = await passwords.verify(stored, password or "", gated=False)
     if not ok or not row or not row["is_active"]:
-        _sign_ins.record(subject)
         raise Invalid("Wrong email or password.", code="bad_credentials")
     _sign_ins.clear(subject)
     await User.update({User.last_login_at: now()}).where(User.id == row["id"])

@@ -7,6 +7,7 @@ under a key derived from SECRET_KEY with HKDF, so the database alone never revea
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -22,8 +23,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("pictorium-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both paths cost the same time. Made on
+    first use (in the caller's thread: core.passwords runs every check off the event loop),
+    not at import, where it would cost every process and command a hash."""
+    return _hasher.hash("pictorium-dummy-password")
+
 
 TOKEN_PREFIX = "pct_"
 MIN_PASSWORD_LENGTH = 10
@@ -35,7 +43,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

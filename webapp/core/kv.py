@@ -50,7 +50,8 @@ class Throttle:
 
     `hit` counts a try before it is checked, atomically, so parallel tries cannot slip past
     the limit; a refused try is not counted (a blocked client does not extend its own wait).
-    `failures` and `record` count after the fact, for callers that count failures only."""
+    There is no way to count after the check: reading the count, checking, then adding to it
+    let parallel tries all pass (issue 12). `clear` forgets a subject's tries (a success)."""
 
     def __init__(self, name: str, limit: int, window: int):
         self.name, self.limit, self.window = name, limit, window
@@ -79,8 +80,9 @@ class Throttle:
             return int(count), self._wait(oldest, stamp)
         return int(count), 0
 
-    def failures(self, subject: str) -> tuple[int, int]:
-        """Tries in the window, and the seconds to wait when they reach the limit (else 0)."""
+    def tries(self, subject: str) -> tuple[int, int]:
+        """Tries in the window, and the seconds to wait when they reach the limit (else 0).
+        Only a look: a check must count its try with `hit` first."""
         bucket, stamp = self._key(subject), time.time()
         pipe = get_redis().pipeline(transaction=True)
         pipe.zremrangebyscore(bucket, 0, stamp - self.window)
@@ -88,13 +90,6 @@ class Throttle:
         pipe.zrange(bucket, 0, 0, withscores=True)
         _, count, oldest = pipe.execute()
         return int(count), self._wait(oldest, stamp) if count >= self.limit else 0
-
-    def record(self, subject: str) -> None:
-        bucket, stamp = self._key(subject), time.time()
-        pipe = get_redis().pipeline(transaction=True)
-        pipe.zadd(bucket, {f"{stamp:.6f}-{uuid.uuid4().hex[:8]}": stamp})
-        pipe.expire(bucket, self.window)
-        pipe.execute()
 
     def clear(self, subject: str) -> None:
         get_redis().delete(self._key(subject))

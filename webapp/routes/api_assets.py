@@ -18,7 +18,8 @@ from webapp.asset import upload as asset_upload
 from webapp.asset import views as asset_views
 from webapp.errors import Invalid
 from webapp.routes._files import file_response
-from webapp.routes.assets import MAX_UPLOAD_BODY
+from webapp.routes._forms import read_form
+from webapp.routes.assets import MAX_UPLOAD_BODY, one_file_body_limit
 from webapp.routes.auth import CurrentActor, api_actor
 from webapp.settings import get_settings
 
@@ -67,18 +68,27 @@ async def asset_proxy(
     return file_response(request, await downloads.proxy_download(actor, ref, kind), inline=True)
 
 
-@post("/", name="api_asset_create", request_max_body_size=MAX_UPLOAD_BODY)
+@post(
+    "/",
+    name="api_asset_create",
+    request_max_body_size=MAX_UPLOAD_BODY,
+    middleware=[one_file_body_limit],
+)
 async def asset_create(request: Request, actor: CurrentActor) -> Response:
     """multipart/form-data with `file` and optional `tags` (comma-separated)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Invalid("Send the file as multipart/form-data in the field `file`.", field="file")
-    form = await request.form()
+    limits = await asset_upload.upload_limits()
+    form = await read_form(request, max_file_bytes=limits.max_bytes)
     upload: Any = form.get("file")
     if not hasattr(upload, "file"):
         raise Invalid("The multipart field `file` is missing.", field="file")
+    if not upload.filename:
+        await upload.close()
+        raise Invalid("The multipart field `file` has no file name.", field="file")
     try:
         result = await asset_upload.upload_asset(
-            actor, upload.filename or "file", upload.file, tags=str(form.get("tags") or "")
+            actor, upload.filename, upload.file, tags=str(form.get("tags") or ""), limits=limits
         )
     finally:
         await upload.close()

@@ -19,17 +19,34 @@ from webapp.asset import trash as asset_trash
 from webapp.asset import upload as uploads
 from webapp.asset import views as asset_views
 from webapp.collection import service as collections
-from webapp.errors import AppError, Invalid
+from webapp.errors import AppError, Invalid, TooLarge
 from webapp.face import people
 from webapp.feed.page import feed_flows, list_feed
 from webapp.routes._files import file_response
+from webapp.routes._forms import FORM_SLACK, BadForm, body_limit, read_form
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
 from webapp.system import service as system
 from webapp.workflows import purge
 
-# Litestar's own body cap; the workspace's upload limit is enforced while spooling.
+# Litestar's own body cap; the workspace's upload limits are enforced by read_form, from
+# Content-Length and while the body streams.
 MAX_UPLOAD_BODY = 64 * 1024**3
+
+
+async def _upload_body_limit() -> tuple[int, int]:
+    limits = await uploads.upload_limits()
+    return limits.max_files * (limits.max_bytes + FORM_SLACK) + FORM_SLACK, limits.max_bytes
+
+
+async def _one_file_body_limit() -> tuple[int, int]:
+    max_bytes = (await uploads.upload_limits()).max_bytes
+    return max_bytes + 2 * FORM_SLACK, max_bytes
+
+
+# Before the CSRF check reads a form posted without JavaScript whole (routes/_forms.py).
+upload_body_limit = body_limit(_upload_body_limit)
+one_file_body_limit = body_limit(_one_file_body_limit)
 
 FILTER_KEYS = ("q", "kind", "status", "tag", "uploader", "from", "to", "flow", "person")
 
@@ -120,15 +137,28 @@ async def asset_tile(request: Request, actor: CurrentActor, ref: FromPath[str]) 
     return render(request, "asset/_tile.html", {"asset": asset})
 
 
-@post("/assets/upload", name="asset_upload", request_max_body_size=MAX_UPLOAD_BODY)
+@post(
+    "/assets/upload",
+    name="asset_upload",
+    request_max_body_size=MAX_UPLOAD_BODY,
+    middleware=[upload_body_limit],
+)
 async def asset_upload(request: Request, actor: CurrentActor) -> Response:
     """Plain forms post many files and get the feed back with a summary; the page's script
-    posts one file per request (for a progress bar each) and gets that file's tile."""
+    posts one file per request (for a progress bar each) and gets that file's tile. A body
+    over the limits is refused as soon as that shows (routes/_forms.py)."""
     actor.require(Perm.update)
-    form = await request.form()
-    files = [f for f in form.getall("file") if hasattr(f, "file") and f.filename]
-    tags = str(form.get("tags") or "")
     limits = await uploads.upload_limits()
+    script = is_htmx(request) or request.headers.get("x-upload") == "1"
+    try:
+        form = await read_form(request, max_file_bytes=limits.max_bytes, max_files=limits.max_files)
+    except (TooLarge, BadForm) as exc:
+        if not script:
+            raise
+        ctx = {"results": [uploads.UploadResult(None, error=exc.message, filename="Upload")]}
+        return render(request, "asset/_upload_result.html", ctx, status_code=exc.status)
+    files = [f for f in form.getall("file", []) if hasattr(f, "file") and f.filename]
+    tags = str(form.get("tags") or "")
     if not files:
         raise Invalid("Choose at least one file to upload.", field="file")
     if len(files) > limits.max_files:
@@ -148,7 +178,7 @@ async def asset_upload(request: Request, actor: CurrentActor) -> Response:
             results.append(uploads.UploadResult(None, error=exc.message, filename=upload.filename))
         finally:
             await upload.close()
-    if is_htmx(request) or request.headers.get("x-upload") == "1":
+    if script:
         status = 201 if any(r.asset for r in results) else 422 if results[0].error else 200
         return render(
             request, "asset/_upload_result.html", {"results": results}, status_code=status
@@ -241,14 +271,19 @@ async def asset_proxy(
     "/assets/{ref:str}/attachments",
     name="attachment_upload",
     request_max_body_size=MAX_UPLOAD_BODY,
+    middleware=[one_file_body_limit],
 )
 async def attachment_upload(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    form = await request.form()
-    upload: Any = form.get("file")
-    error = None
-    if not hasattr(upload, "file") or not getattr(upload, "filename", ""):
+    limits = await uploads.upload_limits()
+    status, error = 422, None
+    upload: Any = None
+    try:
+        upload = (await read_form(request, max_file_bytes=limits.max_bytes)).get("file")
+    except (TooLarge, BadForm) as exc:
+        status, error = exc.status, exc.message
+    if error is None and not (hasattr(upload, "file") and upload.filename):
         error = "Choose a file to attach."
-    else:
+    if error is None:
         try:
             await attachments.add_attachment(actor, ref, upload.filename, upload.file)
         except Invalid as exc:
@@ -264,7 +299,7 @@ async def attachment_upload(request: Request, actor: CurrentActor, ref: FromPath
         "asset/asset.html",
         ctx,
         block="asset_attachments",
-        status_code=422 if error else 200,
+        status_code=status if error else 200,
     )
 
 

@@ -12,7 +12,9 @@ from litestar.params import FromQuery
 
 from webapp.account import service as accounts
 from webapp.actor import Actor
-from webapp.errors import AppError, Invalid, TooManyRequests, Unauthenticated
+from webapp.errors import AppError, Invalid, TooManyRequests, Unauthenticated, Unavailable
+from webapp.routes._client import client_address
+from webapp.routes._forms import read_form
 from webapp.routes._htmx import redirect, render
 from webapp.settings import get_settings
 
@@ -74,17 +76,18 @@ async def login_page(request: Request, next: FromQuery[str | None] = None) -> Re
 
 @post("/login", name="login_submit")
 async def login_submit(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     email = str(form.get("email") or "")
     nxt = _safe_next(str(form.get("next") or "/"))
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     try:
         user = await accounts.authenticate(email, str(form.get("password") or ""), client)
-    except (Invalid, TooManyRequests) as exc:
+    except (Invalid, TooManyRequests, Unavailable) as exc:
+        # Unavailable: the process's gate of password checks is full (core.passwords).
         ctx: dict[str, Any] = {"next": nxt, "email": email, "error": exc.message}
         response = render(request, "account/login.html", ctx, status_code=exc.status)
-        if isinstance(exc, TooManyRequests):
-            response.headers["Retry-After"] = str(exc.retry_after)
+        if retry_after := getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(retry_after)
         return response
     token = await accounts.start_session(user.id, request.headers.get("user-agent", ""))
     response = redirect(request, nxt)

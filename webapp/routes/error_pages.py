@@ -41,6 +41,22 @@ _CODES = {
 }
 
 
+_FORM_PARSERS = {"litestar._multipart", "litestar._parsers", "multipart"}
+
+
+def _form_parse_error(exc: Exception) -> bool:
+    """A body that Litestar's own form parsing could not decode (a field that is not UTF-8,
+    read by the CSRF check or by `request.form()`): the client's mistake, not ours."""
+    if not isinstance(exc, (UnicodeDecodeError, ValueError)):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") in _FORM_PARSERS:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _describe(exc: Exception) -> tuple[int, str, str, str | None]:
     """(status, code, message, field) for any exception."""
     if isinstance(exc, AppError):
@@ -54,6 +70,8 @@ def _describe(exc: Exception) -> tuple[int, str, str, str | None]:
             field = extra[0].get("key")
             message = extra[0].get("message") or message
         return 422, "invalid", str(message), field
+    if _form_parse_error(exc):
+        return 400, "bad_form", "The form could not be read: a field is not UTF-8 text.", None
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if status < 500 else _TITLES.get(status, "Error")

@@ -28,6 +28,7 @@ from webapp.face.people import (
 )
 from webapp.face.scan import start_scan
 from webapp.face.state import face_state, model_status
+from webapp.routes._client import client_address
 from webapp.routes._htmx import env, is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, api_actor, page_actor
 from webapp.settings import get_settings
@@ -164,7 +165,7 @@ async def share_face_search(request: Request, token: FromPath[str]) -> Response:
 
     form = await request.form()
     upload: Any = form.get("picture")
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     picture = b""
     if hasattr(upload, "read"):
         try:

@@ -16,8 +16,9 @@ from litestar.enums import HttpMethod, MediaType
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
-from webapp.errors import AppError, Invalid, NotFound, TooManyRequests
+from webapp.errors import AppError, Invalid, NotFound, TooManyRequests, Unavailable
 from webapp.face import selfie
+from webapp.routes._client import client_address
 from webapp.routes._files import content_disposition, file_response
 from webapp.routes._htmx import redirect, render
 from webapp.settings import get_settings
@@ -125,15 +126,15 @@ async def share_embed(request: Request, token: FromPath[str]) -> Response:
 async def share_password(request: Request, token: FromPath[str]) -> Response:
     form = await request.form()
     embed = form.get("embed") == "1"
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     try:
         value = await counters.enter_password(token, str(form.get("password") or ""), client)
-    except (Invalid, TooManyRequests) as exc:
+    except (Invalid, TooManyRequests, Unavailable) as exc:
         ctx = {"token": token, "embed": embed, "error": exc.message}
         response = render(request, "share/password.html", ctx, status_code=exc.status)
         response.headers.update(_PAGE_HEADERS)
-        if isinstance(exc, TooManyRequests):
-            response.headers["Retry-After"] = str(exc.retry_after)
+        if retry_after := getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(retry_after)
         return response
     except AppError as exc:
         return _link_error(request, token, exc)

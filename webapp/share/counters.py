@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from webapp.core import crypto as sec
+from webapp.core import passwords
 from webapp.core.kv import Throttle, get_redis
 from webapp.core.kv import key as kv_key
 from webapp.core.log import log_event
@@ -129,7 +129,7 @@ async def enter_password(token: str, password: str, client: str) -> str:
             retry_after=wait,
         )
     await _sleep(failure_delay(count - 1))
-    if await asyncio.to_thread(sec.verify_password, row["password_hash"], password or ""):
+    if await passwords.verify(row["password_hash"], password or ""):
         _password_tries.clear(subject)
         return password_cookie(link.id, row["password_hash"])
     await ShareLink.update(

@@ -59,7 +59,7 @@ async def create_link(actor: Actor, refs: Sequence[int | str], options: LinkOpti
     if actor.user_id is None:
         raise Invalid("Only users can own links.")
     # argon2 takes a while on purpose: outside the transaction, off the event loop.
-    password_hash = await asyncio.to_thread(_clean_password, options.password)
+    password_hash = await _clean_password(options.password)
     async with db.write_transaction(engine()):
         return await _create(actor, refs, options, password_hash)
 
@@ -211,7 +211,7 @@ async def update_link(
             None if expires_at is None else parse_expiry(expires_at)  # type: ignore[arg-type]
         )
     if password != "keep":
-        values[ShareLink.password_hash] = await asyncio.to_thread(_clean_password, password)
+        values[ShareLink.password_hash] = await _clean_password(password)
     if is_active is not None:
         values[ShareLink.is_active] = is_active
     await ShareLink.update(values).where(ShareLink.id == link_id)

@@ -13,7 +13,7 @@ from webapp.actor import Actor, Perm
 from webapp.asset import proxy_types as asset_proxy_types
 from webapp.asset import renditions as wm
 from webapp.asset.tables import ProxyType
-from webapp.core import crypto as sec
+from webapp.core import passwords
 from webapp.errors import Conflict, Forbidden, Invalid
 from webapp.share.views import KINDS
 
@@ -43,15 +43,15 @@ def _clean_name(name: str, default: str, label: str = "link") -> str:
     return name
 
 
-def _clean_password(password: str | None) -> str:
-    """The hash to store ("" for no password)."""
+async def _clean_password(password: str | None) -> str:
+    """The hash to store ("" for no password), made off the event loop (core.passwords)."""
     if not password:
         return ""
     if len(password) < MIN_PASSWORD:
         raise Invalid(f"Use a password of at least {MIN_PASSWORD} characters.", field="password")
     if len(password) > 1024:
         raise Invalid("Use a password of at most 1024 characters.", field="password")
-    return sec.hash_password(password)
+    return await passwords.hash_new(password)
 
 
 async def proxy_type_names() -> list[str]:
