@@ -84,6 +84,7 @@ class Watch:
         self.page = page
         self.console: list[str] = []
         page.on("console", self._console)
+        page.on("pageerror", lambda error: self.console.append(f"{page.url}: {error}"))
 
     def _console(self, message) -> None:
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
