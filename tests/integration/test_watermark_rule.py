@@ -89,6 +89,9 @@ async def test_links_serve_image_attachments_only_watermarked():
         got = await recipient.attachment_file(token, None, asset.uuid, image.id, count=False)
         assert got.key.startswith("watermarks/")
         assert_watermarked(read(got))
+        [item] = (await recipient.visit(token, None, count=False)).items
+        sizes = {v.label: v.size for v in item.downloads if v.group == "Attachment"}
+        assert sizes == {"scan.jpg": None, "notes.txt": 5}  # the rendition's size is not known
         notes = await recipient.attachment_file(token, None, asset.uuid, text.id, count=False)
         assert read(notes) == b"notes"
         archive = zipfile.ZipFile(

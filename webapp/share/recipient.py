@@ -119,8 +119,11 @@ def _shared(
         versions.append(Version(label, f"{base}/p/{t}?download=1", size, group))
     if link.allow_attachments:
         for a in attachments:
+            # An image attachment of a watermarked link is its rendition: its size is not known.
+            image = str(a.get("mime") or "").startswith("image/")
+            size = None if image and (link.watermark or owner.watermark_only) else a["size"]
             versions.append(
-                Version(a["filename"], f"{base}/attachments/{a['id']}", a["size"], "Attachment")
+                Version(a["filename"], f"{base}/attachments/{a['id']}", size, "Attachment")
             )
     return SharedAsset(
         uuid=asset.uuid,
