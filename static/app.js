@@ -36,3 +36,23 @@
     copyText(text).then(function () { toast(button.getAttribute("data-copied") || "Copied"); });
   });
 })();
+
+// Behaviours that were inline attributes (the pages' Content-Security-Policy runs no inline
+// script): a collection cover that fails to load goes away; choosing a collection points the
+// "Add" form at it.
+(function () {
+  "use strict";
+  function dropBroken(img) {
+    if (img.matches && img.matches("img[data-remove-on-error]")) img.remove();
+  }
+  document.addEventListener("error", function (event) { dropBroken(event.target); }, true);
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("img[data-remove-on-error]").forEach(function (img) {
+      if (img.complete && img.naturalWidth === 0) img.remove();
+    });
+  });
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest && event.target.closest("select[data-collection-choose]");
+    if (select && select.form) select.form.action = "/collections/" + encodeURIComponent(select.value) + "/add";
+  });
+})();

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from litestar import Litestar, Response
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import MutableScopeHeaders
 from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
 
 from webapp.core import db
 from webapp.media.guard import guard_libvips
@@ -50,6 +52,33 @@ async def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+# The pages' policy (docs/security.md "Content-Security-Policy"): script, style and every
+# other resource from our origin only, images also as data: URLs, no inline script or style
+# (htmx's indicator style is off: base.html's htmx-config), no eval.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors {}"
+)
+
+
+async def _page_policy(message: Message, scope: Scope) -> None:
+    """Every response without a policy of its own gets the pages' one, with frame-ancestors
+    'none'; the embed's bare "frame-ancestors *" becomes the pages' policy framed by anyone.
+    Files and the job dashboard keep theirs. Runs for every response (before_send), error
+    pages included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    current = headers.get("content-security-policy")
+    if current is None:
+        headers["Content-Security-Policy"] = PAGE_CSP.format("'none'")
+        if "x-frame-options" not in headers:
+            headers["X-Frame-Options"] = "DENY"
+    elif current.strip() == "frame-ancestors *":
+        headers["Content-Security-Policy"] = PAGE_CSP.format("*")
 
 
 def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Litestar:
@@ -97,6 +126,7 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
         on_startup=[_start_db] if db_pool else [],
         on_shutdown=[_stop_db] if db_pool else [],
         after_request=_security_headers,
+        before_send=[_page_policy],
         debug=False,
     )
 

@@ -34,7 +34,10 @@ async def chromium() -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def page(chromium: Any) -> AsyncIterator[Any]:
-    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
+    # Playwright's wait_for_function evaluates its string in the page, which the pages'
+    # Content-Security-Policy (no eval) refuses: these pages bypass it. test_csp_browser.py
+    # opens its own contexts, under the policy.
+    context = await chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     context.set_default_timeout(20000)
     yield await context.new_page()
     await context.close()

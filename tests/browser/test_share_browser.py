@@ -103,8 +103,8 @@ async def test_password_link_with_expiry_and_watermark_from_the_preview_window(
     assert "password yes" in await listed.first.inner_text()
     await shot(page, "ready")
 
-    # A recipient: another browser, no cookies.
-    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
+    # A recipient: another browser, no cookies (bypass_csp: see conftest's `page`).
+    context = await chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     context.set_default_timeout(20000)
     visitor = await context.new_page()
     try:

@@ -277,6 +277,33 @@ async def test_face_crop_is_a_small_jpeg():
     assert (image.width, image.height) == (face_people.CROP_SIZE, face_people.CROP_SIZE)
 
 
+async def test_face_crops_of_watermark_only_readers_are_watermarked():
+    import pyvips
+
+    from tests.share_helpers import logo_png
+    from webapp.actor import Perm
+    from webapp.asset import renditions as wm
+
+    def red_excess(data: bytes) -> float:
+        image = pyvips.Image.new_from_buffer(data, "")
+        return image.extract_band(0).avg() - image.extract_band(1).avg()
+
+    await faces_on()
+    editor = await actor_for()
+    admin = await actor_for("admin", "admin@example.com")
+    reader = await actor_for("viewer", "wm@example.com", perms=frozenset({Perm.read_watermarked}))
+    a = await upload(editor, "biden.jpg")
+    assert await run_jobs() == 0
+    face_id = (await face_people.people_of_asset(editor, a.id))[0].id
+    plain = await face_people.crop_face(editor, face_id)
+    # No watermark set up: cut from the thumbnail they may see anyway.
+    assert pyvips.Image.new_from_buffer(await face_people.crop_face(reader, face_id), "").width
+    await wm.save_config(admin, logo=logo_png(), position="tiled", scale=20, opacity=100)
+    marked = await face_people.crop_face(reader, face_id)
+    assert marked != plain and red_excess(marked) > red_excess(plain) + 40
+    assert await face_people.crop_face(editor, face_id) == plain
+
+
 async def test_delete_face_data_forgets_everything():
     await faces_on()
     editor = await actor_for()

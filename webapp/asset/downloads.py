@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from webapp.actor import Actor, Perm
 from webapp.asset.query import get_asset
-from webapp.asset.renditions import rendition
+from webapp.asset.renditions import image_serving, rendition
 from webapp.asset.tables import Proxy
 from webapp.asset.views import AssetView
 from webapp.core import crypto
@@ -127,15 +127,21 @@ async def proxy_download(actor: Actor, ref: str | int, proxy_type: str) -> Downl
     )
     assert row is not None
     stem = asset.filename.rsplit(".", 1)[0]
-    if actor.watermark_only and info.mime.startswith("image/"):
-        # The watermark of share links (webapp/asset/renditions.py), made once and cached.
+    # The one rule for images of watermark-only readers (webapp/asset/renditions.py).
+    serving = await image_serving(
+        actor.watermark_only, info.mime, plain_while_unset=proxy_type in WATERMARK_FREE_PROXIES
+    )
+    if serving.refused:
+        raise Forbidden("You may see this asset only with a watermark.")
+    if serving.config is not None:
         made = await rendition(asset.uuid, row["id"], row["key"], proxy_type, info.mime)
-        if made is not None:
-            key, mime, size = made
-            ext = key.rsplit(".", 1)[-1]
-            name = f"{stem}-{proxy_type}.{ext}"
-            return Download(name, mime, size, storages.central_store(), key)
+        if made is None:  # the watermark was removed a moment ago
+            raise Forbidden("You may see this asset only with a watermark.")
+        key, mime, size = made
+        ext = key.rsplit(".", 1)[-1]
+        return Download(f"{stem}-{proxy_type}.{ext}", mime, size, storages.central_store(), key)
     if actor.watermark_only and proxy_type not in WATERMARK_FREE_PROXIES:
+        # Nor the video proxy: watermark-only readers get the pictures, watermarked.
         raise Forbidden("You may see this asset only with a watermark.")
     ext = row["key"].rsplit(".", 1)[-1]
     return Download(

@@ -423,15 +423,15 @@ async def scoped_proxy_rows(
 async def scoped_attachments(
     scope: Scope, asset_ids: Sequence[int]
 ) -> dict[int, list[dict[str, Any]]]:
-    """The attachments (id, asset, filename, size) of assets read through the scope, by
-    asset, oldest first. One query."""
+    """The attachments (id, asset, filename, size, mime) of assets read through the scope,
+    by asset, oldest first. One query."""
     scope.actor.require(Perm.read)
     result: dict[int, list[dict[str, Any]]] = {i: [] for i in asset_ids}
     if not asset_ids:
         return result
     rows = (
         await Attachment.select(
-            Attachment.id, Attachment.asset, Attachment.filename, Attachment.size
+            Attachment.id, Attachment.asset, Attachment.filename, Attachment.size, Attachment.mime
         )
         .where(Attachment.asset.is_in(list(asset_ids)))
         .order_by(Attachment.id)

@@ -24,6 +24,7 @@ from webapp.fs.errors import StoreNotFound
 from webapp.media.watermark import (  # noqa: F401  (MAX_LOGO_BYTES: for the settings form)
     MAX_LOGO_BYTES,
     SAVERS,
+    RenderError,
     check_logo,
     output_mime,
     render,
@@ -164,11 +165,51 @@ async def _store(value: dict[str, Any]) -> None:
             await SystemSetting(key=SETTING_KEY, value=encoded).save()
 
 
+@dataclass(frozen=True)
+class Serving:
+    """What the one rule answers for one image: serve it plain (config None, not refused),
+    only as the watermarked rendition made with `config`, or not at all (refused)."""
+
+    config: WatermarkConfig | None = None
+    refused: bool = False
+
+
+PLAIN = Serving()
+
+
+async def image_serving(
+    must_watermark: bool, mime: str, *, plain_while_unset: bool = False
+) -> Serving:
+    """THE rule for every image a reader gets, whatever it is (a proxy, an attachment, a
+    face crop) and however it leaves (the app, a link's routes, the ZIP). `must_watermark`:
+    the reader may see images only with a watermark (a watermark-only user, a watermarked
+    link, a link of a watermark-only owner). Anything that is not an image is served plain;
+    an image only watermarked, or, while no watermark is configured, not at all, except
+    what `plain_while_unset` lets through (the thumbnail a watermark-only user sees in the
+    app, and face crops cut from it). The caller words the refusal (403 in the app, 503
+    through a link)."""
+    if not must_watermark or not (mime or "").startswith("image/"):
+        return PLAIN
+    config = await get_config()
+    if config is not None:
+        return Serving(config)
+    return PLAIN if plain_while_unset else Serving(refused=True)
+
+
 def cache_key(
     config: WatermarkConfig, asset_uuid: str, proxy_id: int, proxy_type: str, mime: str
 ) -> str:
     ext = SAVERS[output_mime(mime)]
     return f"watermarks/{config.version}/{asset_uuid[:2]}/{asset_uuid}/{proxy_id}-{proxy_type}{ext}"
+
+
+def attachment_cache_key(
+    config: WatermarkConfig, asset_uuid: str, attachment_id: int, mime: str
+) -> str:
+    ext = SAVERS[output_mime(mime)]
+    return (
+        f"watermarks/{config.version}/{asset_uuid[:2]}/{asset_uuid}/attachment-{attachment_id}{ext}"
+    )
 
 
 async def rendition(
@@ -186,16 +227,40 @@ async def rendition(
 
 
 def ensure_rendition(
-    store: Any, source_key: str, dest_key: str, config: WatermarkConfig, mime: str
+    store: Any,
+    source_key: str,
+    dest_key: str,
+    config: WatermarkConfig,
+    mime: str,
+    source_store: Any = None,
 ) -> int:
     """Makes the watermarked rendition in the central store unless it is there; returns its
-    size. Two processes doing it at once write the same bytes (atomic writes): harmless."""
+    size. The source is in the central store too (proxies) unless `source_store` is given
+    (an attachment in the main storage). Two processes doing it at once write the same
+    bytes (atomic writes): harmless. An image the decoder cannot read raises
+    CannotWatermark: it is then served not at all."""
     try:
         return store.stat(dest_key).size
     except StoreNotFound:
         pass
-    data = store.read(source_key)
+    data = (source_store or store).read(source_key)
     logo = store.read(config.logo_key)
-    out = render(data, logo, config, output_mime(mime))
+    try:
+        out = render(data, logo, config, output_mime(mime))
+    except RenderError as exc:
+        raise CannotWatermark(str(exc)) from None
     store.write(dest_key, out)
     return len(out)
+
+
+class CannotWatermark(Exception):
+    """The image could not be decoded to lay the watermark over it."""
+
+
+def watermark_image(data: bytes, config: WatermarkConfig, mime: str) -> bytes:
+    """An image made here and not cached (a face crop) with the watermark over it."""
+    logo = central_store().read(config.logo_key)
+    try:
+        return render(data, logo, config, output_mime(mime))
+    except RenderError as exc:
+        raise CannotWatermark(str(exc)) from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webapp.actor import Actor, Perm
+from webapp.asset.renditions import CannotWatermark, image_serving, watermark_image
 from webapp.core.clock import now
 from webapp.errors import Invalid, NotFound
 from webapp.face.detect import (
@@ -24,8 +25,8 @@ from webapp.face.detect import (
 from webapp.face.state import is_enabled, require_enabled
 from webapp.face.tables import Face, FaceScan, Person
 
-# Face crops on the People page come from this proxy; watermark-only readers get the
-# thumbnail, the one proxy they may see without a watermark.
+# Face crops on the People page are cut from the preview (detect.DETECT_PROXIES) and
+# watermarked for watermark-only readers (from the thumbnail while no watermark is set up).
 CROP_SIZE = 160
 MAX_PEOPLE = 1000
 NAME_MAX = 100
@@ -255,8 +256,8 @@ async def person_name(actor: Actor, person_id: int) -> str:
 
 
 async def crop_face(actor: Actor, face_id: int) -> bytes:
-    """A square JPEG of one face, cut from the asset's preview (the thumbnail for readers
-    who may see images only with a watermark)."""
+    """A square JPEG of one face, cut from the asset's preview; watermarked for readers who
+    may see images only with a watermark (cut from the thumbnail while none is set up)."""
     actor.require(Perm.read)
     await require_enabled()
     row = (
@@ -266,12 +267,22 @@ async def crop_face(actor: Actor, face_id: int) -> bytes:
     )
     if row is None or (row["status"] == "trashed" and not actor.can(Perm.delete)):
         raise NotFound("No such face.")
-    names = ("thumbnail",) if actor.watermark_only else DETECT_PROXIES
+    # The one rule for images (asset/renditions.py): a watermark-only reader gets the crop
+    # watermarked, or (no watermark configured) cut from the thumbnail they may see plain.
+    serving = await image_serving(actor.watermark_only, "image/jpeg", plain_while_unset=True)
+    plain_thumbnail = actor.watermark_only and serving.config is None
+    names = ("thumbnail",) if plain_thumbnail else DETECT_PROXIES
     key = await proxy_key(row["asset"], names)
     if key is None:
         raise NotFound("The face's picture is gone.")
     data = await asyncio.to_thread(read_central, key)
-    return await asyncio.to_thread(crop_square, data, _box(row["box"]), CROP_SIZE)
+    crop = await asyncio.to_thread(crop_square, data, _box(row["box"]), CROP_SIZE)
+    if serving.config is None:
+        return crop
+    try:
+        return await asyncio.to_thread(watermark_image, crop, serving.config, "image/jpeg")
+    except CannotWatermark:
+        raise NotFound("The face's picture cannot be shown.") from None
 
 
 def crop_square(data: bytes, box: Sequence[float], size: int) -> bytes:

@@ -15,6 +15,9 @@ import pyvips  # noqa: E402
 
 MAX_LOGO_BYTES = 5 * 1024 * 1024
 
+# What render() raises for a file the decoder cannot read (callers outside media/ need no pyvips).
+RenderError = pyvips.Error
+
 
 MAX_LOGO_SIDE = 4000
 

@@ -146,12 +146,10 @@ async def _check(token: str, cookie: str | None, access: Access) -> LinkGrant:
         downloadable = proxy in link.proxy_types
         if (access.download or proxy not in DISPLAY_PROXIES) and not downloadable:
             raise Forbidden("This link does not offer this version.")
-        if must_watermark and _proxy_mime(asset, proxy).startswith("image/"):
-            config = await wm.get_config()
-            if config is None:
-                raise Unavailable(
-                    "Images of this link are shown with a watermark, and none is set up."
-                )
+        serving = await wm.image_serving(must_watermark, _proxy_mime(asset, proxy))
+        if serving.refused:
+            raise Unavailable("Images of this link are shown with a watermark, and none is set up.")
+        config = serving.config
     elif access.what == "original":
         if not _may_original(link, owner, asset):
             raise Forbidden("This link does not offer the original.")

@@ -119,8 +119,11 @@ def _shared(
         versions.append(Version(label, f"{base}/p/{t}?download=1", size, group))
     if link.allow_attachments:
         for a in attachments:
+            # An image attachment of a watermarked link is its rendition: its size is not known.
+            image = str(a.get("mime") or "").startswith("image/")
+            size = None if image and (link.watermark or owner.watermark_only) else a["size"]
             versions.append(
-                Version(a["filename"], f"{base}/attachments/{a['id']}", a["size"], "Attachment")
+                Version(a["filename"], f"{base}/attachments/{a['id']}", size, "Attachment")
             )
     return SharedAsset(
         uuid=asset.uuid,
@@ -254,7 +257,7 @@ async def attachment_file(
     )
     assert grant.asset is not None
     download_ = await asset_attachments.attachment_download(
-        grant.owner, grant.asset.id, attachment_id
+        grant.owner, grant.asset.id, attachment_id, watermark=grant.link.watermark
     )
     if count:
         await _count(grant.link.id, download=True)
@@ -282,9 +285,7 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
 
     grant = await authorize(token, cookie, Access("zip"))
     link, owner = grant.link, grant.owner
-    config = None
-    if link.watermark or owner.watermark_only:
-        config = await wm.get_config()
+    must_watermark = link.watermark or owner.watermark_only
     items: list[asset_views.AssetView] = []
     cursor = None
     while True:
@@ -315,9 +316,11 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
                 continue
             r = found
             ext = r["key"].rsplit(".", 1)[-1]
-            if (link.watermark or owner.watermark_only) and r["mime"].startswith("image/"):
-                if config is None:
-                    continue
+            serving = await wm.image_serving(must_watermark, r["mime"])
+            if serving.refused:
+                continue
+            if serving.config is not None:
+                config = serving.config
                 key = wm.cache_key(config, asset.uuid, r["id"], proxy, r["mime"])
                 opener = _watermarked_opener(central, r["key"], key, config, r["mime"])
                 ext = key.rsplit(".", 1)[-1]
@@ -330,18 +333,23 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
                         r["size"],
                     )
                 )
+        # Each asset's attachments get a folder of their own, even when two assets share a
+        # name ("photo attachments", "photo attachments (2)").
+        folder = None
         for a in attachments.get(asset.id, ()):
             try:
-                att = await asset_attachments.attachment_download(owner, asset.id, a["id"])
+                att = await asset_attachments.attachment_download(
+                    owner, asset.id, a["id"], watermark=link.watermark, defer=True
+                )
             except (AppError, StoreError):
                 continue
-            entries.append(
-                ZipEntry(
-                    names(f"{stem} attachments/{safe_part(a['filename'])}"), att.open, a["size"]
-                )
-            )
+            folder = folder or names.folder(f"{stem} attachments")
+            entry = names(f"{folder}/{safe_part(att.filename)}")
+            entries.append(ZipEntry(entry, att.open, att.size))
     await _count(link.id, download=True)
-    return ZipDownload(f"{link.name}.zip", zip_chunks(entries, skip_errors=(StoreError,)))
+    return ZipDownload(
+        f"{link.name}.zip", zip_chunks(entries, skip_errors=(StoreError, wm.CannotWatermark))
+    )
 
 
 def _opener(store: Any, key: str) -> Any:

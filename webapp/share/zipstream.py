@@ -38,7 +38,7 @@ def safe_part(name: str, fallback: str = "file") -> str:
 
 
 class UniqueNames:
-    """Adds " (2)", " (3)"... to names already used in the archive."""
+    """Adds " (2)", " (3)"... to names already used in the archive (files and folders)."""
 
     def __init__(self) -> None:
         self.used: set[str] = set()
@@ -49,6 +49,16 @@ class UniqueNames:
         n = 2
         while candidate.lower() in self.used:
             candidate = f"{stem} ({n}){ext}"
+            n += 1
+        self.used.add(candidate.lower())
+        return candidate
+
+    def folder(self, name: str) -> str:
+        """A folder name no other folder or file of the archive has: " (2)", " (3)"...
+        Entries inside it are then unique whatever their names."""
+        candidate, n = name, 2
+        while candidate.lower() in self.used:
+            candidate = f"{name} ({n})"
             n += 1
         self.used.add(candidate.lower())
         return candidate
