@@ -10,9 +10,11 @@ worker's process again."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.actor import Actor, Perm
@@ -39,12 +41,25 @@ ISOLATED_TIMEOUT_S = 240.0
 ISOLATED_MEMORY_MB = 3072
 
 
+@dataclass
+class Shared:
+    """What the files of one batch share instead of reading it again for each: the proxy
+    types, and each storage's row and open store (one connection to a network storage)."""
+
+    specs: list[Any] | None = None
+    storages: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+
+
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
 async def ingest_asset(
-    asset_id: int, *, isolated: bool = False, only_processing: bool = False
+    asset_id: int,
+    *,
+    isolated: bool = False,
+    only_processing: bool = False,
+    shared: Shared | None = None,
 ) -> str:
     """Reads metadata and makes proxies for one asset. Idempotent: proxies are keyed by
     (asset, type) and overwritten; a repeat after a crash redoes the same work. Returns the
@@ -56,22 +71,31 @@ async def ingest_asset(
         return "gone"
     if only_processing and row["status"] != "processing":
         return str(row["status"])
-    storage = await storages.get_storage(row["storage"])
+    shared = shared or Shared()
+    storage, source = shared.storages.get(row["storage"], (None, None))
     if storage is None:
-        return "gone"
-    specs = await proxy_specs()
+        storage = await storages.get_storage(row["storage"])
+        if storage is None:
+            return "gone"
+    if shared.specs is None:
+        shared.specs = await proxy_specs()
+    specs = shared.specs
     central = storages.central_store()
     try:
-        source = await storages.open_storage(storage)
+        if source is None:
+            source = await storages.open_storage(storage)
+        shared.storages[storage.id] = (storage, source)
         examined = await _examine(row, source, specs, isolated)
     except StoreUnavailable as exc:
         # The storage is down, not the file gone: the storage turns unreachable (as after a
         # failed listing) and the job's retry reads it later; the asset stays processing.
+        shared.storages.pop(storage.id, None)
         await storages.set_status(storage.id, "unreachable", storages.describe_error(exc))
         raise
     if storage.status == "unreachable":
         # The original was read: the storage is back (a healthy sync run says so too).
         await storages.set_status(storage.id, "ok", "")
+        shared.storages[storage.id] = (dataclasses.replace(storage, status="ok"), source)
     if isinstance(examined, str):
         return examined
     sha256, info, outputs = examined

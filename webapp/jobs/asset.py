@@ -74,6 +74,7 @@ def _ingest(asset_ids: list[int], *, batch: bool) -> dict[int, str]:
     suspect = int(raw) if raw else None  # being read when an earlier attempt died
 
     async def ingest_all() -> tuple[dict[int, str], list[int]]:
+        shared = ingest.Shared()
         results: dict[int, str] = {}
         handed_over: list[int] = []
         todo = asset_ids
@@ -86,7 +87,10 @@ def _ingest(asset_ids: list[int], *, batch: bool) -> dict[int, str]:
             try:
                 with _deadline(FILE_TIMEOUT):
                     status = await ingest.ingest_asset(
-                        asset_id, isolated=asset_id == suspect, only_processing=batch
+                        asset_id,
+                        isolated=asset_id == suspect,
+                        only_processing=batch,
+                        shared=shared,
                     )
             except Exception as exc:
                 if not batch:
