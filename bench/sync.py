@@ -198,10 +198,14 @@ def _bare_file(k: str) -> int:
     data = _reader(k)
     hashlib.sha256(data).hexdigest()
     if k.endswith(".jpg"):
-        big = pyvips.Image.thumbnail_buffer(data, 2500).copy_memory()
-        big.jpegsave_buffer(Q=82, keep="none")
+        # As the product does: never upscaled; a proxy as large as the image is the image.
+        big = pyvips.Image.thumbnail_buffer(data, 2500, height=2500, size="down").copy_memory()
+        big.jpegsave_buffer(Q=82, keep="none", optimize_coding=True)
         for size in (800, 500):
-            big.thumbnail_image(size).jpegsave_buffer(Q=82, keep="none", optimize_coding=True)
+            small = big
+            if size < max(big.width, big.height):
+                small = big.thumbnail_image(size, height=size, size="down")
+            small.jpegsave_buffer(Q=82, keep="none", optimize_coding=True)
     return 1
 
 
@@ -328,6 +332,8 @@ def ingest_line(app: App, storage_id: int, bare: Callable[[], float], label: str
     bare_seconds = bare()
     files = sum(counts.values())
     ours, theirs = files / seconds, files / bare_seconds
+    if counts.get("processing"):
+        label += " INCOMPLETE: jobs were lost (another process flushed the Redis database?)"
     return (
         f"  {label} (i) ingest, {CORES} workers {ours:8.0f} files/s vs bare {theirs:8.0f} files/s"
         f"  ratio {ours / theirs:.2f}   ({seconds:.1f} s vs {bare_seconds:.1f} s; {counts})"
