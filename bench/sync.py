@@ -20,7 +20,8 @@ For each, three sync runs (webapp.workflows.sync.run_sync called directly):
   (b) an unchanged rescan,
   (c) after 1 % new files, 0.5 % deleted and 0.5 % renamed (on S3 through its API).
 (b) and (c) queue ingest jobs that are not run: their assets are then marked available as
-an ingest would leave them. BENCH_INGEST=0 skips (i) (its assets are marked so too).
+an ingest would leave them. BENCH_INGEST=0 skips (i) (its assets are marked so too);
+BENCH_WORKERS=N runs N workers and N bare processes instead of one per core.
 Each figure is the run's keys (files) per second over the bare baseline's, measured just
 after it; and for the sync runs the memory growth of the process during the run (peak RSS
 sampled every 5 ms, minus the RSS before it) per key.
@@ -51,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 N = int(os.environ.get("BENCH_N", "50000"))
 IMAGE_EVERY = int(os.environ.get("BENCH_IMAGE_EVERY", "10"))
 INGEST = os.environ.get("BENCH_INGEST", "1") != "0"
-CORES = os.cpu_count() or 1
+CORES = int(os.environ.get("BENCH_WORKERS", "0")) or os.cpu_count() or 1
 PREFIXES = int(os.environ.get("BENCH_PREFIXES", "1000"))
 ENGINE = os.environ.get("BENCH_DB", "sqlite")
 KEY, SECRET = "bench-key", "bench-secret-0123456789"

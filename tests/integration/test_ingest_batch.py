@@ -87,9 +87,7 @@ async def env(local_storage: Any) -> Env:
         kind="user", user_id=user.id, email=user.email, role=user.role, perms=user.perms
     )
     root = local_storage.fresh_root()
-    storage = await storages.create_storage(
-        admin, name="Batch", kind="local", root=root, values={}
-    )
+    storage = await storages.create_storage(admin, name="Batch", kind="local", root=root, values={})
     ok, message = await storages.test_storage(admin, storage.id)
     assert ok, message
     Path(root).mkdir(parents=True, exist_ok=True)
