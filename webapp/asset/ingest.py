@@ -48,6 +48,7 @@ class Shared:
 
     specs: list[Any] | None = None
     storages: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)  # read for the whole batch
 
 
 def _json_safe(value: Any) -> Any:
@@ -66,12 +67,14 @@ async def ingest_asset(
     asset's resulting status ("gone" when the asset no longer exists or was trashed).
     `only_processing` leaves an asset that is not "processing" (done by an earlier attempt
     of the same batch) as it is and returns its status."""
-    row = await Asset.select().where(Asset.id == asset_id).first()
+    shared = shared or Shared()
+    row = shared.rows.pop(asset_id, None)
+    if row is None:
+        row = await Asset.select().where(Asset.id == asset_id).first()
     if row is None or row["status"] == "trashed":
         return "gone"
     if only_processing and row["status"] != "processing":
         return str(row["status"])
-    shared = shared or Shared()
     storage, source = shared.storages.get(row["storage"], (None, None))
     if storage is None:
         storage = await storages.get_storage(row["storage"])
@@ -203,13 +206,13 @@ async def _save_outputs(
         ).where((Asset.id == asset_id) & (Asset.status != "trashed"))
 
 
-async def processing_sizes(asset_ids: list[int]) -> dict[int, int]:
-    """{asset id: size in bytes} of those of `asset_ids` still "processing"."""
+async def read_batch(asset_ids: list[int], shared: Shared) -> dict[int, int]:
+    """Reads the rows of those of `asset_ids` still "processing" into `shared` (one query
+    for a batch instead of one per file); returns their sizes in bytes."""
     if not asset_ids:
         return {}
-    rows = await Asset.select(Asset.id, Asset.size).where(
-        Asset.id.is_in(asset_ids) & (Asset.status == "processing")
-    )
+    rows = await Asset.select().where(Asset.id.is_in(asset_ids) & (Asset.status == "processing"))
+    shared.rows.update({r["id"]: r for r in rows})
     return {r["id"]: int(r["size"] or 0) for r in rows}
 
 

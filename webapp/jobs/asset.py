@@ -79,7 +79,7 @@ def _ingest(asset_ids: list[int], *, batch: bool) -> dict[int, str]:
         handed_over: list[int] = []
         todo = asset_ids
         if batch:
-            sizes = await ingest.processing_sizes(asset_ids)
+            sizes = await ingest.read_batch(asset_ids, shared)
             todo = [a for a in asset_ids if a in sizes and sizes[a] <= BATCH_FILE_BYTES]
             handed_over = [a for a in asset_ids if a in sizes and sizes[a] > BATCH_FILE_BYTES]
         for asset_id in todo:
