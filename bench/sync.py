@@ -168,60 +168,6 @@ def timed(fn: Callable[[], int]) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-# ---- the bare ingest loop --------------------------------------------------------------------
-
-_reader: Callable[[str], bytes] | None = None
-
-
-def _bare_init(kind: str, base: str) -> None:
-    global _reader
-    if kind == "local":
-        root = Path(base)
-        _reader = lambda k: (root / k).read_bytes()  # noqa: E731
-    else:
-        import s3fs
-
-        endpoint = base
-        fs = s3fs.S3FileSystem(
-            key=KEY, secret=SECRET, endpoint_url=endpoint, skip_instance_cache=True
-        )
-        _reader = lambda k: fs.cat_file(f"{BUCKET}/{k}")  # noqa: E731
-
-
-def _bare_file(k: str) -> int:
-    """What the ingest does to one file, without the product: read, hash, and for an image
-    one decode at the largest proxy's size and the three JPEG proxies."""
-    import hashlib
-
-    import pyvips
-
-    assert _reader is not None
-    data = _reader(k)
-    hashlib.sha256(data).hexdigest()
-    if k.endswith(".jpg"):
-        # As the product does: never upscaled; a proxy as large as the image is the image.
-        big = pyvips.Image.thumbnail_buffer(data, 2500, height=2500, size="down").copy_memory()
-        big.jpegsave_buffer(Q=82, keep="none", optimize_coding=True)
-        for size in (800, 500):
-            small = big
-            if size < max(big.width, big.height):
-                small = big.thumbnail_image(size, height=size, size="down")
-            small.jpegsave_buffer(Q=82, keep="none", optimize_coding=True)
-    return 1
-
-
-def bare_ingest(kind: str, base: str, keys: list[str]) -> float:
-    """Seconds for CORES processes to do `_bare_file` for every key."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")  # a fresh libvips in each, as a worker's
-    start = time.perf_counter()
-    with ctx.Pool(CORES, initializer=_bare_init, initargs=(kind, base)) as pool:
-        done = sum(pool.imap_unordered(_bare_file, keys, chunksize=64))
-    assert done == len(keys)
-    return time.perf_counter() - start
-
-
 # ---- the Pictorium side ---------------------------------------------------------------------
 
 
@@ -325,6 +271,12 @@ class App:
             )
         )
         get_redis().flushdb()
+
+
+def bare_ingest(kind: str, base: str, keys: list[str]) -> float:
+    from bench._ingest_bare import run
+
+    return run(kind, base, keys, CORES, KEY, SECRET, BUCKET)
 
 
 def ingest_line(app: App, storage_id: int, bare: Callable[[], float], label: str) -> str:
