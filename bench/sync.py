@@ -12,8 +12,11 @@ twice, each in a process of its own:
     each file's stat.
 For each, three sync runs (webapp.workflows.sync.run_sync called directly):
   (a) the first listing and reconcile (every file a new asset),
-  (i) the ingest of what (a) queued: as many real `pictorium worker --burst` processes as
-      cores (what `pictorium up` starts), timed from their start until the last one exits;
+  (i) the ingest of what (a) queued: as many real `pictorium worker` processes as cores
+      (what `pictorium up` starts), timed from their start until BENCH_INGEST_SAMPLE
+      (default 5,000) assets are no longer processing, or all of them (the workers are then
+      stopped and the rest marked available: at the rates measured, the whole 50,000 would
+      take hours on S3, and a rate is what is compared);
       baseline: the same number of processes doing the same per-file work without the
       product (read the file through the same kind of client, SHA-256 it, and for the
       JPEGs a pyvips decode at 2500 px and the 2500, 800 and 500 px JPEG proxies);
@@ -52,12 +55,32 @@ sys.path.insert(0, str(ROOT))
 N = int(os.environ.get("BENCH_N", "50000"))
 IMAGE_EVERY = int(os.environ.get("BENCH_IMAGE_EVERY", "10"))
 INGEST = os.environ.get("BENCH_INGEST", "1") != "0"
+INGEST_SAMPLE = int(os.environ.get("BENCH_INGEST_SAMPLE", "5000"))
 CORES = int(os.environ.get("BENCH_WORKERS", "0")) or os.cpu_count() or 1
 PREFIXES = int(os.environ.get("BENCH_PREFIXES", "1000"))
 ENGINE = os.environ.get("BENCH_DB", "sqlite")
 KEY, SECRET = "bench-key", "bench-secret-0123456789"
 BUCKET = "bench"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def claim_redis_db() -> str:
+    """A Redis database index of its own, claimed in db 0's registry the way the test suite
+    claims its indexes (tests/conftest.py), so that a test run on the same machine never
+    flushes the bench's queued jobs. Released when the claiming process ends."""
+    if os.environ.get("BENCH_REDIS"):
+        return os.environ["BENCH_REDIS"]
+    import redis
+
+    admin = redis.Redis(host="127.0.0.1", port=6379, db=0)
+    for index in range(15, 0, -1):
+        name = f"pictorium-test:db:{index}"
+        owner = admin.get(name)
+        if owner and not os.path.exists(f"/proc/{int(owner)}"):
+            admin.delete(name)
+        if admin.set(name, os.getpid(), nx=True, ex=6 * 3600):
+            return f"redis://127.0.0.1:6379/{index}"
+    raise SystemExit("no free Redis database index (1-15 are all claimed)")
 
 
 def configure(work: Path) -> None:
@@ -69,7 +92,7 @@ def configure(work: Path) -> None:
             if ENGINE == "postgres"
             else f"sqlite:///{work / 'data' / 'bench.sqlite'}"
         ),
-        REDIS_URL=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12"),
+        REDIS_URL=claim_redis_db(),
         REDIS_PREFIX="pictorium-bench-sync",
         SECRET_KEY="bench",
     )
@@ -234,15 +257,23 @@ class App:
             self.settle(storage_id)
         return done, seconds, mem.growth
 
-    def ingest(self, storage_id: int) -> tuple[float, dict[str, int]]:
-        """Runs what the first sync queued with CORES real workers (`pictorium worker
-        --burst`, each RQ's forking worker); returns (seconds, assets by status)."""
+    def ingest(self, storage_id: int) -> tuple[float, int, dict[str, int]]:
+        """Runs what the first sync queued with CORES real workers (`pictorium worker`, each
+        RQ's forking worker) until INGEST_SAMPLE assets (or all) are ingested; returns
+        (seconds, assets ingested by then, the assets ingested by status at the end)."""
         from webapp.asset.tables import Asset
+
+        def done() -> tuple[int, int]:
+            left = self.run(
+                Asset.count().where((Asset.storage == storage_id) & (Asset.status == "processing"))
+            )
+            total = self.run(Asset.count().where(Asset.storage == storage_id))
+            return total - left, left
 
         start = time.perf_counter()
         workers = [
             subprocess.Popen(
-                [sys.executable, "-m", "webapp", "worker", "--burst"],
+                [sys.executable, "-m", "webapp", "worker"],
                 cwd=ROOT,
                 env={**os.environ, "LOG_LEVEL": "WARNING"},
                 stdout=subprocess.DEVNULL,
@@ -250,14 +281,35 @@ class App:
             )
             for _ in range(CORES)
         ]
-        for worker in workers:
-            assert worker.wait() == 0
-        seconds = time.perf_counter() - start
-        rows = self.run(Asset.select(Asset.status).where(Asset.storage == storage_id))
+        try:
+            while True:
+                finished, left = done()
+                if finished >= INGEST_SAMPLE or left == 0:
+                    break
+                if any(w.poll() is not None for w in workers):
+                    raise SystemExit("a bench worker exited during the ingest")
+                time.sleep(0.2)
+            seconds = time.perf_counter() - start
+        finally:
+            # A warm shutdown: each worker ends the batch it holds (a few seconds), so no
+            # work-horse writes on during the next phases.
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                try:
+                    worker.wait(timeout=300)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+        rows = self.run(
+            Asset.select(Asset.status).where(
+                (Asset.storage == storage_id) & (Asset.status != "processing")
+            )
+        )
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["status"]] = counts.get(row["status"], 0) + 1
-        return seconds, counts
+        return seconds, finished, counts
 
     def settle(self, storage_id: int) -> None:
         """What the ingest jobs would have done, without proxies: assets available; and an
@@ -279,14 +331,11 @@ def bare_ingest(kind: str, base: str, keys: list[str]) -> float:
     return run(kind, base, keys, CORES, KEY, SECRET, BUCKET)
 
 
-def ingest_line(app: App, storage_id: int, bare: Callable[[], float], label: str) -> str:
-    seconds, counts = app.ingest(storage_id)
+def ingest_line(app: App, storage_id: int, bare: Callable[[int], float], label: str) -> str:
+    seconds, files, counts = app.ingest(storage_id)
     app.settle(storage_id)
-    bare_seconds = bare()
-    files = sum(counts.values())
+    bare_seconds = bare(files)
     ours, theirs = files / seconds, files / bare_seconds
-    if counts.get("processing"):
-        label += " INCOMPLETE: jobs were lost (another process flushed the Redis database?)"
     return (
         f"  {label} (i) ingest, {CORES} workers {ours:8.0f} files/s vs bare {theirs:8.0f} files/s"
         f"  ratio {ours / theirs:.2f}   ({seconds:.1f} s vs {bare_seconds:.1f} s; {counts})"
@@ -299,7 +348,7 @@ def phases(
     bare: Callable[[], int],
     change: Callable[[], None],
     label: str,
-    bare_ingest_run: Callable[[], float],
+    bare_ingest_run: Callable[[int], float],
 ) -> Iterator[str]:
     bare()  # warm the server's and the OS's caches for both sides
     for phase in ("a", "b", "c"):
@@ -314,7 +363,7 @@ def phases(
             f"  {label} ({phase}) {name:<18} {ours:8.0f} keys/s vs bare {theirs:8.0f} keys/s"
             f"  ratio {ours / theirs:.2f}   memory {growth / listed:6.0f} B/key"
             f"   ({seconds:.1f} s vs {bare_seconds:.1f} s; new {run.counts['new']},"
-            f" unavailable {run.counts['unavailable']})"
+            f" missing {run.counts.get('missing', 0)}, unavailable {run.counts['unavailable']})"
         )
         if phase == "a" and INGEST:
             yield ingest_line(app, storage_id, bare_ingest_run, label)
@@ -412,8 +461,8 @@ def bench_s3(work: Path) -> None:
 
         keys = [key_of(i) for i in range(N)]
 
-        def bare_ingest_run() -> float:
-            return bare_ingest("s3", endpoint, keys)
+        def bare_ingest_run(files: int) -> float:
+            return bare_ingest("s3", endpoint, keys[:files])
 
         for line in phases(app, storage_id, bare, change, "S3 (rclone)", bare_ingest_run):
             print(line, flush=True)
@@ -452,8 +501,8 @@ def bench_local(work: Path) -> None:
 
     keys = [key_of(i) for i in range(N)]
 
-    def bare_ingest_run() -> float:
-        return bare_ingest("local", str(tree), keys)
+    def bare_ingest_run(files: int) -> float:
+        return bare_ingest("local", str(tree), keys[:files])
 
     for line in phases(app, storage_id, bare, change, "local folder", bare_ingest_run):
         print(line, flush=True)
