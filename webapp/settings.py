@@ -25,12 +25,20 @@ class Settings:
     port: int
     admin_email: str | None
     admin_password: str | None
-    allow_private_sources: bool
+    allow_private_sources: bool  # ALLOW_PRIVATE_NETWORKS (or its alias ALLOW_PRIVATE_SOURCES)
     central_storage_url: str
     redis_prefix: str
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one JSON object per line
     workers: int = 1  # job workers `pictorium up` starts (WORKERS; default: one per core)
+    # Where storages may point (docs/security.md): the folders under which an admin may add a
+    # local storage (LOCAL_STORAGE_ROOTS; none by default: an operator's decision).
+    local_storage_roots: tuple[Path, ...] = ()
+
+    @property
+    def allow_private_networks(self) -> bool:
+        """ALLOW_PRIVATE_NETWORKS: sources and storages may dial private addresses."""
+        return self.allow_private_sources
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +92,21 @@ def _workers(value: str | None) -> int:
     return count
 
 
+def _roots(value: str | None) -> tuple[Path, ...]:
+    """LOCAL_STORAGE_ROOTS: absolute folders separated by ':' (os.pathsep), symlinks
+    resolved, so that a root is judged by where it really is."""
+    roots: list[Path] = []
+    for part in (value or "").split(os.pathsep):
+        part = part.strip()
+        if not part:
+            continue
+        path = Path(part).expanduser()
+        if not path.is_absolute():
+            raise ValueError(f"LOCAL_STORAGE_ROOTS must list absolute folders, not {part!r}")
+        roots.append(path.resolve())
+    return tuple(roots)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("DATA_DIR") or "data").expanduser().resolve()
@@ -105,7 +128,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         port=port,
         admin_email=env.get("ADMIN_EMAIL") or None,
         admin_password=env.get("ADMIN_PASSWORD") or None,
-        allow_private_sources=_flag(env.get("ALLOW_PRIVATE_SOURCES")),
+        allow_private_sources=_flag(env.get("ALLOW_PRIVATE_NETWORKS"))
+        or _flag(env.get("ALLOW_PRIVATE_SOURCES")),
         central_storage_url=env.get("CENTRAL_STORAGE_URL") or str(data_dir / "storage"),
         redis_prefix=env.get("REDIS_PREFIX") or "pictorium",
         log_level=_choice(
@@ -113,6 +137,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         log_format=_choice("LOG_FORMAT", env.get("LOG_FORMAT"), "text", ("text", "json")),
         workers=_workers(env.get("WORKERS")),
+        local_storage_roots=_roots(env.get("LOCAL_STORAGE_ROOTS")),
     )
 
 
