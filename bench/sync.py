@@ -60,6 +60,8 @@ def configure(work: Path) -> None:
         REDIS_URL=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12"),
         REDIS_PREFIX="pictorium-bench-sync",
         SECRET_KEY="bench",
+        ALLOW_PRIVATE_NETWORKS="1",  # the S3 and FTP servers listen on loopback
+        LOCAL_STORAGE_ROOTS=str(work),  # the local storage's folder
     )
 
 
