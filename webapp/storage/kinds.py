@@ -31,7 +31,13 @@ class KindSpec:
 KINDS: dict[str, KindSpec] = {
     k.kind: k
     for k in (
-        KindSpec("local", "Local folder", "Folder path", "An absolute path on this machine."),
+        KindSpec(
+            "local",
+            "Local folder",
+            "Folder path",
+            "An absolute path on this machine, under one of the folders the operator lists "
+            "in LOCAL_STORAGE_ROOTS.",
+        ),
         KindSpec(
             "s3",
             "Amazon S3 or S3-compatible",
