@@ -262,6 +262,8 @@ async def test_the_guard_holds_at_connect_time_and_before_each_sync(safe_default
     assert (await sync(admin, storage.id)).state == "done"
 
     await system.update(admin, {"allow_private_networks": "off"})
+    with pytest.raises(Invalid, match="Address refused"):  # editing checks the host again
+        await storages.update_storage(admin, storage.id, values=form_values(remote))
     ok, message = await storages.test_storage(admin, storage.id)
     assert not ok and "Address refused" in message and "loopback" in message
     run = await sync(admin, storage.id)
