@@ -31,6 +31,8 @@ os.environ.update(
     DATABASE_URL=f"sqlite:///{WORK / 'data' / 'bench.sqlite'}",
     REDIS_URL=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13"),
     SECRET_KEY="bench",
+    ALLOW_PRIVATE_NETWORKS="1",
+    LOCAL_STORAGE_ROOTS=str(WORK),
 )
 
 

@@ -122,7 +122,8 @@ def configure_b(tmp: Path, redis_db: int) -> str | None:
         SECRET_KEY="bench-b",
         REDIS_URL=f"redis://127.0.0.1:6379/{redis_db}",
         REDIS_PREFIX="pictorium-bench-b",
-        ALLOW_PRIVATE_SOURCES="1",
+        ALLOW_PRIVATE_NETWORKS="1",  # workspace A listens on loopback
+        LOCAL_STORAGE_ROOTS=str(tmp),
     )
     if ENGINE == "postgres":
         from tests.source_peers import _pg

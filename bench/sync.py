@@ -95,6 +95,8 @@ def configure(work: Path) -> None:
         REDIS_URL=claim_redis_db(),
         REDIS_PREFIX="pictorium-bench-sync",
         SECRET_KEY="bench",
+        ALLOW_PRIVATE_NETWORKS="1",  # the S3 and FTP servers listen on loopback
+        LOCAL_STORAGE_ROOTS=str(work),  # the local storage's folder
     )
 
 

@@ -55,6 +55,11 @@ os.environ.update(
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "REDIS_PREFIX": f"pictorium-test-{ENGINE}-{WORKER}",
         "BASE_URL": "http://testserver.local",
+        # The test servers listen on loopback and test storages live in temp folders: the
+        # suite allows both explicitly (production defaults refuse them; tests that prove
+        # the refusals use the `safe_defaults` fixture).
+        "ALLOW_PRIVATE_NETWORKS": "1",
+        "LOCAL_STORAGE_ROOTS": tempfile.gettempdir(),
     }
 )
 if ENGINE == "postgres":
@@ -126,6 +131,20 @@ def pytest_report_header(config: pytest.Config) -> str:
     if _is_xdist_controller(config):
         return f"pictorium engine: {ENGINE} (a database and Redis index per xdist worker)"
     return f"pictorium engine: {ENGINE} ({os.environ['DATABASE_URL']})"
+
+
+@pytest.fixture
+def safe_defaults(monkeypatch: pytest.MonkeyPatch):
+    """The production defaults for where storages and sources may point: no private
+    networks from the environment, no LOCAL_STORAGE_ROOTS (the admin setting still counts)."""
+    from webapp.settings import get_settings
+
+    for name in ("ALLOW_PRIVATE_NETWORKS", "ALLOW_PRIVATE_SOURCES", "LOCAL_STORAGE_ROOTS"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield get_settings()
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -119,9 +119,10 @@ class Peer:
             HOST="127.0.0.1",
             PORT=str(port),
             PYTHONPATH=str(ROOT),
+            LOCAL_STORAGE_ROOTS=tempfile.gettempdir(),  # test storages live in temp folders
         )
         if allow_private:
-            env["ALLOW_PRIVATE_SOURCES"] = "1"
+            env["ALLOW_PRIVATE_NETWORKS"] = "1"
         if ENGINE == "postgres":
             pg_db = f"pictorium_peer_{name}_{os.getpid()}"
             _pg(f'DROP DATABASE IF EXISTS "{pg_db}"')

@@ -155,7 +155,14 @@ class StorageServer:
         options: dict[str, Any] | None = None,
     ) -> Store:
         merged = {**self.options, **(options or {})}
-        return open_store(self.kind, root, merged, self.secrets if secrets is None else secrets)
+        # The tests' own access to their loopback servers, whatever the test's settings.
+        return open_store(
+            self.kind,
+            root,
+            merged,
+            self.secrets if secrets is None else secrets,
+            allow_private_networks=True,
+        )
 
     def fresh_store(self) -> Store:
         return self.store(self.fresh_root())

@@ -28,7 +28,7 @@ class Settings:
     port: int
     admin_email: str | None
     admin_password: str | None
-    allow_private_sources: bool
+    allow_private_sources: bool  # ALLOW_PRIVATE_NETWORKS (or its alias ALLOW_PRIVATE_SOURCES)
     central_storage_url: str
     redis_prefix: str
     log_level: str = "INFO"
@@ -36,6 +36,14 @@ class Settings:
     workers: int = 1  # job workers `pictorium up` starts (WORKERS; default: one per core)
     # TRUSTED_PROXIES: the proxies whose X-Forwarded-For names the client (none by default).
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # Where storages may point (docs/security.md): the folders under which an admin may add a
+    # local storage (LOCAL_STORAGE_ROOTS; none by default: an operator's decision).
+    local_storage_roots: tuple[Path, ...] = ()
+
+    @property
+    def allow_private_networks(self) -> bool:
+        """ALLOW_PRIVATE_NETWORKS: sources and storages may dial private addresses."""
+        return self.allow_private_sources
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,6 +108,19 @@ def _networks(name: str, value: str | None) -> tuple[IPNetwork, ...]:
                 f"{name} must list IP addresses or networks (CIDR), not {item!r}"
             ) from None
     return tuple(found)
+def _roots(value: str | None) -> tuple[Path, ...]:
+    """LOCAL_STORAGE_ROOTS: absolute folders separated by ':' (os.pathsep), symlinks
+    resolved, so that a root is judged by where it really is."""
+    roots: list[Path] = []
+    for part in (value or "").split(os.pathsep):
+        part = part.strip()
+        if not part:
+            continue
+        path = Path(part).expanduser()
+        if not path.is_absolute():
+            raise ValueError(f"LOCAL_STORAGE_ROOTS must list absolute folders, not {part!r}")
+        roots.append(path.resolve())
+    return tuple(roots)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -123,7 +144,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         port=port,
         admin_email=env.get("ADMIN_EMAIL") or None,
         admin_password=env.get("ADMIN_PASSWORD") or None,
-        allow_private_sources=_flag(env.get("ALLOW_PRIVATE_SOURCES")),
+        allow_private_sources=_flag(env.get("ALLOW_PRIVATE_NETWORKS"))
+        or _flag(env.get("ALLOW_PRIVATE_SOURCES")),
         central_storage_url=env.get("CENTRAL_STORAGE_URL") or str(data_dir / "storage"),
         redis_prefix=env.get("REDIS_PREFIX") or "pictorium",
         log_level=_choice(
@@ -132,6 +154,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         log_format=_choice("LOG_FORMAT", env.get("LOG_FORMAT"), "text", ("text", "json")),
         workers=_workers(env.get("WORKERS")),
         trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES")),
+        local_storage_roots=_roots(env.get("LOCAL_STORAGE_ROOTS")),
     )
 
 

@@ -75,7 +75,9 @@ async def test_add_a_source_with_save_and_continue_then_test_and_pull(admin_brow
     assert 'data-test="source-assets">6<' in listing.text
 
 
-async def test_test_connection_says_what_is_wrong_in_plain_words(admin_browser, fake):
+async def test_test_connection_says_what_is_wrong_in_plain_words(
+    safe_defaults, admin_browser, fake
+):
     cases = [
         ({"url": "http://127.0.0.1:9", "api_key": "k"}, "Unreachable"),
         ({"url": "ftp://example.com", "api_key": "k"}, "Invalid URL"),

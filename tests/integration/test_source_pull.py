@@ -306,7 +306,7 @@ async def test_test_connection_shows_the_remote_user_and_count_or_plain_errors(p
         fake.stop()
 
 
-async def test_without_allow_private_networks_loopback_is_refused(peer_a, b_admin):
+async def test_without_allow_private_networks_loopback_is_refused(safe_defaults, peer_a, b_admin):
     await system.update(SYSTEM, {"allow_private_sources": "off"})
     source = await sources.create_source(
         SYSTEM, name="A", url=peer_a.peer.url, api_key=peer_a.viewer

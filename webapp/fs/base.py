@@ -7,7 +7,7 @@ routes through a thread) and small:
     list(prefix) -> Iterator[Entry]     recursive, files only, streamed page by page
     stat / exists / open_read / read_range / write / delete / url
     stated_sha256(key)                  the SHA-256 the server states for a file, if any
-    ping / write_marker / has_marker / copy_from / close
+    ping / write_marker / has_marker / read_marker / copy_from / close
 
 Every key is checked by `clean_key` (key.py) before anything else happens, every path handed
 to the backend is the store's root joined with a checked key, and every backend exception
@@ -26,8 +26,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
 
@@ -289,13 +290,27 @@ class Store:
         with self._errors():
             self._ping()
 
-    def write_marker(self) -> Entry:
+    def write_marker(self, identity: Mapping[str, Any] | None = None) -> Entry:
+        """Write the .pictorium marker: JSON with `identity` (the storage's and the
+        workspace's ids, storage/service.py) and the time."""
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        body = f'{{"pictorium": 1, "written_at": "{stamp}"}}\n'.encode()
-        return self.write(MARKER, body)
+        body = {"pictorium": 1, **dict(identity or {}), "written_at": stamp}
+        return self.write(MARKER, (json.dumps(body, sort_keys=True) + "\n").encode())
 
     def has_marker(self) -> bool:
         return self.exists(MARKER)
+
+    def read_marker(self) -> dict[str, Any] | None:
+        """The marker's JSON, None when there is no marker, {} when it is not JSON."""
+        try:
+            data = self.read(MARKER)
+        except StoreNotFound:
+            return None
+        try:
+            found = json.loads(data[:65536].decode("utf-8"))
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
 
     def copy_from(self, other: Store, key: str, dest_key: str | None = None) -> Entry:
         """Copy `key` of another store to `dest_key` here, streamed in chunks."""

@@ -25,6 +25,11 @@ class StoreDenied(StoreError):
     """Credentials refused or the key is not ours to touch."""
 
 
+class StoreRefused(StoreDenied):
+    """Pictorium itself refuses to connect there: the host is a loopback or private address
+    while private networks are not allowed (core/addresses.py). The message says why."""
+
+
 class StoreUnavailable(StoreError):
     """The storage cannot be reached right now (network, timeout, outage)."""
 

@@ -21,7 +21,8 @@ from webapp.workflows.remove_storage import remove_storage
 
 
 def _values(form: Any) -> dict[str, Any]:
-    return {k: form.get(k) for k in form if k not in {"_csrf_token", "name", "kind", "root"}}
+    skip = {"_csrf_token", "name", "kind", "root", "take_over"}
+    return {k: form.get(k) for k in form if k not in skip}
 
 
 @get("/", name="storages")
@@ -130,7 +131,9 @@ async def storage_update(
 async def storage_test(
     request: Request, actor: CurrentActor, storage_id: FromPath[int]
 ) -> Response:
-    ok, message = await storages.test_storage(actor, storage_id)
+    form = await request.form()
+    take_over = str(form.get("take_over") or "") in {"1", "on", "true"}
+    ok, message = await storages.test_storage(actor, storage_id, take_over=take_over)
     ctx = await _detail_ctx(actor, storage_id, test_ok=ok, test_message=message)
     if is_htmx(request):
         return render(request, "storage/detail.html", ctx, block="storage_test")

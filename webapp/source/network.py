@@ -7,7 +7,6 @@ rebinding) cannot send a request elsewhere. Environment proxies are ignored."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import socket
 from collections.abc import Iterable
@@ -18,7 +17,9 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from webapp.core import addresses as _addresses_guard
+
+IPAddress = _addresses_guard.IPAddress
 
 # ---- errors ----------------------------------------------------------------------------------
 
@@ -33,47 +34,9 @@ class SourceError(Exception):
         self.message = message
 
 
-# ---- addresses -------------------------------------------------------------------------------
+# ---- addresses: the guard lives in core/addresses.py (storages use it too) -----------------
 
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_METADATA = {
-    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack, DigitalOcean...
-    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
-    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
-    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
-}
-
-
-def refusal(ip: IPAddress) -> str | None:
-    """Why an address may not be reached without "allow private networks", or None."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:
-            return "an IPv6 address with a zone (link-local)"
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip.teredo:
-            embedded = ip.teredo[1]
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return refusal(embedded)
-    if ip in _METADATA:
-        return "a cloud metadata service address"
-    if ip.is_unspecified:
-        return "an unspecified address (0.0.0.0 or ::)"
-    if ip.is_loopback:
-        return "a loopback address (this machine)"
-    if ip.is_link_local:
-        return "a link-local address"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return "a carrier-grade NAT address (100.64.0.0/10)"
-    if ip.is_multicast:
-        return "a multicast address"
-    if ip.is_private:
-        return "a private network address"
-    if ip.is_reserved or not ip.is_global:
-        return "a reserved address"
-    return None
+refusal = _addresses_guard.refusal
 
 
 # ---- the target ------------------------------------------------------------------------------
@@ -135,19 +98,11 @@ def parse_url(url: str) -> Target:
 
 def _addresses(host: str, port: int) -> list[str]:
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return _addresses_guard.resolve_all(host, port)
     except (socket.gaierror, UnicodeError, OSError):
         raise SourceError(
             "unreachable", f"The host name {host} could not be resolved (DNS lookup failed)."
         ) from None
-    seen: list[str] = []
-    for info in infos:
-        address = str(info[4][0])
-        if address not in seen:
-            seen.append(address)
-    if not seen:
-        raise SourceError("unreachable", f"The host name {host} has no address.")
-    return seen
 
 
 def resolve(url: str, allow_private: bool) -> Target:
@@ -156,16 +111,10 @@ def resolve(url: str, allow_private: bool) -> Target:
     target = parse_url(url)
     addresses = _addresses(target.host, target.port)
     if not allow_private:
-        for address in addresses:
-            reason = refusal(ipaddress.ip_address(address.split("%", 1)[0]))
-            if reason:
-                shown = target.host if target.host == address else f"{target.host} ({address})"
-                raise SourceError(
-                    "refused",
-                    f"{shown} is {reason}. Pictorium does not connect sources to such "
-                    'addresses unless an admin switches on "allow private networks" '
-                    "(System settings) or ALLOW_PRIVATE_SOURCES.",
-                )
+        try:
+            _addresses_guard.check_addresses(target.host, addresses, "sources")
+        except _addresses_guard.AddressRefused as exc:
+            raise SourceError("refused", exc.message) from None
     return replace(target, address=addresses[0])
 
 

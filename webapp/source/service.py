@@ -108,12 +108,11 @@ def _view(row: dict[str, Any]) -> SourceView:
 
 
 async def allow_private() -> bool:
-    """ALLOW_PRIVATE_SOURCES in the environment, or the admin setting."""
-    if get_settings().allow_private_sources:
-        return True
+    """ALLOW_PRIVATE_NETWORKS (alias ALLOW_PRIVATE_SOURCES) in the environment, or the admin
+    setting: one switch for sources and storages."""
     from webapp.system import service as system
 
-    return str(await system.get("allow_private_sources")) == "on"
+    return await system.allow_private_networks()
 
 
 def _seal(api_key: str) -> str:

@@ -4,6 +4,9 @@ a secret (sealed at rest, never shown back), what is required, how the root is n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from webapp.errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,13 @@ class KindSpec:
 KINDS: dict[str, KindSpec] = {
     k.kind: k
     for k in (
-        KindSpec("local", "Local folder", "Folder path", "An absolute path on this machine."),
+        KindSpec(
+            "local",
+            "Local folder",
+            "Folder path",
+            "An absolute path on this machine, under one of the folders the operator lists "
+            "in LOCAL_STORAGE_ROOTS.",
+        ),
         KindSpec(
             "s3",
             "Amazon S3 or S3-compatible",
@@ -119,3 +128,27 @@ KINDS: dict[str, KindSpec] = {
         ),
     )
 }
+
+
+def clean_form(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Splits submitted values into plain options and secrets; empty secrets mean "keep"."""
+    spec = KINDS[kind]
+    options: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    for f in spec.fields:
+        raw = values.get(f.name)
+        if f.kind == "checkbox":
+            options[f.name] = str(raw or "").lower() in {"1", "true", "on", "yes"}
+            continue
+        value = str(raw).strip() if raw is not None else ""
+        if f.kind == "number" and value:
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                raise Invalid(f"{f.label}: enter a port number.", field=f.name)
+            options[f.name] = int(value)
+            continue
+        if f.secret:
+            if value:
+                secrets[f.name] = value
+        elif value:
+            options[f.name] = value
+    return options, secrets

@@ -21,10 +21,18 @@ from webapp.errors import Conflict, Invalid, NotFound
 from webapp.fs.base import Store
 from webapp.fs.central import open_central
 from webapp.fs.digest import content_sha256
-from webapp.fs.errors import StoreDenied, StoreError, StoreNotFound, StoreUnavailable
+from webapp.fs.errors import (
+    StoreDenied,
+    StoreError,
+    StoreNotFound,
+    StoreRefused,
+    StoreUnavailable,
+)
 from webapp.settings import get_settings
-from webapp.storage.kinds import KINDS
+from webapp.storage import marker, placement
+from webapp.storage.kinds import KINDS, clean_form
 from webapp.storage.tables import Storage
+from webapp.system import service as system
 
 logger = logging.getLogger("pictorium.storage")
 
@@ -178,10 +186,19 @@ def store_for(storage: StorageRef) -> Store:
         return central_store()
     from webapp.fs.backends import open_store
 
-    return open_store(storage.kind, storage.root, storage.options, _secrets_of(storage.id))
+    return open_store(
+        storage.kind,
+        storage.root,
+        storage.options,
+        _secrets_of(storage.id),
+        allow_private_networks=_allow_private[0],
+    )
 
 
 _secret_cache: dict[int, tuple[str, dict[str, Any]]] = {}
+# Whether stores opened in this process may dial private addresses; read by open_storage
+# (the admin setting lives in the database, store_for is synchronous).
+_allow_private: list[bool] = [False]
 
 
 def _secrets_of(storage_id: int) -> dict[str, Any]:
@@ -199,11 +216,14 @@ async def load_secrets(storage_id: int) -> None:
 async def open_storage(storage: StorageRef) -> Store:
     if not storage.is_central:
         await load_secrets(storage.id)
+        _allow_private[0] = await system.allow_private_networks()
     return store_for(storage)
 
 
 def describe_error(exc: BaseException) -> str:
     """A sentence an admin can act on, never a traceback or a credential."""
+    if isinstance(exc, StoreRefused):
+        return f"Address refused: {exc}"
     if isinstance(exc, StoreDenied):
         return f"Access denied: {exc}"
     if isinstance(exc, StoreNotFound):
@@ -220,33 +240,7 @@ def describe_error(exc: BaseException) -> str:
 # ---- admin: create, edit, test, flags, remove ------------------------------------------------
 
 
-def _clean_form(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Splits submitted values into plain options and secrets; empty secrets mean "keep"."""
-    spec = KINDS[kind]
-    options: dict[str, Any] = {}
-    secrets: dict[str, Any] = {}
-    for f in spec.fields:
-        raw = values.get(f.name)
-        if f.kind == "checkbox":
-            options[f.name] = str(raw or "").lower() in {"1", "true", "on", "yes"}
-            continue
-        value = str(raw).strip() if raw is not None else ""
-        if f.kind == "number" and value:
-            if not value.isdigit() or not 0 < int(value) < 65536:
-                raise Invalid(f"{f.label}: enter a port number.", field=f.name)
-            options[f.name] = int(value)
-            continue
-        if f.secret:
-            if value:
-                secrets[f.name] = value
-        elif value:
-            options[f.name] = value
-    return options, secrets
-
-
 async def _check_limit() -> None:
-    from webapp.system import service as system
-
     limit = int(await system.get("max_storages"))
     count = await Storage.count().where(
         (Storage.is_central == False) & (Storage.is_removed == False)  # noqa: E712
@@ -282,9 +276,11 @@ async def create_storage(
         if f.required and not str(values.get(f.name) or "").strip():
             raise Invalid(f"{f.label} is required.", field=f.name)
     await _check_limit()
-    options, secrets = _clean_form(kind, values)
-    from webapp.system import service as system
-
+    options, secrets = clean_form(kind, values)
+    problem = await placement.root_problem(kind, root, options)
+    if problem:
+        raise Invalid(problem, field="root")
+    await placement.check_address(kind, options)
     interval = sync_interval_minutes or int(await system.get("default_sync_interval_minutes"))
     row = Storage(
         name=name[:120],
@@ -326,7 +322,11 @@ async def update_storage(
             field="root",
         )
     if values is not None:
-        options, secrets = _clean_form(storage.kind, values)
+        options, secrets = clean_form(storage.kind, values)
+        problem = await placement.root_problem(storage.kind, storage.root, options, storage.id)
+        if problem:
+            raise Invalid(problem, field="root")
+        await placement.check_address(storage.kind, options)
         changes[Storage.options] = options
         row = await Storage.select(Storage.secrets).where(Storage.id == storage_id).first()
         assert row is not None
@@ -347,23 +347,40 @@ async def update_storage(
     return await require_storage(actor, storage_id)
 
 
-async def test_storage(actor: Actor, storage_id: int) -> tuple[bool, str]:
-    """Lists the root and reports what it found or exactly why it failed. A success writes
-    the .pictorium marker (DESIGN.md rule 1) and clears the storage's error."""
+async def test_storage(
+    actor: Actor, storage_id: int, *, take_over: bool = False
+) -> tuple[bool, str]:
+    """Checks where the storage points, lists the root and reports what it found or exactly
+    why it failed. A success writes the .pictorium marker with the storage's and the
+    workspace's ids (DESIGN.md rule 1) and clears the storage's error. A marker of another
+    storage or workspace is kept, and the storage turns suspect, unless `take_over`."""
     storage = await require_storage(actor, storage_id)
     from webapp.fs.backends import test_connection
 
+    if not storage.is_central:
+        problem = await placement.root_problem(
+            storage.kind, storage.root, storage.options, storage.id
+        )
+        if problem:
+            await set_status(storage_id, "suspect", problem)
+            return False, problem
     try:
         store = await open_storage(storage)
         summary = await asyncio.to_thread(test_connection, store)
         if not storage.is_central:
-            await asyncio.to_thread(store.write_marker)
+            refused = await marker.claim(storage, store, take_over)
+            if refused:
+                await set_status(storage_id, "suspect", refused)
+                return False, refused
     except (StoreError, ValueError, crypto.SecretsUnreadable) as exc:
         message = describe_error(exc)
         await set_status(storage_id, "unreachable", message)
         return False, message
     await set_status(storage_id, "ok", "")
     return True, summary
+
+
+test_storage.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 async def set_status(
@@ -466,7 +483,7 @@ async def prove_original(storage: StorageRef, asset_row: dict[str, Any]) -> Proo
         return "wait"
     try:
         store = await open_storage(storage)
-        if not await asyncio.to_thread(store.has_marker):
+        if await marker.problem(storage, store):
             return "wait"
         digest = await asyncio.to_thread(content_sha256, store, asset_row["path"])
     except StoreNotFound:

@@ -4,12 +4,14 @@ its type, bounds and default; later capabilities add theirs to SETTINGS."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from webapp.actor import Actor
 from webapp.core.clock import now
 from webapp.errors import Invalid
+from webapp.settings import get_settings
 from webapp.system.tables import SystemSetting
 
 
@@ -137,11 +139,12 @@ SETTINGS: dict[str, SettingSpec] = {
             choices=(("off", "Off"), ("on", "On: detect faces in photos")),
         ),
         SettingSpec(
-            "allow_private_sources",
-            "Allow private networks for sources",
-            "Let sources (other workspaces) be reached on loopback, private and link-local "
-            "addresses. Keep it off unless the other workspace is on your own network: an "
-            "address typed here could otherwise reach internal services.",
+            "allow_private_networks",
+            "Allow private networks",
+            "Let sources (other workspaces) and storages (S3 and GCS endpoints, FTP and SFTP "
+            "hosts) be reached on loopback, private and link-local addresses. Keep it off "
+            "unless they are on your own network: an address typed here could otherwise reach "
+            "internal services.",
             default="off",
             choices=(("off", "Off: public addresses only"), ("on", "On")),
         ),
@@ -156,6 +159,10 @@ SETTINGS: dict[str, SettingSpec] = {
         ),
     ]
 }
+
+
+# Names a setting had before; update() and get() accept them.
+ALIASES = {"allow_private_sources": "allow_private_networks"}
 
 
 async def get_all() -> dict[str, Any]:
@@ -175,14 +182,61 @@ def _decode(value: Any, default: Any) -> Any:
 
 
 async def get(name: str) -> Any:
+    name = ALIASES.get(name, name)
     spec = SETTINGS[name]
     row = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == name).first()
+    if row is None:
+        # A value saved under an older name still counts until it is saved again.
+        old = [k for k, v in ALIASES.items() if v == name]
+        if old:
+            row = (
+                await SystemSetting.select(SystemSetting.value)
+                .where(SystemSetting.key.is_in(old))
+                .first()
+            )
     return _decode(row["value"] if row else None, spec.default)
+
+
+async def allow_private_networks() -> bool:
+    """Whether sources and storages may dial loopback and private addresses: the
+    ALLOW_PRIVATE_NETWORKS environment switch (alias ALLOW_PRIVATE_SOURCES), or the admin
+    setting."""
+    if get_settings().allow_private_networks:
+        return True
+    return str(await get("allow_private_networks")) == "on"
+
+
+_WORKSPACE_ID = "workspace_id"
+
+
+async def workspace_id() -> str:
+    """This workspace's id, made once (a random UUID kept as a system row): storage markers
+    carry it, so that a folder connected by another workspace is recognised."""
+    row = (
+        await SystemSetting.select(SystemSetting.value)
+        .where(SystemSetting.key == _WORKSPACE_ID)
+        .first()
+    )
+    found = _decode(row["value"] if row else None, "")
+    if found:
+        return str(found)
+    try:
+        await SystemSetting(key=_WORKSPACE_ID, value=json.dumps(uuid.uuid4().hex)).save()
+    except Exception:  # another process made it first (unique key): read theirs
+        pass
+    row = (
+        await SystemSetting.select(SystemSetting.value)
+        .where(SystemSetting.key == _WORKSPACE_ID)
+        .first()
+    )
+    assert row is not None
+    return str(_decode(row["value"], ""))
 
 
 async def update(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
     """Validates every value first, then writes them all; nothing is saved if one is wrong."""
     actor.require_admin()
+    values = {ALIASES.get(k, k): v for k, v in values.items()}
     unknown = set(values) - set(SETTINGS)
     if unknown:
         raise Invalid(f"Unknown setting: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])

@@ -34,7 +34,7 @@ from webapp.fs.base import Entry
 from webapp.fs.errors import StoreError
 from webapp.fs.key import NOT_UTF8, key_refusal, shown_key
 from webapp.settings import get_settings
-from webapp.storage import runs
+from webapp.storage import marker, runs
 from webapp.storage import service as storages
 from webapp.storage.plan import LIVE, brake_tripped
 from webapp.storage.runs import SyncCounts, now
@@ -96,14 +96,10 @@ async def _run(
         # Phase 1: the whole listing, or nothing changes.
         try:
             store = await storages.open_storage(storage)
-            if not await asyncio.to_thread(store.has_marker):
-                raise RunStopped(
-                    "aborted",
-                    "The .pictorium marker is missing at the root: the storage may be a "
-                    "different or emptied folder. Nothing was changed; test the connection "
-                    "to write the marker again if the folder is right.",
-                    "suspect",
-                )
+            # Where it points, and whose marker is at the root (storage/marker.py).
+            suspect = await marker.problem(storage, store)
+            if suspect:
+                raise RunStopped("aborted", suspect, "suspect")
             await asyncio.to_thread(_spool_listing, store, spool, run_id, counts)
         except StoreError as exc:
             raise RunStopped(

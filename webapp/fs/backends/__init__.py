@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from webapp.fs.backends._common import ALLOW_PRIVATE, check_endpoint, dial_address
 from webapp.fs.backends.dropbox import _dropbox
 from webapp.fs.backends.ftp import _ftp
 from webapp.fs.backends.gcs import _gcs
@@ -26,6 +27,7 @@ from webapp.fs.backends.onedrive import _onedrive
 from webapp.fs.backends.s3 import _s3
 from webapp.fs.backends.sftp import _sftp
 from webapp.fs.base import Store
+from webapp.settings import get_settings
 
 KINDS = ("memory", "local", "s3", "gcs", "ftp", "sftp", "gdrive", "dropbox", "onedrive")
 
@@ -48,16 +50,41 @@ def open_store(
     root: str,
     options: Mapping[str, Any] | None = None,
     secrets: Mapping[str, Any] | None = None,
+    *,
+    allow_private_networks: bool | None = None,
 ) -> Store:
     """A Store for a storage of `kind` rooted at `root` (folder path, or bucket[/prefix]).
 
     Nothing is contacted yet: the first call connects. Raises ValueError for an unknown kind
-    or missing required settings.
+    or missing required settings. Hosts and endpoints that resolve to loopback or private
+    addresses are refused when they are dialled (StoreRefused) unless
+    `allow_private_networks` (None: the ALLOW_PRIVATE_NETWORKS environment switch; the
+    storages domain passes the admin setting too).
     """
     opener = _OPENERS.get(kind)
     if opener is None:
         raise ValueError(f"unknown storage kind {kind!r} (one of {', '.join(KINDS)})")
-    return opener(root or "", dict(options or {}), dict(secrets or {}))
+    if allow_private_networks is None:
+        allow_private_networks = get_settings().allow_private_networks
+    options = {**(options or {}), ALLOW_PRIVATE: bool(allow_private_networks)}
+    return opener(root or "", options, dict(secrets or {}))
+
+
+def check_address(kind: str, options: Mapping[str, Any], *, allow_private_networks: bool) -> None:
+    """Resolve and check the host a storage of `kind` would dial (S3 and GCS endpoints, FTP
+    and SFTP hosts) now, before anything is saved: StoreRefused says why an address is
+    refused. A name that does not resolve passes here (the connection test reports it)."""
+    import socket
+
+    guarded = {**options, ALLOW_PRIVATE: allow_private_networks}
+    try:
+        if kind in {"s3", "gcs"}:
+            check_endpoint(options.get("endpoint_url"), guarded)
+        elif kind in {"ftp", "sftp"} and options.get("host"):
+            port = int(options.get("port") or (21 if kind == "ftp" else 22))
+            dial_address(str(options["host"]), port, guarded)
+    except (socket.gaierror, UnicodeError):
+        return
 
 
 def open_url(url: str) -> Store:
@@ -79,9 +106,12 @@ def open_url(url: str) -> Store:
             "secret": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
         }
         s3_options = {"endpoint_url": os.environ.get("AWS_ENDPOINT_URL"), **query}
-        return open_store("s3", parts.netloc + parts.path, s3_options, secrets)
+        # The central storage is the operator's choice: it may be on a private network.
+        return open_store(
+            "s3", parts.netloc + parts.path, s3_options, secrets, allow_private_networks=True
+        )
     if scheme in {"gs", "gcs"}:
-        return open_store("gcs", parts.netloc + parts.path, query)
+        return open_store("gcs", parts.netloc + parts.path, query, allow_private_networks=True)
     if scheme in {"ftp", "ftps", "sftp", "ssh"}:
         kind = "sftp" if scheme in {"sftp", "ssh"} else "ftp"
         options: dict[str, Any] = {
@@ -92,7 +122,11 @@ def open_url(url: str) -> Store:
             **query,
         }
         return open_store(
-            kind, unquote(parts.path), options, {"password": unquote(parts.password or "")}
+            kind,
+            unquote(parts.path),
+            options,
+            {"password": unquote(parts.password or "")},
+            allow_private_networks=True,
         )
     raise ValueError(f"unsupported storage URL scheme {scheme!r}")
 

@@ -12,11 +12,43 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
+from webapp.core.addresses import AddressRefused, checked_addresses
 from webapp.fs.base import Entry
+from webapp.fs.errors import StoreRefused
 from webapp.fs.fsspec_store import FsspecStore
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
+
+
+#: The option open_store sets (never a form field): may this store dial private addresses?
+ALLOW_PRIVATE = "allow_private_networks"
+
+
+def dial_address(host: str, port: int, options: Mapping[str, Any]) -> str:
+    """The address to dial for `host`: resolved now, at connect time, and checked unless
+    private networks are allowed (core/addresses.py). Dialling this address rather than the
+    name means a DNS answer that changes after the check (DNS rebinding) is never used."""
+    try:
+        return checked_addresses(host, port, bool(options.get(ALLOW_PRIVATE)), "storages")[0]
+    except AddressRefused as exc:
+        raise StoreRefused(exc.message) from None
+
+
+def check_endpoint(url: str | None, options: Mapping[str, Any]) -> None:
+    """Refuse an endpoint URL (S3, GCS) whose host is a private address, unless allowed."""
+    if not url or options.get(ALLOW_PRIVATE):
+        return
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    try:
+        port = parts.port or (80 if parts.scheme == "http" else 443)
+    except ValueError:
+        raise ValueError(f"the endpoint URL {url!r} has no valid port") from None
+    if not parts.hostname:
+        raise ValueError(f"the endpoint URL {url!r} has no host name")
+    dial_address(parts.hostname, port, options)
 
 
 def _sync(fs: Any, coroutine_function: Any, *args: Any, **kwargs: Any) -> Any:

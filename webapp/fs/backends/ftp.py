@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import IO, Any
 
-from webapp.fs.backends._common import _folder, _timeout
+from webapp.fs.backends._common import _folder, _timeout, dial_address
 from webapp.fs.base import CHUNK, Store
 from webapp.fs.fsspec_store import FsspecStore
 
@@ -168,8 +168,12 @@ def _ftp(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> S
     folder = _folder(root, options)
 
     def connect() -> Any:
+        # The checked address is dialled, not the name (DNS rebinding); passive data
+        # connections go to the control connection's peer (ftplib ignores the address in
+        # a PASV answer), so they stay on it too. FTPS does not verify certificates
+        # (ftplib's default context), so dialling the address loses nothing there.
         return lister(
-            host=host,
+            host=dial_address(host, port, options),
             port=port,
             username=user,
             password=password,

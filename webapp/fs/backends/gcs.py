@@ -26,6 +26,7 @@ from webapp.fs.backends._common import (
     _split_bucket,
     _sync,
     _timeout,
+    check_endpoint,
 )
 from webapp.fs.base import MARKER, Entry, Store, entry_from_info
 from webapp.fs.errors import StoreNotFound
@@ -130,6 +131,7 @@ def _gcs(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> S
     fs_class = _gcs_filesystem_class(max(1, int(options.get("max_attempts") or 3)))
 
     def connect() -> Any:
+        check_endpoint(endpoint, options)  # at connect time, not only when saved
         return fs_class(
             project=project or "",
             token=token,

@@ -23,12 +23,14 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any, cast
 
 from webapp.fs.backends._common import (
+    ALLOW_PRIVATE,
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     _BucketStore,
     _split_bucket,
     _sync,
     _timeout,
+    check_endpoint,
 )
 from webapp.fs.base import CHUNK, MARKER, Entry, Store, entry_from_info
 
@@ -123,6 +125,23 @@ def _whole_object_sha256(head: Mapping[str, Any]) -> str | None:
     return digest.hex() if len(digest) == 32 else None
 
 
+def _guarded_resolver() -> Any:
+    """An aiohttp resolver that checks every address it hands to the connector: the guard
+    holds for the address botocore actually dials, at every (re)connection, so a DNS answer
+    that changes after the check (DNS rebinding) is refused too."""
+    from aiohttp.resolver import ThreadedResolver
+
+    from webapp.core.addresses import check_addresses
+
+    class GuardedResolver(ThreadedResolver):  # type: ignore[misc]
+        async def resolve(self, host: str, port: int = 0, family: Any = 0) -> list[Any]:
+            answers = await super().resolve(host, port, family)
+            check_addresses(host, [str(a["host"]) for a in answers], "storages")
+            return cast(list[Any], answers)
+
+    return GuardedResolver()
+
+
 def _s3(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
     import s3fs
 
@@ -147,8 +166,13 @@ def _s3(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> St
     }
     if endpoint or options.get("addressing_style"):
         config_kwargs["s3"] = {"addressing_style": options.get("addressing_style") or "path"}
+    guarded = not options.get(ALLOW_PRIVATE)
 
     def connect() -> Any:
+        check_endpoint(endpoint, options)  # a clear refusal before anything is sent
+        if guarded:
+            # made per connection: a resolver belongs to the event loop it is used on
+            config_kwargs["connector_args"] = {"resolver": _guarded_resolver()}
         return s3fs.S3FileSystem(
             anon=bool(options.get("anon")) and not key,
             key=key,

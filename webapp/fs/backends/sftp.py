@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from webapp.fs.backends._common import CONNECT_TIMEOUT, _folder, _timeout
+from webapp.fs.backends._common import CONNECT_TIMEOUT, _folder, _timeout, dial_address
 from webapp.fs.base import Store
 from webapp.fs.fsspec_store import FsspecStore
 
@@ -54,8 +54,10 @@ def _sftp(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> 
     def connect() -> Any:
         # A name that is not UTF-8 comes back with its bytes as lone surrogates (as from
         # os.fsdecode) instead of failing the whole listing; sync skips it (fs/key.py).
+        # The checked address is dialled, not the name (DNS rebinding); a pinned host key
+        # is matched whatever the name (known_hosts as a list of keys).
         return SSHFileSystem(
-            host,
+            dial_address(host, port, options),
             skip_instance_cache=True,
             sftp_client_kwargs={"path_errors": "surrogateescape"},
             **kwargs,
