@@ -108,6 +108,8 @@ def _networks(name: str, value: str | None) -> tuple[IPNetwork, ...]:
                 f"{name} must list IP addresses or networks (CIDR), not {item!r}"
             ) from None
     return tuple(found)
+
+
 def _roots(value: str | None) -> tuple[Path, ...]:
     """LOCAL_STORAGE_ROOTS: absolute folders separated by ':' (os.pathsep), symlinks
     resolved, so that a root is judged by where it really is."""
