@@ -14,7 +14,7 @@ For each, three sync runs (webapp.workflows.sync.run_sync called directly):
   (a) the first listing and reconcile (every file a new asset),
   (i) the ingest of what (a) queued: as many real `pictorium worker` processes as cores
       (what `pictorium up` starts), timed from their start until BENCH_INGEST_SAMPLE
-      (default 5,000) assets are no longer processing, or all of them (the workers are then
+      (default 2,000) assets are no longer processing, or all of them (the workers are then
       stopped and the rest marked available: at the rates measured, the whole 50,000 would
       take hours on S3, and a rate is what is compared);
       baseline: the same number of processes doing the same per-file work without the
@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 N = int(os.environ.get("BENCH_N", "50000"))
 IMAGE_EVERY = int(os.environ.get("BENCH_IMAGE_EVERY", "10"))
 INGEST = os.environ.get("BENCH_INGEST", "1") != "0"
-INGEST_SAMPLE = int(os.environ.get("BENCH_INGEST_SAMPLE", "5000"))
+INGEST_SAMPLE = int(os.environ.get("BENCH_INGEST_SAMPLE", "2000"))
 CORES = int(os.environ.get("BENCH_WORKERS", "0")) or os.cpu_count() or 1
 PREFIXES = int(os.environ.get("BENCH_PREFIXES", "1000"))
 ENGINE = os.environ.get("BENCH_DB", "sqlite")
