@@ -19,6 +19,12 @@ async def _db_ping() -> None:
     await ping()
 
 
+# Generous: a start on a loaded machine (several processes of `pictorium up` opening SQLite
+# while one of them writes) must not read as a database that is down. A PostgreSQL that is
+# down refuses the connection at once; this only bounds one that never answers.
+_PING_SECONDS = 60
+
+
 def check_database(settings: Settings) -> None:
     import warnings
 
@@ -26,12 +32,20 @@ def check_database(settings: Settings) -> None:
         with warnings.catch_warnings():
             # Piccolo warns on its own when it cannot connect; our line below says it better.
             warnings.simplefilter("ignore")
-            asyncio.run(asyncio.wait_for(_db_ping(), timeout=10))
+            asyncio.run(asyncio.wait_for(_db_ping(), timeout=_PING_SECONDS))
+    except TimeoutError:
+        # Not "cannot open": a database that exists but is busy (SQLite locked by another
+        # process's write, a machine under load) answers late, not never.
+        where = settings.sqlite_path if settings.is_sqlite else _redact(settings.database_url)
+        raise PreflightError(
+            f"the database at {where} did not answer within {_PING_SECONDS} s; "
+            "is another process holding it, or the machine overloaded?"
+        ) from None
     except Exception as exc:
         if settings.is_sqlite:
             raise PreflightError(
-                f"cannot open the SQLite database {settings.sqlite_path} ({exc}); "
-                "check that DATA_DIR is writable"
+                f"cannot open the SQLite database {settings.sqlite_path} "
+                f"({type(exc).__name__}: {exc}); check that DATA_DIR is writable"
             ) from None
         raise PreflightError(
             f"PostgreSQL is not reachable at {_redact(settings.database_url)} "
