@@ -53,6 +53,15 @@ async def feed_of(user: Any, count: int, prefix: str = "harbour") -> None:
         )
 
 
+async def settled(page: Any) -> None:
+    """Waits until no tile is processing: a processing tile replaces itself when its
+    thumbnail is ready, which would pull it from under a click."""
+    await page.wait_for_function(
+        "document.querySelectorAll('[data-test=asset-processing]').length === 0",
+        timeout=120000,
+    )
+
+
 async def opened(chromium: Any, viewport: dict[str, int], **kw: Any) -> Any:
     context = await chromium.new_context(viewport=viewport, bypass_csp=True, **kw)
     context.set_default_timeout(20000)
@@ -79,6 +88,7 @@ async def test_the_bulk_bar_stays_in_view_when_a_tile_low_in_the_feed_is_selecte
     page = desktop
     await feed_of(editor, 50)
     await sign_in(page, live_server.url, editor.email, DEFAULT_PASSWORD)
+    await settled(page)
     tiles = page.locator('[data-test="asset-tile"]')
     low = tiles.nth(45)
     await low.scroll_into_view_if_needed()
@@ -90,6 +100,7 @@ async def test_the_bulk_bar_stays_in_view_when_a_tile_low_in_the_feed_is_selecte
     assert box is not None and box["height"] > 0
     assert box["y"] >= 0 and box["y"] + box["height"] <= DESKTOP["height"], box
     assert await page.locator("[data-bulk-count]").inner_text() == "1"
+    await shot(page, "desktop-bulkbar")
     # Scrolled to the top again, the bar is still on the screen; cleared, it goes.
     await page.evaluate("window.scrollTo(0, 0)")
     box = await bar.bounding_box()
@@ -161,6 +172,7 @@ async def test_back_to_the_feed_returns_to_the_same_results_at_the_same_place(
     await page.wait_for_function(
         "document.querySelectorAll('[data-test=asset-tile]').length === 75"
     )
+    await settled(page)
     target = page.locator('[data-test="asset-tile"]').nth(70)
     await target.scroll_into_view_if_needed()
     uuid = await target.get_attribute("data-uuid")
@@ -319,3 +331,32 @@ async def test_the_token_buttons_are_in_view_at_1440(desktop, live_server, admin
             ".getBoundingClientRect().right)()"
         )
         assert box["x"] + box["width"] <= parent + 1, (name, box, parent)
+
+
+async def test_the_feeds_date_filter_takes_the_days_in_the_viewers_zone(
+    chromium, live_server, editor
+):
+    # 02:00 UTC on 15 July is 22:00 on 14 July in New York.
+    await feed_of(editor, 2, "night")
+    await Asset.update({Asset.created_at: datetime(2026, 7, 15, 2, 0, tzinfo=UTC)}).where(
+        Asset.filename == "night-000.jpg"
+    )
+    await Asset.update({Asset.created_at: datetime(2026, 7, 15, 12, 0, tzinfo=UTC)}).where(
+        Asset.filename == "night-001.jpg"
+    )
+    context = await opened(chromium, DESKTOP, timezone_id="America/New_York")
+    try:
+        page = await context.new_page()
+        await sign_in(page, live_server.url, editor.email, DEFAULT_PASSWORD)
+        await page.fill('input[name="from"]', "2026-07-14")
+        await page.fill('input[name="to"]', "2026-07-14")
+        await page.click('[data-test="filter-apply"]')
+        await page.wait_for_url(lambda url: "to=2026-07-14" in url)
+        await page.wait_for_function(
+            "document.querySelectorAll('[data-test=asset-tile]').length === 1"
+        )
+        names = await page.locator('[data-test="asset-tile"] .tile-name').all_inner_texts()
+        assert names == ["night-000.jpg"]
+        assert "tz=America%2FNew_York" in page.url
+    finally:
+        await context.close()
