@@ -56,3 +56,108 @@
     if (select && select.form) select.form.action = "/collections/" + encodeURIComponent(select.value) + "/add";
   });
 })();
+
+// ---- Issue 13 (layout) ---------------------------------------------------------------------
+// Times in the viewer's zone: the server writes every instant as <time datetime="ISO"
+// data-time>2026-07-14 16:05 UTC</time>; this rewrites it with the same format in the
+// browser's zone, labelled with the zone's short name in the browser's language
+// ("2026-07-14 12:05 EDT"). Date fields holding an instant (a token's expiry) show that
+// instant's day in the viewer's zone, and forms that read a date get the zone's name (tz) so
+// the server takes "through that day" in the same zone (core/clock.parse_expiry).
+(function () {
+  "use strict";
+  var zoneName = "";
+  try { zoneName = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zoneName = ""; }
+  var digits = new Intl.DateTimeFormat("en-US", {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+  });
+  var label;
+  try { label = new Intl.DateTimeFormat(navigator.language || "en-US", { timeZoneName: "short" }); }
+  catch (e) { label = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }); }
+
+  function parts(formatter, date) {
+    var out = {};
+    formatter.formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
+    return out;
+  }
+  function day(date) {
+    var p = parts(digits, date);
+    return p.year + "-" + p.month + "-" + p.day;
+  }
+  function instant(date) {
+    var p = parts(digits, date);
+    var hour = p.hour === "24" ? "00" : p.hour;
+    return day(date) + " " + hour + ":" + p.minute + " " + parts(label, date).timeZoneName;
+  }
+  function apply(root) {
+    if (!root || !root.querySelectorAll) return;
+    root.querySelectorAll("time[data-time][datetime]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date.getTime())) return;
+      if (!el.title) el.title = el.textContent;  // the server's UTC rendering, on hover
+      el.textContent = instant(date);
+    });
+    root.querySelectorAll("input[type=date][data-local-date]").forEach(function (el) {
+      var date = new Date(el.getAttribute("data-local-date"));
+      if (el.getAttribute("data-local-date") && !isNaN(date.getTime())) el.value = day(date);
+    });
+    root.querySelectorAll("input[data-viewer-zone]").forEach(function (el) { el.value = zoneName; });
+  }
+  window.pictoriumTime = { instant: instant, day: day, zone: zoneName };
+  document.addEventListener("DOMContentLoaded", function () { apply(document); });
+  document.addEventListener("htmx:load", function (event) { apply(event.target); });
+})();
+
+// "← Feed" returns to the same results at the same place: opening an asset from the feed
+// remembers the feed's address (search and filters included) and how far it was scrolled;
+// back there, the feed loads its further pages until that place exists and scrolls to it.
+(function () {
+  "use strict";
+  var KEY = "pictorium:feed";
+  var RESTORE = "pictorium:feed-restore";
+  function read() {
+    try { return JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { return null; }
+  }
+  function here() { return location.pathname + location.search; }
+
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest) return;
+    var open = event.target.closest('a[data-test="asset-open"]');
+    if (open && location.pathname === "/" && document.getElementById("asset-grid")) {
+      try { sessionStorage.setItem(KEY, JSON.stringify({ url: here(), y: window.scrollY })); } catch (e) { /* private mode */ }
+    }
+    var back = event.target.closest("a[data-feed-back]");
+    if (back && read()) {
+      try { sessionStorage.setItem(RESTORE, "1"); } catch (e) { /* private mode */ }
+    }
+  }, true);
+
+  function restore(saved) {
+    if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+    var tries = 0;
+    function attempt() {
+      var room = document.documentElement.scrollHeight - window.innerHeight;
+      var more = document.querySelector('[data-test="feed-more"]');
+      if (room >= saved.y || !more || tries > 30) { window.scrollTo(0, Math.min(saved.y, room)); return; }
+      tries += 1;
+      // Showing the "load more" marker makes htmx fetch the next page (hx-trigger=revealed).
+      document.body.addEventListener("htmx:afterSettle", function again() {
+        document.body.removeEventListener("htmx:afterSettle", again);
+        attempt();
+      });
+      more.scrollIntoView();
+    }
+    attempt();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var saved = read();
+    var back = document.querySelector("a[data-feed-back]");
+    if (back && saved && saved.url) back.setAttribute("href", saved.url);
+    if (location.pathname !== "/" || !document.getElementById("asset-grid")) return;
+    var wanted = sessionStorage.getItem(RESTORE);
+    sessionStorage.removeItem(RESTORE);
+    if (wanted && saved && saved.url === here()) restore(saved);
+  });
+})();
+// ---- end of issue 13 (layout) --------------------------------------------------------------

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
@@ -89,6 +89,8 @@ class AssetFilter:
     updated_since: datetime | None = None
     # Face recognition (webapp/face): assets in which this person appears.
     person_id: int | None = None
+    # The zone date_from/date_to are days of: the viewer's (the feed's form sends it).
+    zone: tzinfo = UTC
 
     def is_empty(self) -> bool:
         return not any(
@@ -189,9 +191,9 @@ def _conditions(f: AssetFilter) -> list[Any]:
     if f.uploader_id:
         where.append(Asset.uploader == f.uploader_id)
     if f.date_from:
-        where.append(Asset.created_at >= datetime.combine(f.date_from, time.min, tzinfo=UTC))
+        where.append(Asset.created_at >= datetime.combine(f.date_from, time.min, tzinfo=f.zone))
     if f.date_to:
-        where.append(Asset.created_at <= datetime.combine(f.date_to, time.max, tzinfo=UTC))
+        where.append(Asset.created_at <= datetime.combine(f.date_to, time.max, tzinfo=f.zone))
     if f.updated_since:
         where.append(Asset.updated_at >= f.updated_since)
     if f.member_query is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -14,6 +14,7 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup
 
 from webapp.actor import PERM_LABELS, Perm
 from webapp.settings import get_settings
@@ -22,8 +23,23 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NOTICE_COOKIE = "pictorium_notice"
 
 
-def _fmt_dt(value: datetime | None, fmt: str = "%d.%m.%Y, %H:%M") -> str:
-    return value.strftime(fmt) if value else "—"
+def _utc(value: datetime) -> datetime:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _fmt_dt(value: datetime | None) -> Markup | str:
+    """An instant as <time datetime="ISO">, written in UTC and labelled so; static/app.js
+    rewrites it in the viewer's zone with the same format ("2026-07-14 12:05 EDT")."""
+    if not value:
+        return "—"
+    utc = _utc(value)
+    return Markup('<time datetime="{}" data-time>{} UTC</time>').format(
+        utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.strftime("%Y-%m-%d %H:%M")
+    )
+
+
+def _iso(value: datetime | None) -> str:
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
 env = Environment(
@@ -33,7 +49,8 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters["dt"] = _fmt_dt
-env.filters["date"] = lambda v: _fmt_dt(v, "%Y-%m-%d") if v else ""
+env.filters["date"] = lambda v: _utc(v).strftime("%Y-%m-%d") if v else ""
+env.filters["iso"] = _iso
 env.globals["PERMS"] = list(Perm)
 env.globals["PERM_LABELS"] = PERM_LABELS
 

@@ -121,7 +121,7 @@ async def user_update(request: Request, actor: CurrentActor, user_id: FromPath[i
 async def token_create(request: Request, actor: CurrentActor, user_id: FromPath[int]) -> Response:
     form = await request.form()
     try:
-        expires = clock.parse_expiry(str(form.get("expires_at") or ""))
+        expires = clock.parse_expiry(str(form.get("expires_at") or ""), str(form.get("tz") or ""))
         _, key = await accounts.create_token(
             actor, user_id, name=str(form.get("name") or ""), expires_at=expires
         )
@@ -142,7 +142,9 @@ async def _token_action(request: Request, actor: Actor, token_id: int, action: s
         elif form.get("clear"):
             await accounts.set_token_expiry(actor, token_id, None)
         else:
-            expires = clock.parse_expiry(str(form.get("expires_at") or ""))
+            expires = clock.parse_expiry(
+                str(form.get("expires_at") or ""), str(form.get("tz") or "")
+            )
             await accounts.set_token_expiry(actor, token_id, expires)
     except AppError as exc:
         error = exc.message

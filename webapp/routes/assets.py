@@ -19,6 +19,7 @@ from webapp.asset import trash as asset_trash
 from webapp.asset import upload as uploads
 from webapp.asset import views as asset_views
 from webapp.collection import service as collections
+from webapp.core import clock
 from webapp.errors import AppError, Invalid, TooLarge
 from webapp.face import people
 from webapp.feed.page import feed_flows, list_feed
@@ -62,6 +63,8 @@ def _date(value: str | None, field: str) -> date | None:
 
 def filter_from_query(params: Any) -> tuple[asset_query.AssetFilter, dict[str, str]]:
     raw = {k: str(params.get(k) or "").strip() for k in FILTER_KEYS}
+    # The days "from" and "to" are the viewer's (static/app.js fills in the form's tz).
+    tz = str(params.get("tz") or "").strip() if raw["from"] or raw["to"] else ""
     uploader = raw["uploader"]
     f = asset_query.AssetFilter(
         q=raw["q"],
@@ -72,8 +75,9 @@ def filter_from_query(params: Any) -> tuple[asset_query.AssetFilter, dict[str, s
         date_from=_date(raw["from"], "from"),
         date_to=_date(raw["to"], "to"),
         person_id=int(raw["person"]) if raw["person"].isdigit() else None,
+        zone=clock.zone(tz),
     )
-    return f, {k: v for k, v in raw.items() if v}
+    return f, {k: v for k, v in {**raw, "tz": tz}.items() if v}
 
 
 async def _feed_context(
