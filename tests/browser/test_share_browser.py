@@ -117,7 +117,9 @@ async def test_password_link_with_expiry_and_watermark_from_the_preview_window(
         await visitor.fill('[data-test="share-password-input"]', password)
         await visitor.click('[data-test="share-password-submit"]')
         await visitor.wait_for_selector('[data-test="share-page"]')
-        assert await visitor.inner_text('[data-test="share-title"]') == "Harbour for the client"
+        # The asset's name; the link's name is the sender's label (issue 13 item 14).
+        assert await visitor.inner_text('[data-test="share-title"]') == asset.filename
+        assert "Harbour for the client" not in await visitor.content()
         await visitor.wait_for_function(
             "document.querySelector('[data-test=share-image]').naturalWidth > 0"
         )

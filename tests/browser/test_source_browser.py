@@ -56,6 +56,10 @@ async def test_add_a_source_and_a_flow_then_see_its_assets_in_the_feed(
     await page.click('[data-test="source-pull"]')
     await page.wait_for_selector('[data-test="run-state"]:has-text("done")', timeout=90000)
     assert await page.inner_text('[data-test="run-new"]') == "3"
+    # Everything the pull changed refreshed with it, without a reload (issue 13 item 9).
+    assert await page.locator('[data-test="run-history-row"]').count() == 1
+    assert await page.inner_text('[data-test="source-status"]') == "OK"
+    assert "The 3 asset(s) pulled from it" in await page.inner_text('[data-test="source-live"]')
 
     await page.click('[data-test="nav-flows"]')
     await page.fill('[data-test="flow-name"]', "Coast")

@@ -65,9 +65,11 @@ async def test_add_s3_storage_test_sync_and_see_folder_tags(page, live_server, r
     )
     assert await page.inner_text('[data-test="run-listed"]') == str(len(FILES))
     assert await page.inner_text('[data-test="run-new"]') == str(len(FILES))
+    # The history refreshed with the run, without a reload (issue 13 item 9).
     history = page.locator('[data-test="run-journal"]')
-    await page.reload()
+    assert await page.locator('[data-test="run-history-row"]').count() == 1
     assert "new Events/office.jpg" in await history.first.text_content()
+    assert await page.inner_text('[data-test="storage-status"]') == "ok"
 
     # The feed: every file, and the folder names as tags to filter by.
     await page.goto(f"{base}/")

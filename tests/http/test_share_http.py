@@ -150,7 +150,8 @@ async def test_recipient_page_grid_lightbox_fragment_and_headers(browser, strang
     ).link
     page = await stranger.get(f"/s/{link.token}")
     assert page.status_code == 200
-    assert "Trip &#34;2025&#34;" in page.text or "Trip &quot;2025&quot;" in page.text
+    # The title is the collection's name, not the sender's name for the link.
+    assert "New collection from" in page.text and "Trip &#34;2025&#34;" not in page.text
     assert page.text.count('data-test="share-tile"') == 3
     assert f"/s/{link.token}/a/{items[0].uuid}/p/thumbnail" in page.text
     assert page.headers["x-frame-options"] == "DENY"

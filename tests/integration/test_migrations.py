@@ -37,6 +37,7 @@ RAW_INDEXES = {
     "asset_source_remote_uniq",
     "asset_source_id_id",
     "flow_source_uniq",
+    "storage_one_central",
 }
 TABLES = {table._meta.tablename for table in APP_CONFIG.table_classes}
 PRE_SQUASH_ID = "2026-11-22T10:24:33:076106"  # the first migration of the old chain
@@ -208,3 +209,36 @@ async def test_refuses_a_database_of_the_pre_squash_migrations(scratch: ScratchD
     assert "Traceback" not in result.stderr
     assert await scratch.schema() == before
     assert await scratch.webapp_migrations() == [PRE_SQUASH_ID]
+
+
+async def _fetch(scratch: ScratchDb, sql: str) -> list[tuple]:
+    if ENGINE == "postgres":
+        conn = await asyncpg.connect(scratch.url)
+        try:
+            return [tuple(r.values()) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+    with sqlite3.connect(scratch.url.split("sqlite:///", 1)[1]) as conn:
+        return [tuple(r) for r in conn.execute(sql)]
+
+
+async def test_one_central_storage_merges_the_duplicates_a_race_left(scratch: ScratchDb) -> None:
+    # The schema before storage_one_central, with the two central rows of the old race.
+    result = scratch.run(
+        "-m", "piccolo.main", "migrations", "forwards", "webapp", "2026-12-01T12:40:00:114205"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    await scratch.execute(
+        "INSERT INTO storage (id, name, kind, root, is_central, is_main) VALUES "
+        "(1, 'Central storage', 'central', '', TRUE, FALSE), "
+        "(2, 'Central storage', 'central', '', TRUE, TRUE), "
+        "(3, 'Team folder', 'local', '/srv', FALSE, FALSE); "
+        "INSERT INTO sync_run (storage) VALUES (2), (3);"
+    )
+    scratch.migrate()
+    rows = await _fetch(scratch, "SELECT id, is_central, is_main FROM storage ORDER BY id")
+    assert [(r[0], bool(r[1]), bool(r[2])) for r in rows] == [(1, True, True), (3, False, False)]
+    runs = await _fetch(scratch, "SELECT storage FROM sync_run ORDER BY storage")
+    assert [r[0] for r in runs] == [1, 3]
+    _, indexes = await scratch.tables_and_indexes()
+    assert "storage_one_central" in indexes

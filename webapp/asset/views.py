@@ -60,6 +60,7 @@ class AssetView:
     source_id: int | None = None
     remote_id: str = ""
     source_name: str = ""
+    source_status: str = ""  # the source's status label ("OK", "Unreachable", ...)
     # When a healthy sync run first did not list the file (docs/sync.md): with a status other
     # than "unavailable", the asset is missing, not confirmed.
     missing_since: datetime | None = None
@@ -194,7 +195,8 @@ def asset_view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None)
 
 
 async def with_source_names(items: list[AssetView]) -> list[AssetView]:
-    """Fills the source name of external assets (one query, only when there are any)."""
+    """Fills the source's name and status of external assets (one query, only when there
+    are any)."""
     ids = sorted({a.source_id for a in items if a.source_id is not None})
     if ids:
         from webapp.source.service import source_names
@@ -202,7 +204,7 @@ async def with_source_names(items: list[AssetView]) -> list[AssetView]:
         names = await source_names(ids)
         for a in items:
             if a.source_id is not None:
-                a.source_name = names.get(a.source_id, "")
+                a.source_name, a.source_status = names.get(a.source_id, ("", ""))
     return items
 
 

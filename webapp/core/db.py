@@ -135,3 +135,13 @@ def timestamp_placeholder(engine: Engine) -> str:
 def uuid_param(engine: Engine, value: str) -> Any:
     """A UUID compared with a uuid column: a UUID on PostgreSQL, its text on SQLite."""
     return uuidlib.UUID(value) if is_postgres(engine) else value
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True when `exc` is the engine refusing a row that a unique key already holds: the
+    loser of a race to create a row made once (it then reads the winner's)."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE constraint failed" in str(exc)
+    from asyncpg.exceptions import UniqueViolationError
+
+    return isinstance(exc, UniqueViolationError)

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from webapp.errors import AppError, Unauthenticated
 from webapp.routes._htmx import render
+from webapp.routes.share_recipient import gone_page, is_recipient_path
 
 log = logging.getLogger("pictorium.web")
 
@@ -102,6 +103,11 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         from webapp.routes.auth import login_redirect
 
         return login_redirect(request, exc)
+    if is_recipient_path(request.url.path):
+        # A link's recipient (/s/...): the link's own error page, never the app's.
+        response = gone_page(request, status, message, _TITLES.get(status, "Error"))
+        response.headers.update(headers)
+        return response
     response = render(
         request,
         "errors/error.html",

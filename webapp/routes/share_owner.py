@@ -72,7 +72,9 @@ def _base() -> str:
 async def _form_ctx(
     actor: Actor, *, asset_ref: int | str | None, kind: str, ids: Sequence[int | str], **extra: Any
 ) -> dict[str, Any]:
-    form = await manage.share_form(actor, asset_ref)
+    check = extra.get("check")
+    selection = eligibility.shareable_ids(check) if check is not None else None
+    form = await manage.share_form(actor, asset_ref, selection)
     now = clock.now()
     return {
         "form": form,
@@ -129,9 +131,8 @@ async def link_create(request: Request, actor: CurrentActor) -> Response:
             error=exc.message,
             error_field=exc.field,
             values=form,
+            check=None if single else await eligibility.check_assets(actor, ids),
         )
-        if not single:
-            ctx["check"] = await eligibility.check_assets(actor, ids)
         return render(
             request, "share/form_page.html", ctx, block="share_form", status_code=exc.status
         )

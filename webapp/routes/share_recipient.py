@@ -27,7 +27,7 @@ from webapp.share import views as share_views
 
 _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 # Link pages: never cached by shared caches, never indexed, the token never sent onwards.
-_PAGE_HEADERS = {
+PAGE_HEADERS = {
     "Cache-Control": "private, no-store",
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",
@@ -48,7 +48,7 @@ def _counts(request: Request) -> bool:
 
 def _link_error(request: Request, token: str, exc: AppError, *, embed: bool = False) -> Response:
     """A clear page for a link that cannot answer; for HEAD, only the status."""
-    headers = dict(_PAGE_HEADERS)
+    headers = dict(PAGE_HEADERS)
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
     if request.method == "HEAD":
@@ -57,11 +57,23 @@ def _link_error(request: Request, token: str, exc: AppError, *, embed: bool = Fa
         ctx = {"token": token, "embed": embed, "error": None}
         response = render(request, "share/password.html", ctx, status_code=401)
     else:
-        ctx = {"status": exc.status, "message": exc.message}
-        response = render(request, "share/gone.html", ctx, status_code=exc.status)
+        response = gone_page(request, exc.status, exc.message)
     response.headers.update(headers)
     if embed:
         response.headers["Content-Security-Policy"] = "frame-ancestors *"
+    return response
+
+
+def is_recipient_path(path: str) -> bool:
+    return path == "/s" or path.startswith("/s/")
+
+
+def gone_page(request: Request, status: int, message: str, title: str = "") -> Response:
+    """The recipient's page for a link that cannot answer: no link into the app, which the
+    recipient has no account for."""
+    ctx = {"status": status, "message": message, "title": title or message}
+    response = render(request, "share/gone.html", ctx, status_code=status)
+    response.headers.update(PAGE_HEADERS)
     return response
 
 
@@ -76,11 +88,11 @@ async def _guarded(
 
 def _page(request: Request, template: str, ctx: dict[str, Any], *, embed: bool = False) -> Response:
     if request.method == "HEAD":
-        response = Response(b"", media_type=MediaType.HTML, headers=dict(_PAGE_HEADERS))
+        response = Response(b"", media_type=MediaType.HTML, headers=dict(PAGE_HEADERS))
     else:
         # Later pages of a grid are only more tiles (htmx swaps them in for "More").
         response = render(request, "share/_tiles.html" if ctx.get("more") else template, ctx)
-        response.headers.update(_PAGE_HEADERS)
+        response.headers.update(PAGE_HEADERS)
     if embed:
         # The one page that may be framed, by anyone: app.py then leaves X-Frame-Options out.
         response.headers["Content-Security-Policy"] = "frame-ancestors *"
@@ -122,6 +134,15 @@ async def share_embed(request: Request, token: FromPath[str]) -> Response:
     return await _guarded(request, token, make, embed=True)
 
 
+@get("/{token:str}/password", name="share_password_reload")
+async def share_password_reload(
+    request: Request, token: FromPath[str], embed: FromQuery[str | None] = None
+) -> Response:
+    """A reload of the page a wrong password answered (the form's address): the link again,
+    which asks for the password while its cookie is missing."""
+    return redirect(request, f"/s/{token}/embed" if embed == "1" else f"/s/{token}")
+
+
 @post("/{token:str}/password", name="share_password")
 async def share_password(request: Request, token: FromPath[str]) -> Response:
     form = await request.form()
@@ -132,7 +153,7 @@ async def share_password(request: Request, token: FromPath[str]) -> Response:
     except (Invalid, TooManyRequests, Unavailable) as exc:
         ctx = {"token": token, "embed": embed, "error": exc.message}
         response = render(request, "share/password.html", ctx, status_code=exc.status)
-        response.headers.update(_PAGE_HEADERS)
+        response.headers.update(PAGE_HEADERS)
         if retry_after := getattr(exc, "retry_after", None):
             response.headers["Retry-After"] = str(retry_after)
         return response
@@ -163,7 +184,7 @@ async def share_asset(request: Request, token: FromPath[str], asset: FromPath[st
         item = await recipient.shared_asset(token, _cookie(request), asset)
         ctx = {"item": item, "token": token}
         response = render(request, "share/asset.html", ctx, block="share_asset")
-        response.headers.update(_PAGE_HEADERS)
+        response.headers.update(PAGE_HEADERS)
         return response
 
     return await _guarded(request, token, make)
@@ -277,6 +298,7 @@ share_public_router = Router(
         share_page,
         share_embed,
         share_password,
+        share_password_reload,
         share_asset,
         share_proxy,
         share_original,

@@ -160,7 +160,7 @@ async def source_progress(
     request: Request, actor: CurrentActor, source_id: FromPath[int]
 ) -> Response:
     ctx = await _source_ctx(actor, source_id)
-    return render(request, "source/form.html", ctx, block="source_run")
+    return render(request, "source/form.html", ctx, block="source_live")
 
 
 @post("/{source_id:int}/pull", name="source_pull")
@@ -173,7 +173,7 @@ async def source_pull(request: Request, actor: CurrentActor, source_id: FromPath
         error = exc.message
     if is_htmx(request):
         ctx = await _source_ctx(actor, source_id, pull_error=error)
-        return render(request, "source/form.html", ctx, block="source_run")
+        return render(request, "source/form.html", ctx, block="source_live")
     return redirect(request, f"/admin/sources/{source_id}", notice=error or "Pull queued.")
 
 

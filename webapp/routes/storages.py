@@ -104,7 +104,7 @@ async def storage_progress(
     request: Request, actor: CurrentActor, storage_id: FromPath[int]
 ) -> Response:
     ctx = await _detail_ctx(actor, storage_id)
-    return render(request, "storage/detail.html", ctx, block="storage_run")
+    return render(request, "storage/detail.html", ctx, block="storage_live")
 
 
 @post("/{storage_id:int}", name="storage_update")
@@ -172,7 +172,7 @@ async def storage_sync(
     await runs.request_sync(actor, storage_id, apply_anyway=bool(form.get("apply_anyway")))
     if is_htmx(request):
         ctx = await _detail_ctx(actor, storage_id)
-        return render(request, "storage/detail.html", ctx, block="storage_run")
+        return render(request, "storage/detail.html", ctx, block="storage_live")
     return redirect(request, f"/admin/storages/{storage_id}", notice="Sync queued.")
 
 

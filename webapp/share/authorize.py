@@ -41,8 +41,9 @@ def _link_sql() -> str:
     flags = ", ".join(f"u.{column}" for column in FLAG_COLUMNS.values())
     return (
         "SELECT l.*, u.email AS owner_email, u.name AS owner_name, u.role AS owner_role, "
-        f"u.is_active AS owner_active, {flags} "
-        "FROM share_link l JOIN account_user u ON u.id = l.owner WHERE l.token_hash = {}"
+        f"u.is_active AS owner_active, {flags}, c.name AS collection_name "
+        "FROM share_link l JOIN account_user u ON u.id = l.owner "
+        "LEFT JOIN collection c ON c.id = l.collection WHERE l.token_hash = {}"
     )
 
 

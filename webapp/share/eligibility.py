@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from webapp.actor import Actor, Perm
 from webapp.asset import query as asset_query
 from webapp.asset import views as asset_views
-from webapp.asset.tables import Asset
+from webapp.asset.tables import Asset, Attachment, Proxy
+from webapp.core import db
 from webapp.errors import Invalid
 
 
@@ -91,3 +92,28 @@ async def check_assets(actor: Actor, refs: Sequence[int | str]) -> ShareCheck:
         skipped = [Skipped(None, None, "(all selected)", "no_right")]
         shareable = 0
     return ShareCheck(len(ids), shareable, skipped, ids)
+
+
+def shareable_ids(check: ShareCheck) -> list[int]:
+    """The selection's assets a link would include (the skipped ones left out)."""
+    left_out = {s.asset_id for s in check.skipped}
+    return [i for i in check.asset_ids if i not in left_out]
+
+
+async def selection_versions(ids: Sequence[int]) -> tuple[set[str], bool]:
+    """The proxy types that exist for at least one of these assets, and whether any of them
+    has an attachment: what the bulk share window may offer. Two statements, one parameter
+    each, whatever the number of assets."""
+    if not ids:
+        return set(), False
+    engine = Proxy._meta.db
+    param = db.ids_param(engine, ids)
+    rows = await Proxy.raw(
+        f"SELECT DISTINCT p.type FROM proxy p WHERE {db.ids_clause(engine, 'p', 'asset')}",
+        param,
+    )
+    found = await Attachment.raw(
+        f"SELECT 1 AS one FROM attachment a WHERE {db.ids_clause(engine, 'a', 'asset')} LIMIT 1",
+        param,
+    )
+    return {r["type"] for r in rows}, bool(found)

@@ -24,7 +24,7 @@ from webapp.core.clock import parse_expiry
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.settings import get_settings
 from webapp.share.counters import _with_pending
-from webapp.share.eligibility import ShareCheck, check_assets
+from webapp.share.eligibility import ShareCheck, check_assets, selection_versions
 from webapp.share.options import (
     LinkOptions,
     _clean_name,
@@ -255,7 +255,11 @@ class ShareForm:
     is_image: bool
 
 
-async def share_form(actor: Actor, asset_ref: int | str | None = None) -> ShareForm:
+async def share_form(
+    actor: Actor, asset_ref: int | str | None = None, selection: Sequence[int] | None = None
+) -> ShareForm:
+    """The sharing window's options for one asset (asset_ref) or a selection (the ids a link
+    would include): only the versions that exist for it, grouped Image / Video."""
     actor.require(Perm.read)
     may_original = actor.can(Perm.download_original) and not actor.watermark_only
     reason = "" if may_original else "You do not have the right to share originals."
@@ -271,6 +275,9 @@ async def share_form(actor: Actor, asset_ref: int | str | None = None) -> ShareF
             may_original, reason = False, "The original is archived."
         elif may_original and asset.original_unavailable and not asset.copy_path:
             may_original, reason = False, "The original is unavailable."
+    elif selection is not None:
+        existing, has_attachments = await selection_versions(selection)
+        names = [n for n in names if n in existing]
     return ShareForm(
         may_share=actor.can(Perm.create_links),
         may_original=may_original,

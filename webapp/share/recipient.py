@@ -27,7 +27,7 @@ from webapp.share.authorize import _may_original, authorize, link_scope
 from webapp.share.counters import _count
 from webapp.share.options import IMAGE_GROUP, VIDEO_GROUP
 from webapp.share.tokens import public_metadata
-from webapp.share.views import Access, LinkGrant, LinkView, engine
+from webapp.share.views import Access, LinkGrant, LinkView, engine, shown_name
 from webapp.storage import service as storages
 
 PAGE_SIZE = 100  # assets per page of a shared collection's grid
@@ -70,6 +70,7 @@ class SharedPage:
     next_cursor: str | None
     single: bool
     can_zip: bool
+    title: str = ""  # the collection's or the asset's name (share.views.shown_name)
 
 
 async def _page(
@@ -174,7 +175,9 @@ async def landing(
     if count and cursor is None:
         await _count(link.id, view=True)
     can_zip = bool(link.proxy_types or link.allow_attachments or link.allow_original)
-    return SharedPage(link, token, shared, next_cursor, link.collection_id is None, can_zip)
+    single = link.collection_id is None
+    title = shown_name(link, grant.asset if single else None)
+    return SharedPage(link, token, shared, next_cursor, single, can_zip, title)
 
 
 async def visit(
@@ -195,7 +198,7 @@ async def shared_asset(token: str, cookie: str | None, asset_uuid: str) -> Share
         allowed = grant.link.allow_attachments
         attachments = await _attachments_of(grant, [grant.asset.id]) if allowed else {}
     item = _shared(grant.link, grant.owner, grant.asset, attachments.get(grant.asset.id, ()))
-    item.link_name = grant.link.name
+    item.link_name = shown_name(grant.link, grant.asset)
     return item
 
 
@@ -348,7 +351,8 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
             entries.append(ZipEntry(entry, att.open, att.size))
     await _count(link.id, download=True)
     return ZipDownload(
-        f"{link.name}.zip", zip_chunks(entries, skip_errors=(StoreError, wm.CannotWatermark))
+        f"{shown_name(link, grant.asset)}.zip",
+        zip_chunks(entries, skip_errors=(StoreError, wm.CannotWatermark)),
     )
 
 

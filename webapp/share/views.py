@@ -185,6 +185,16 @@ class Access:
     download: bool = False
 
 
+def shown_name(link: LinkView, asset: asset_views.AssetView | None) -> str:
+    """The title a recipient sees: the shared collection's name, or the one shared asset's
+    file name. Never the link's own name, the sender's label for it ("Link from ...")."""
+    if link.collection_name:
+        return link.collection_name
+    if asset is not None:
+        return asset.filename
+    return "Shared files"
+
+
 @dataclass(frozen=True)
 class LinkGrant:
     link: LinkView

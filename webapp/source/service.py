@@ -140,12 +140,21 @@ async def get_source(actor: Actor, source_id: int) -> SourceView:
     return _view(row)
 
 
-async def source_names(source_ids: list[int]) -> dict[int, str]:
-    """For badges: the names of the sources of a page of external assets (one query)."""
+async def source_names(source_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """For badges and an asset's details: the name and the status label of the sources of a
+    page of external assets (one query)."""
     if not source_ids:
         return {}
-    rows = await Source.select(Source.id, Source.name).where(Source.id.is_in(source_ids))
-    return {r["id"]: r["name"] for r in rows}
+    rows = await Source.select(Source.id, Source.name, Source.status, Source.is_active).where(
+        Source.id.is_in(source_ids)
+    )
+    return {
+        r["id"]: (
+            r["name"],
+            STATUS_LABELS.get(r["status"], r["status"]) if r["is_active"] else "Deactivated",
+        )
+        for r in rows
+    }
 
 
 def _clean_name(name: str | None) -> str:

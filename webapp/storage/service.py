@@ -16,6 +16,7 @@ from typing import Any, Literal
 from webapp.actor import Actor
 from webapp.core import crypto
 from webapp.core.clock import now
+from webapp.core.db import is_unique_violation
 from webapp.core.log import log_event
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.fs.base import Store
@@ -119,16 +120,29 @@ def _ref(row: dict[str, Any]) -> StorageRef:
 
 
 async def ensure_central() -> StorageRef:
-    """The central storage row, created on first use (main until an admin picks another)."""
-    row = await Storage.select().where(Storage.is_central == True).first()  # noqa: E712
+    """The central storage row, created on first use (main until an admin picks another).
+    The unique index storage_one_central lets one insert win; a loser reads the winner's row."""
+    row = await _central_row()
     if row is None:
         has_main = await Storage.exists().where(Storage.is_main == True)  # noqa: E712
-        await Storage(
-            name="Central storage", kind="central", root="", is_central=True, is_main=not has_main
-        ).save()
-        row = await Storage.select().where(Storage.is_central == True).first()  # noqa: E712
+        try:
+            await Storage(
+                name="Central storage",
+                kind="central",
+                root="",
+                is_central=True,
+                is_main=not has_main,
+            ).save()
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+        row = await _central_row()
     assert row is not None
     return _ref(row)
+
+
+async def _central_row() -> dict[str, Any] | None:
+    return await Storage.select().where(Storage.is_central == True).first()  # noqa: E712
 
 
 async def main_storage() -> StorageRef:
