@@ -34,9 +34,12 @@ class PageProblems:
     answer declares the statuses it expects with `@pytest.mark.error_answers(422, ...)`;
     everything else fails the test at teardown."""
 
-    def __init__(self, origin: str | None, allowed: set[int]) -> None:
+    def __init__(
+        self, origin: str | None, allowed: set[int], console: tuple[str, ...] = ()
+    ) -> None:
         self.origin = origin
         self.allowed = allowed
+        self.console_expected = console  # parts of console errors the test provokes
         self.found: list[str] = []
 
     def console(self, message: Any) -> None:
@@ -46,6 +49,8 @@ class PageProblems:
         # Chromium echoes every 4xx/5xx answer as "Failed to load resource": the answer itself
         # is judged by `response` below, with the test's expected statuses.
         if text.startswith("Failed to load resource: the server responded with a status of"):
+            return
+        if any(part in text for part in self.console_expected):
             return
         self.found.append(f"console error: {text} ({message.location.get('url', '')})")
 
@@ -106,12 +111,16 @@ async def chromium() -> AsyncIterator[Any]:
 def page_problems(request: pytest.FixtureRequest) -> Iterator[PageProblems]:
     """Fails a test whose pages logged a console error, threw, or got a 4xx/5xx or failed
     answer of our own, save the statuses `@pytest.mark.error_answers(...)` names (or that the
-    test sets in `page_problems.allowed`)."""
+    test sets in `page_problems.allowed`) and the console errors containing a text that
+    `@pytest.mark.console_errors(...)` names."""
     origin = None
     if "live_server" in request.fixturenames:
         origin = request.getfixturevalue("live_server").url
     marker = request.node.get_closest_marker("error_answers")
-    problems = PageProblems(origin, set(marker.args) if marker else set())
+    console = request.node.get_closest_marker("console_errors")
+    problems = PageProblems(
+        origin, set(marker.args) if marker else set(), tuple(console.args) if console else ()
+    )
     _current.append(problems)
     try:
         yield problems

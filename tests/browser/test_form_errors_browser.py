@@ -67,7 +67,12 @@ async def _open_share_form(page: Any, base: str, admin: Any) -> None:
     asset = await _asset(admin)
     await page.goto(f"{base}/assets/{asset.uuid}")
     await page.click('[data-test="tab-share"]')
-    await page.click('[data-test="share-new-public"]')
+    # Until the worker has made the asset available, the panel already holds a form: wait for
+    # the one the button asks for, not that one.
+    async with page.expect_response("**/links/new?*"):
+        await page.click('[data-test="share-new-public"]')
+    await page.wait_for_selector('[data-test="share-new-public"]:not(.htmx-request)')
+    await page.wait_for_selector("#share-work:not(.htmx-swapping):not(.htmx-settling)")
     await page.locator('[data-test="share-form"]').wait_for()
 
 
