@@ -35,11 +35,11 @@ class PageProblems:
     everything else fails the test at teardown."""
 
     def __init__(
-        self, origin: str | None, allowed: set[int], console: tuple[str, ...] = ()
+        self, origin: str | None, allowed: set[int], expected: tuple[str, ...] = ()
     ) -> None:
         self.origin = origin
         self.allowed = allowed
-        self.console_expected = console  # parts of console errors the test provokes
+        self.expected = expected  # parts of the problems the test provokes
         self.found: list[str] = []
 
     def console(self, message: Any) -> None:
@@ -50,9 +50,10 @@ class PageProblems:
         # is judged by `response` below, with the test's expected statuses.
         if text.startswith("Failed to load resource: the server responded with a status of"):
             return
-        if any(part in text for part in self.console_expected):
-            return
         self.found.append(f"console error: {text} ({message.location.get('url', '')})")
+
+    def unexpected(self) -> list[str]:
+        return [f for f in self.found if not any(part in f for part in self.expected)]
 
     def page_error(self, error: Any) -> None:
         self.found.append(f"page error: {error}")
@@ -111,22 +112,23 @@ async def chromium() -> AsyncIterator[Any]:
 def page_problems(request: pytest.FixtureRequest) -> Iterator[PageProblems]:
     """Fails a test whose pages logged a console error, threw, or got a 4xx/5xx or failed
     answer of our own, save the statuses `@pytest.mark.error_answers(...)` names (or that the
-    test sets in `page_problems.allowed`) and the console errors containing a text that
-    `@pytest.mark.console_errors(...)` names."""
+    test sets in `page_problems.allowed`) and the problems containing a text that
+    `@pytest.mark.expected_problems(...)` names."""
     origin = None
     if "live_server" in request.fixturenames:
         origin = request.getfixturevalue("live_server").url
     marker = request.node.get_closest_marker("error_answers")
-    console = request.node.get_closest_marker("console_errors")
+    expected = request.node.get_closest_marker("expected_problems")
     problems = PageProblems(
-        origin, set(marker.args) if marker else set(), tuple(console.args) if console else ()
+        origin, set(marker.args) if marker else set(), tuple(expected.args) if expected else ()
     )
     _current.append(problems)
     try:
         yield problems
     finally:
         _current.remove(problems)
-    assert not problems.found, "the page had problems:\n" + "\n".join(problems.found)
+    unexpected = problems.unexpected()
+    assert not unexpected, "the page had problems:\n" + "\n".join(unexpected)
 
 
 @pytest.fixture
