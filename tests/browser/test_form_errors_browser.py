@@ -14,8 +14,10 @@ import pytest
 from tests.browser.conftest import sign_in
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.share_helpers import actor_of, jpeg
+from tests.waiting import async_wait_until
 from webapp.account import service as accounts
 from webapp.asset import upload
+from webapp.asset.tables import Asset
 from webapp.share import manage
 
 pytestmark = pytest.mark.browser
@@ -27,7 +29,15 @@ async def admin():
 
 
 async def _asset(user: Any, name: str = "form.jpg", seed: int = 7) -> Any:
+    """An asset the live server's worker has made available: while it is processing, the
+    preview window reloads its viewer every 2 s, and the forms in it with it."""
     result = await upload.upload_asset(actor_of(user), name, io.BytesIO(jpeg(seed, 120, 90)))
+
+    async def available() -> bool:
+        row = await Asset.select(Asset.status).where(Asset.id == result.asset.id).first()
+        return row is not None and row["status"] == "available"
+
+    await async_wait_until(available, 60, "the worker to make the proxies")
     return result.asset
 
 
@@ -122,6 +132,19 @@ async def _settings_out_of_range(page: Any, base: str, admin: Any) -> None:
     await error_next_to(page, field, "")
 
 
+async def _collection_name_too_long(page: Any, base: str, admin: Any) -> None:
+    # A plain form (no htmx): the page comes back whole, the error under the field.
+    await page.goto(f"{base}/collections")
+    name = "n" * 201
+    await page.locator('[data-test="collection-name"]').evaluate(
+        "el => el.removeAttribute('maxlength')"
+    )
+    await page.fill('[data-test="collection-name"]', name)
+    await page.click('[data-test="collection-create"]')
+    await error_next_to(page, '[data-test="collection-name"]', "at most 200 characters")
+    assert await page.input_value('[data-test="collection-name"]') == name
+
+
 FORMS = {
     "user-create-duplicate-email": (_user_create, 409),
     "token-expiry-in-the-past": (_token_past_expiry, 422),
@@ -130,6 +153,7 @@ FORMS = {
     "asset-tags-too-many": (_tags_too_many, 422),
     "attachment-without-file": (_attachment_without_file, 422),
     "system-settings-out-of-range": (_settings_out_of_range, 422),
+    "collection-name-too-long": (_collection_name_too_long, 422),
 }
 
 
