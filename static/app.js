@@ -161,3 +161,73 @@
   });
 })();
 // ---- end of issue 13 (layout) --------------------------------------------------------------
+
+// Answers to htmx requests (docs/architecture.md "Form errors"). htmx 2 swaps only 2xx/3xx by
+// default; our routes answer a form's mistakes with the form again, its error next to the field,
+// under 400/409/413/422/429: those are swapped like a success. Any other failure (an error page
+// the route did not mean as a fragment, a 5xx, the network) swaps nothing and shows a notice.
+// The flash notice of the last action goes away as soon as the next one starts.
+(function () {
+  "use strict";
+  var FORM_ERRORS = "(400|409|413|422|429)";
+  function configure() {
+    if (!window.htmx) return;
+    window.htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: FORM_ERRORS, swap: true, error: false },
+      { code: "[45]..", swap: false, error: true },
+      { code: "...", swap: false }
+    ];
+  }
+  configure();
+  document.addEventListener("DOMContentLoaded", configure);
+
+  function notify(message) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = message;
+    el.classList.add("show", "toast-error");
+    clearTimeout(el._timer);
+    el._timer = setTimeout(function () { el.classList.remove("show", "toast-error"); }, 8000);
+  }
+  window.pictoriumError = notify;
+
+  function clearNotices() {
+    document.querySelectorAll('.notice[data-test="notice"]').forEach(function (el) { el.remove(); });
+    var toast = document.getElementById("toast");
+    if (toast && toast.classList.contains("toast-error")) toast.classList.remove("show", "toast-error");
+  }
+
+  // The server names a failure it did not answer with a fragment in this event (HX-Trigger).
+  document.addEventListener("pictorium:error", function (event) {
+    var detail = event.detail || {};
+    notify(detail.value || detail.message || "Something went wrong.");
+  });
+  document.addEventListener("htmx:beforeRequest", clearNotices);
+  // A whole page answered to an htmx request under an error status is not a fragment: it is not
+  // put in a form's place; its message is shown instead.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status < 400 || !/^\s*<!doctype/i.test(xhr.responseText || "")) return;
+    event.detail.shouldSwap = false;
+    var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var said = doc.querySelector('main [role="alert"], main .alert-error, main h1');
+    notify(said ? said.textContent.trim() : "That did not work (" + xhr.status + ").");
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && /pictorium:error/.test(xhr.getResponseHeader("HX-Trigger") || "")) return;
+    notify("Something went wrong on our side (" + (xhr ? xhr.status : "error") + "). Please try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    notify("The server could not be reached. Check the connection and try again.");
+  });
+
+  // Filters that apply as soon as they change (a select, a date): the form submits itself, and
+  // htmx takes the submit. (An hx-trigger "from:" selector with [type=date] is not htmx syntax.)
+  document.addEventListener("change", function (event) {
+    var field = event.target.closest && event.target.closest("[data-autosubmit]");
+    if (field && field.form && field.form.requestSubmit) field.form.requestSubmit();
+  });
+})();

@@ -30,6 +30,7 @@ def _fail_a_job() -> str:
     return job.id
 
 
+@pytest.mark.error_answers(403)  # the request from another site is refused
 async def test_requeue_all_from_the_dashboard_works_and_not_from_another_site(page, live_server):
     base = live_server.url
     admin = await make_user("rq-admin@example.com", role="admin")

@@ -58,6 +58,8 @@ async def editor():
     return await make_user("sharer@example.com", role="editor")
 
 
+# The recipient's first visit asks for the password (401), the wrong one is refused (422).
+@pytest.mark.error_answers(401, 422)
 async def test_password_link_with_expiry_and_watermark_from_the_preview_window(
     chromium, page, live_server, editor
 ):

@@ -3,6 +3,7 @@ pages, the admin area (users, tokens, settings), the API's /me and error shape, 
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -115,6 +116,18 @@ async def test_error_pages(browser, monkeypatch):
     assert crashed.status_code == 500
     assert "Something went wrong" in select_one(crashed.text, data_test="error-page").text
     assert "secret internal detail" not in crashed.text and "Traceback" not in crashed.text
+
+
+async def test_an_error_on_an_htmx_request_swaps_no_page_and_names_the_message(browser):
+    """Issue 13 item 1: a whole error page is never put in a fragment's place; the message
+    goes to static/app.js (HX-Trigger pictorium:error), which shows it as a notice."""
+    await make_user("viewer@example.com", role="viewer")
+    await browser.login("viewer@example.com")
+    forbidden = await browser.get("/admin/users", headers={"hx-request": "true"})
+    assert forbidden.status_code == 403 and forbidden.headers["hx-reswap"] == "none"
+    trigger = json.loads(forbidden.headers["hx-trigger"])
+    assert trigger["pictorium:error"]["status"] == 403
+    assert trigger["pictorium:error"]["message"] and "<html" not in forbidden.text
 
 
 async def test_admin_creates_user_edits_flags_and_deactivation_ends_sessions(admin_browser, client):

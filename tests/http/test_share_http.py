@@ -124,6 +124,27 @@ async def test_form_errors_come_back_in_the_form(browser):
     assert no_date.status_code == 422 and "last day" in no_date.text
 
 
+async def test_password_ticked_and_empty_is_refused_not_a_link_without_one(browser):
+    """Issue 13 item 3: ticking "Password" and typing none made a link with no password."""
+    editor = await signed_in(browser)
+    [asset] = await uploaded(editor)
+    empty = await browser.post(
+        "/links",
+        {"ids": [str(asset.id)], "kind": "public", "password_on": "1", "password": ""},
+        htmx=True,
+    )
+    assert empty.status_code == 422 and "Type a password" in empty.text
+    assert 'aria-invalid="true" aria-describedby="share-password-error"' in empty.text
+    assert await manage.list_links(editor) == []
+    options = share_options.LinkOptions(password="first secret")
+    link = (await manage.create_link(editor, [asset.id], options)).link
+    edit = await browser.post(
+        f"/links/{link.id}", {"password_action": "set", "password": ""}, htmx=True
+    )
+    assert edit.status_code == 422 and "Type the new password" in edit.text
+    assert (await manage.get_link(editor, link.id)).has_password
+
+
 async def test_download_link_option_disabled_with_the_reason(browser):
     editor = await signed_in(browser)
     [asset] = await uploaded(editor)

@@ -30,9 +30,11 @@ async def proxy_specs() -> list[Any]:
 async def ensure_builtin_proxy_types() -> None:
     if await ProxyType.exists().where(ProxyType.is_builtin == True):  # noqa: E712
         return
+    # The web process and the worker may both get here first on a new database: a row the
+    # other one inserted meanwhile is kept, not a unique-name error (a 500 on the share panel).
     for name, size in BUILTIN_PROXIES:
-        if not await ProxyType.exists().where(ProxyType.name == name):
-            await ProxyType(name=name, size=size, format="jpeg", quality=82, is_builtin=True).save()
+        row = ProxyType(name=name, size=size, format="jpeg", quality=82, is_builtin=True)
+        await ProxyType.insert(row).on_conflict(target=ProxyType.name, action="DO NOTHING")
 
 
 @dataclass(frozen=True)

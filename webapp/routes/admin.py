@@ -126,7 +126,20 @@ async def token_create(request: Request, actor: CurrentActor, user_id: FromPath[
             actor, user_id, name=str(form.get("name") or ""), expires_at=expires
         )
     except AppError as exc:
-        ctx = await _user_page(request, actor, user_id, token_error=exc.message)
+        # The create form's own mistake: shown under its field, the form keeps what was typed.
+        field = exc.field if exc.field in {"name", "expires_at"} else None
+        ctx = await _user_page(
+            request,
+            actor,
+            user_id,
+            token_error=None if field else exc.message,
+            create_error=exc.message if field else None,
+            create_error_field=field,
+            create_form={
+                "name": str(form.get("name") or ""),
+                "expires_at": str(form.get("expires_at") or ""),
+            },
+        )
         return render(request, "admin/user.html", ctx, block="tokens", status_code=exc.status)
     ctx = await _user_page(request, actor, user_id, new_key=key)
     return render(request, "admin/user.html", ctx, block="tokens")

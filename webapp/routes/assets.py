@@ -226,6 +226,7 @@ async def asset_tags(request: Request, actor: CurrentActor, ref: FromPath[str]) 
     except Invalid as exc:
         ctx = await _asset_context(actor, ref)
         ctx["tags_error"] = exc.message
+        ctx["tags_value"] = str(form.get("tags") or "")
         status = exc.status
     if not is_htmx(request) and status == 200:
         return redirect(request, f"/assets/{ctx['asset'].uuid}", notice="Tags saved.")

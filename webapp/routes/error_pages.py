@@ -3,14 +3,16 @@ DESIGN.md section 6 under /api, and a clear page everywhere else. Nothing leaks 
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, ValidationException
 
 from webapp.errors import AppError, Unauthenticated
-from webapp.routes._htmx import render
+from webapp.routes._htmx import is_htmx, render
 from webapp.routes.share_recipient import gone_page, is_recipient_path
 
 log = logging.getLogger("pictorium.web")
@@ -108,6 +110,12 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         response = gone_page(request, status, message, _TITLES.get(status, "Error"))
         response.headers.update(headers)
         return response
+    if is_htmx(request):
+        # An htmx request swaps fragments: a whole error page in a form's place would be worse
+        # than nothing. Nothing is swapped; static/app.js shows the message as a notice.
+        trigger = json.dumps({"pictorium:error": {"message": message, "status": status}})
+        headers |= {"HX-Reswap": "none", "HX-Trigger": trigger, "Vary": "HX-Request"}
+        return Response(message, media_type=MediaType.TEXT, status_code=status, headers=headers)
     response = render(
         request,
         "errors/error.html",

@@ -49,6 +49,31 @@ def _expiry(form: Any) -> Any:
     return clock.parse_expiry(text)
 
 
+def _new_password(form: Any) -> str | None:
+    """The password of a new link: None when "Password" is not ticked; ticked and empty is
+    refused, never a link without the password its owner asked for."""
+    if not _flag(form, "password_on"):
+        return None
+    password = str(form.get("password") or "")
+    if not password:
+        raise Invalid("Type a password (or Generate one), or untick Password.", field="password")
+    return password
+
+
+def _changed_password(form: Any, has_password: bool) -> str | None:
+    """What an edit does to the password: "keep", None (remove) or the new one."""
+    action = str(form.get("password_action") or "keep")
+    if action == "remove":
+        return None
+    if action != "set":
+        return "keep"
+    password = str(form.get("password") or "")
+    if not password:
+        what = "new password" if has_password else "password"
+        raise Invalid(f"Type the {what} (or Generate one), or choose to keep it.", field="password")
+    return password
+
+
 def _options(form: Any) -> share_options.LinkOptions:
     kind = str(form.get("kind") or "public")
     return share_options.LinkOptions(
@@ -59,7 +84,7 @@ def _options(form: Any) -> share_options.LinkOptions:
         allow_attachments=_flag(form, "allow_attachments"),
         proxy_types=_list(form, "proxies"),
         expires_at=_expiry(form),
-        password=str(form.get("password") or "") if _flag(form, "password_on") else None,
+        password=_new_password(form),
         watermark=_flag(form, "watermark"),
         allow_face_search=_flag(form, "allow_face_search"),
     )
@@ -198,15 +223,8 @@ async def link_edit(request: Request, actor: CurrentActor, link_id: FromPath[int
 async def link_update(request: Request, actor: CurrentActor, link_id: FromPath[int]) -> Response:
     form = await request.form()
     link = await manage.get_link(actor, link_id)
-    action = str(form.get("password_action") or "keep")
-    password: str | None = "keep"
-    if action == "set":
-        password = str(form.get("password") or "")
-        if not password:
-            password = "keep" if link.has_password else None
-    elif action == "remove":
-        password = None
     try:
+        password = _changed_password(form, link.has_password)
         updated = await manage.update_link(
             actor,
             link_id,
