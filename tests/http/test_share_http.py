@@ -724,3 +724,27 @@ async def test_editing_every_option_from_the_form(browser, stranger):
     assert again.has_password and again.expires_at.date().isoformat() == "2999-06-30"
     assert again.proxy_types == [] and not again.allow_original
     assert (await stranger.get(f"/s/{link.token}")).status_code == 401
+
+
+async def test_a_links_last_day_is_a_day_in_the_viewers_zone(browser):
+    """The share form sends the browser's zone (tz) with "Last day the link works": in
+    Auckland (NZDT, +13) 2030-03-10 ends at 10:59:59 UTC that day, not at 23:59:59 UTC."""
+    editor = await signed_in(browser)
+    [asset] = await uploaded(editor)
+    created = await browser.post(
+        "/links",
+        {
+            "ids": [str(asset.id)],
+            "kind": "public",
+            "expires_on": "1",
+            "expires": "2030-03-10",
+            "tz": "Pacific/Auckland",
+        },
+        htmx=True,
+    )
+    assert created.status_code == 201, created.text
+    link_id = int(re.search(r'data-link-id="(\d+)"', created.text).group(1))
+    link = await manage.get_link(editor, link_id)
+    assert link.expires_at == datetime(2030, 3, 10, 10, 59, 59, 999999, UTC)
+    form = await browser.get(f"/links/{link_id}/edit")
+    assert 'data-local-date="2030-03-10T10:59:59' in form.text, form.text

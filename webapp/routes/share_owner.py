@@ -46,7 +46,8 @@ def _expiry(form: Any) -> Any:
     text = str(form.get("expires") or "").strip()
     if not text:
         raise Invalid("Choose the last day the link works.", field="expires")
-    return clock.parse_expiry(text)
+    # "The last day the link works" is a day in the viewer's zone (the form sends its name).
+    return clock.parse_expiry(text, str(form.get("tz") or ""))
 
 
 def _new_password(form: Any) -> str | None:
