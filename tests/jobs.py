@@ -22,10 +22,10 @@ class ThreadWorker(SimpleWorker):
         pass
 
 
-def run_jobs_sync() -> int:
-    """Runs every queued job; returns how many failed."""
+def run_jobs_sync(names: tuple[str, ...] = QUEUES) -> int:
+    """Runs every job queued on `names` (every queue by default); returns how many failed."""
     redis = get_redis()
-    queues = [queue(q, redis) for q in QUEUES]
+    queues = [queue(q, redis) for q in names]
     worker = ThreadWorker(queues, connection=redis, serializer=JSONSerializer)
     worker.work(burst=True)
     return sum(q.failed_job_registry.count for q in queues)

@@ -12,16 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from rq.serializers import JSONSerializer
 
 from tests.factories import make_user
-from tests.jobs import ThreadWorker
+from tests.jobs import run_jobs_sync
 from tests.media_samples import jpeg
 from tests.storage_servers import backend, form_values
 from webapp.account import service as accounts
 from webapp.asset.tables import Asset
 from webapp.core import tasks
-from webapp.core.kv import get_redis
 from webapp.fs.base import Store
 from webapp.storage import runs
 from webapp.storage import service as storages
@@ -50,9 +48,7 @@ class Env:
 
 
 def _work_sync_queue() -> None:
-    redis = get_redis()
-    worker = ThreadWorker([tasks.queue("sync", redis)], connection=redis, serializer=JSONSerializer)
-    worker.work(burst=True)
+    run_jobs_sync(("sync",))
 
 
 @pytest.fixture

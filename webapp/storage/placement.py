@@ -16,7 +16,8 @@ from webapp.storage.tables import Storage
 from webapp.system import service as system
 
 
-def _json(value: Any) -> dict[str, Any]:
+def json_dict(value: Any) -> dict[str, Any]:
+    """A JSON column's value as a dict: SQLite gives the text back, PostgreSQL the object."""
     if isinstance(value, str):
         try:
             value = json.loads(value or "{}")
@@ -36,7 +37,7 @@ async def _other_locations(exclude_id: int | None) -> list[tuple[str, Location]]
     for row in rows:
         if row["id"] == exclude_id:
             continue
-        place = location(row["kind"], row["root"], _json(row["options"]))
+        place = location(row["kind"], row["root"], json_dict(row["options"]))
         if place is not None:
             found.append((row["name"], place))
     return found

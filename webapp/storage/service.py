@@ -80,17 +80,6 @@ class StorageRef:
         }
 
 
-def _json(value: Any) -> dict[str, Any]:
-    import json
-
-    if isinstance(value, str):
-        try:
-            value = json.loads(value or "{}")
-        except ValueError:
-            return {}
-    return dict(value or {})
-
-
 def _secret_names(row: dict[str, Any]) -> tuple[str, ...]:
     try:
         return tuple(sorted(crypto.unseal(row["secrets"], get_settings().secret_key)))
@@ -113,7 +102,7 @@ def _ref(row: dict[str, Any]) -> StorageRef:
         last_error_at=row["last_error_at"],
         last_sync_at=row["last_sync_at"],
         sync_interval_minutes=row["sync_interval_minutes"],
-        options=_json(row["options"]),
+        options=placement.json_dict(row["options"]),
         secret_names=_secret_names(row),
         owner_id=row["owner"],
     )
