@@ -156,16 +156,11 @@ class Peer:
         self._cli("migrate")
         self._cli("createuser", ADMIN_EMAIL, "--role", "admin", "--password", ADMIN_PASSWORD)
         self.admin_token = self._cli("token", "create", ADMIN_EMAIL).strip().splitlines()[-1]
-        log = open(self.tmp / "web.log", "wb")  # noqa: SIM115
-        self.procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "webapp", "web", "--port", str(self.port)],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
+        # The port was free when it was picked, seconds ago; another process (the other xdist
+        # worker, another suite on the machine) may have taken it since. Then the web process
+        # starts again on another one.
+        self._start_web()
+        # The worker starts once the address (BASE_URL) is settled.
         wlog = open(self.tmp / "worker.log", "wb")  # noqa: SIM115
         self.procs.append(
             subprocess.Popen(
@@ -177,16 +172,37 @@ class Peer:
             )
         )
 
-        def answering() -> bool:
-            for proc in self.procs:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"peer {self.name} exited: {self.logs()}")
+    def _start_web(self) -> None:
+        for attempt in range(3):
+            if attempt:
+                self.port = free_port()
+                self.env.update(PORT=str(self.port), BASE_URL=self.url)
+            log = open(self.tmp / "web.log", "wb")  # noqa: SIM115
+            web = subprocess.Popen(
+                [sys.executable, "-m", "webapp", "web", "--port", str(self.port)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            self.procs.append(web)
             try:
-                return httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503)
-            except httpx.HTTPError:
-                return False
+                wait_until(self._answering, 60, lambda: f"peer {self.name} to start: {self.logs()}")
+                return
+            except RuntimeError:
+                taken = "address already in use" in (self.tmp / "web.log").read_text("replace")
+                if web.poll() is None or not taken or attempt == 2:
+                    raise
+                self.procs.remove(web)
 
-        wait_until(answering, 60, lambda: f"peer {self.name} to start: {self.logs()}")
+    def _answering(self) -> bool:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"peer {self.name} exited: {self.logs()}")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
 
     def logs(self) -> str:
         parts = []
