@@ -22,6 +22,9 @@ async def _no_app_links(page) -> None:
     assert "Back to the feed" not in await page.content()
 
 
+# The recipient's wrong password (422), the locked link (401) and an unknown path under it
+# (404) are the answers this test is about.
+@pytest.mark.error_answers(401, 404, 422)
 async def test_reload_after_a_wrong_password_shows_the_form_again(page, live_server):
     import io
 
