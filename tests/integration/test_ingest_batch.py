@@ -17,14 +17,10 @@ from typing import Any
 import pytest
 
 from tests import media_samples as ms
-from tests.factories import make_user
-from tests.jobs import run_jobs_sync
+from tests.sync_env import SyncEnv, make_sync_env
 from tests.waiting import async_wait_until
-from webapp.account import service as accounts
-from webapp.asset.tables import Asset
 from webapp.core import tasks
 from webapp.storage import runs
-from webapp.storage import service as storages
 
 
 def _batches() -> dict[str, list[int]]:
@@ -58,36 +54,25 @@ def test_new_files_are_queued_in_batches_and_each_asset_once():
     assert sorted(a for b in now.values() for a in b) == ids
 
 
-class Env:
-    def __init__(self, admin: Any, storage_id: int, folder: Path) -> None:
-        self.admin, self.storage_id, self.folder = admin, storage_id, folder
+class Env(SyncEnv):
+    @property
+    def folder(self) -> Path:
+        return Path(self.root)
 
-    async def sync(self) -> None:
-        run = await runs.request_sync(self.admin, self.storage_id)
-        await asyncio.to_thread(_work_sync_queue)
-        assert (await runs.get_run(self.admin, run.id)).state == "done"
+    # The run only: the batches it queues are worked by the workers each test starts.
+    queues = ("sync",)
 
-    async def assets(self) -> dict[str, dict[str, Any]]:
-        rows = await Asset.select().where(Asset.storage == self.storage_id)
-        return {r["path"]: r for r in rows}
-
-
-def _work_sync_queue() -> None:
-    run_jobs_sync(("sync",))
+    async def sync(self, *, apply_anyway: bool = False) -> runs.RunView:
+        view = await super().sync(apply_anyway=apply_anyway)
+        assert view.state == "done", view.reason
+        return view
 
 
 @pytest.fixture
 async def env(local_storage: Any) -> Env:
-    user = await make_user("admin@example.com", role="admin")
-    admin = accounts.Actor(
-        kind="user", user_id=user.id, email=user.email, role=user.role, perms=user.perms
-    )
-    root = local_storage.fresh_root()
-    storage = await storages.create_storage(admin, name="Batch", kind="local", root=root, values={})
-    ok, message = await storages.test_storage(admin, storage.id)
-    assert ok, message
-    Path(root).mkdir(parents=True, exist_ok=True)
-    return Env(admin, storage.id, Path(root))
+    made = await make_sync_env(local_storage, "Batch", Env)
+    made.folder.mkdir(parents=True, exist_ok=True)
+    return made
 
 
 def _worker(*args: str) -> subprocess.Popen[bytes]:

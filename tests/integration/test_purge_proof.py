@@ -21,16 +21,11 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.factories import make_user
-from tests.jobs import run_jobs
 from tests.media_samples import jpeg
-from tests.storage_servers import backend, form_values
-from webapp.account import service as accounts
+from tests.storage_servers import backend
+from tests.sync_env import SyncEnv, make_sync_env
 from webapp.asset import trash
-from webapp.asset.tables import Asset
 from webapp.fs.base import MARKER, Store
-from webapp.storage import runs
-from webapp.storage import service as storages
 from webapp.workflows import purge
 
 LATER = timedelta(days=31)
@@ -48,26 +43,13 @@ def server(request: Any) -> Any:
     return backend(request)
 
 
-class Env:
-    def __init__(self, server: Any, admin: Any, storage_id: int, root: str) -> None:
-        self.server = server
-        self.admin = admin
-        self.storage_id = storage_id
-        self.root = root
-        self.store: Store = server.store(root)
-
+class Env(SyncEnv):
     async def ingest(self, *keys_and_bytes: tuple[str, bytes]) -> dict[str, dict[str, Any]]:
         for key, data in keys_and_bytes:
             self.store.write(key, data)
-        run = await runs.request_sync(self.admin, self.storage_id)
-        await run_jobs()
-        view = await runs.get_run(self.admin, run.id)
+        view = await self.sync()
         assert view.state == "done", view.reason
         return await self.assets()
-
-    async def assets(self) -> dict[str, dict[str, Any]]:
-        rows = await Asset.select().where(Asset.storage == self.storage_id)
-        return {r["path"]: r for r in rows}
 
     def replace_keeping_mtime(self, key: str, data: bytes) -> None:
         """Other bytes written through the backend, the old modification time put back."""
@@ -87,17 +69,7 @@ async def env(server: Any) -> Env:
 
 
 async def _make_env(server: Any) -> Env:
-    user = await make_user("admin@example.com", role="admin")
-    admin = accounts.Actor(
-        kind="user", user_id=user.id, email=user.email, role=user.role, perms=user.perms
-    )
-    root = server.fresh_root()
-    storage = await storages.create_storage(
-        admin, name=f"Purge {server.name}", kind=server.kind, root=root, values=form_values(server)
-    )
-    ok, message = await storages.test_storage(admin, storage.id)
-    assert ok, message
-    return Env(server, admin, storage.id, root)
+    return await make_sync_env(server, "Purge", Env)
 
 
 def _same_size_other_bytes(data: bytes) -> bytes:

@@ -5,22 +5,18 @@ Runs go through the service and a real RQ worker (SimpleWorker, burst) on the re
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from tests.factories import make_user
 from tests.jobs import run_jobs
 from tests.media_samples import jpeg
 from tests.storage_servers import form_values
-from webapp.account import service as accounts
+from tests.sync_env import SyncEnv, make_sync_env
 from webapp.asset import downloads, edits, trash, upload
 from webapp.asset import query as asset_query
 from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset, Proxy
-from webapp.fs.base import Store
 from webapp.storage import runs
 from webapp.storage import service as storages
 from webapp.storage.tables import Tombstone
@@ -28,26 +24,7 @@ from webapp.system import service as system
 from webapp.workflows import purge, unavailable
 from webapp.workflows.remove_storage import remove_storage
 
-
-@dataclass
-class Env:
-    admin: Any
-    storage_id: int
-    store: Store  # the same storage, opened by the test to change its files
-    server: Any
-    root: str
-
-    def put(self, key: str, seed: int = 1) -> None:
-        self.store.write(key, jpeg(seed, 64, 48))
-
-    async def sync(self, *, apply_anyway: bool = False) -> runs.RunView:
-        run = await runs.request_sync(self.admin, self.storage_id, apply_anyway=apply_anyway)
-        await run_jobs()
-        return await runs.get_run(self.admin, run.id)
-
-    async def assets(self) -> dict[str, dict[str, Any]]:
-        rows = await Asset.select().where(Asset.storage == self.storage_id)
-        return {r["path"]: r for r in rows}
+Env = SyncEnv
 
 
 @pytest.fixture(params=["local", "s3", "ftp"])
@@ -57,17 +34,7 @@ def server(request, local_storage, rclone_s3, ftp_server):
 
 @pytest.fixture
 async def env(server) -> Env:
-    user = await make_user("admin@example.com", role="admin")
-    admin = accounts.Actor(
-        kind="user", user_id=user.id, email=user.email, role=user.role, perms=user.perms
-    )
-    root = server.fresh_root()
-    storage = await storages.create_storage(
-        admin, name=f"Test {server.name}", kind=server.kind, root=root, values=form_values(server)
-    )
-    ok, message = await storages.test_storage(admin, storage.id)
-    assert ok, message
-    return Env(admin, storage.id, server.store(root), server, root)
+    return await make_sync_env(server)
 
 
 async def test_connect_writes_marker_and_reports_contents(env):

@@ -7,22 +7,16 @@ ingest jobs the runs queue stay queued, as behind a real ingest backlog."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.factories import make_user
-from tests.jobs import run_jobs_sync
 from tests.media_samples import jpeg
-from tests.storage_servers import backend, form_values
-from webapp.account import service as accounts
+from tests.storage_servers import backend
+from tests.sync_env import SyncEnv, make_sync_env
 from webapp.asset.tables import Asset
 from webapp.core import tasks
-from webapp.fs.base import Store
-from webapp.storage import runs
-from webapp.storage import service as storages
 from webapp.storage.runs import now
 
 
@@ -31,39 +25,13 @@ def server(request: Any) -> Any:
     return backend(request)
 
 
-class Env:
-    def __init__(self, server: Any, admin: Any, storage_id: int, root: str) -> None:
-        self.admin = admin
-        self.storage_id = storage_id
-        self.store: Store = server.store(root)
-
-    async def sync(self, *, apply_anyway: bool = False) -> runs.RunView:
-        run = await runs.request_sync(self.admin, self.storage_id, apply_anyway=apply_anyway)
-        await asyncio.to_thread(_work_sync_queue)
-        return await runs.get_run(self.admin, run.id)
-
-    async def assets(self) -> dict[str, dict[str, Any]]:
-        rows = await Asset.select().where(Asset.storage == self.storage_id)
-        return {r["path"]: r for r in rows}
-
-
-def _work_sync_queue() -> None:
-    run_jobs_sync(("sync",))
+class Env(SyncEnv):
+    queues = ("sync",)
 
 
 @pytest.fixture
 async def env(server: Any) -> Env:
-    user = await make_user("admin@example.com", role="admin")
-    admin = accounts.Actor(
-        kind="user", user_id=user.id, email=user.email, role=user.role, perms=user.perms
-    )
-    root = server.fresh_root()
-    storage = await storages.create_storage(
-        admin, name=f"Brake {server.name}", kind=server.kind, root=root, values=form_values(server)
-    )
-    ok, message = await storages.test_storage(admin, storage.id)
-    assert ok, message
-    return Env(server, admin, storage.id, root)
+    return await make_sync_env(server, "Brake", Env)
 
 
 def _marked(assets: dict[str, dict[str, Any]]) -> int:

@@ -21,8 +21,6 @@ from typing import Any
 
 import pytest
 
-from tests.factories import make_user
-from tests.integration.test_sync import Env
 from tests.media_samples import jpeg
 from tests.storage_servers import (
     FTP_PASSWORD,
@@ -33,11 +31,11 @@ from tests.storage_servers import (
     _Process,
     _s3_client,
     backend,
-    form_values,
     free_port,
     unique,
 )
-from webapp.account import service as accounts
+from tests.sync_env import SyncEnv as Env
+from tests.sync_env import make_sync_env
 from webapp.storage import service as storages
 
 
@@ -59,17 +57,7 @@ async def env(server) -> Env:
 
 
 async def _make_env(server: Any) -> Env:
-    user = await make_user("admin@example.com", role="admin")
-    admin = accounts.Actor(
-        kind="user", user_id=user.id, email=user.email, role=user.role, perms=user.perms
-    )
-    root = server.fresh_root()
-    storage = await storages.create_storage(
-        admin, name=f"Test {server.name}", kind=server.kind, root=root, values=form_values(server)
-    )
-    ok, message = await storages.test_storage(admin, storage.id)
-    assert ok, message
-    return Env(admin, storage.id, server.store(root), server, root)
+    return await make_sync_env(server)
 
 
 def _put_raw(env: Env, name: bytes, data: bytes) -> None:
