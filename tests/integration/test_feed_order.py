@@ -179,6 +179,11 @@ async def test_other_orders_merge_the_feeds_flows_into_one_order():
         if not (cursor := page.next_cursor):
             break
     assert shown == want
+    # Grouped by day or month, the default order is merged too: by date added, newest first.
+    grouped = await list_feed(SYSTEM, limit=50, merged=True)
+    assert [a.id for a in grouped.items] == expected(in_feed, "-added")
+    interleaved = await list_feed(SYSTEM, limit=50)
+    assert [a.id for a in interleaved.items] != expected(in_feed, "-added")
     flow_only = await list_feed(SYSTEM, flow="local", limit=50, sort=order.parse_sort("-size"))
     assert {a.origin for a in flow_only.items} == {"upload"} and len(flow_only.items) == 6
     views = {a.id: a for a in (await asset_query.list_assets(SYSTEM, limit=100)).items}

@@ -10,9 +10,11 @@ to the others. The cursor holds each stream's last id.
 The interleave is the default order's (date added, newest first). Any other order the reader
 picks (webapp/asset/order.py) is one order over all the feed's streams together: local and
 pulled assets sorted by the same key, keyset-paged as one list, since a weighted mix of
-several "by name" lists would be in no order at all. The asset page's Previous / Next walk
-one merged order too (`feed_neighbours`); in the default order that is by date added across
-the streams, which is the feed's order wherever no flow is active."""
+several "by name" lists would be in no order at all. So is the feed grouped by day or month
+(its headings need the dates in order, which an interleave of streams is not). The asset
+page's Previous / Next walk one merged order too (`feed_neighbours`); in the default order
+that is by date added across the streams: the feed's order when it is grouped or when no
+flow is active."""
 
 from __future__ import annotations
 
@@ -101,15 +103,17 @@ async def list_feed(
     cursor: str | None = None,
     limit: int = asset_query.FEED_PAGE,
     sort: asset_order.Sort | None = None,
+    merged: bool = False,
 ) -> asset_query.Page:
     """One page of the feed: local assets and the active flows' assets, interleaved by
     weight ("" all, "local" this workspace only, "<flow id>" that flow only); in any order
-    but the default one, merged into that order."""
+    but the default one, or `merged` (the feed grouped by day or month), merged into one
+    order."""
     actor.require(Perm.read)
     f = f or asset_query.AssetFilter()
     limit = max(1, min(limit, asset_query.MAX_PAGE))
     streams = await _chosen_streams(flow)
-    if sort is not None and not sort.is_default:
+    if merged or (sort is not None and not sort.is_default):
         return await asset_query.list_assets(
             actor, f, cursor=cursor, limit=limit, sort=sort, within=_any_of(streams)
         )

@@ -100,7 +100,8 @@ async def _feed_context(
     # repeated: the next page's address says which group this one ended in).
     sort = asset_order.parse_sort(active.get("sort"))
     group = asset_order.parse_group(active.get("group"))
-    page = await list_feed(actor, f, flow=active.get("flow", ""), cursor=cursor, sort=sort)
+    flow = active.get("flow", "")
+    page = await list_feed(actor, f, flow=flow, cursor=cursor, sort=sort, merged=bool(group))
     shown, last_group = asset_order.headings(page.items, sort, group, f.zone, group_after)
     query = urlencode(active)
     more_url = None
