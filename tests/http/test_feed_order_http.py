@@ -135,6 +135,10 @@ async def test_asset_page_steps_to_its_neighbours_in_the_feeds_order(browser):
     plain = await browser.get(f"/assets/{uuids[0]}")
     assert select_one(plain.text, data_test="viewer-prev").get("href") == f"/assets/{uuids[1]}"
     assert not select(plain.text, data_test="viewer-next")
+    # A tile that replaces itself once processed keeps the order in its link.
+    tile = await browser.get(f"/assets/{uuids[2]}/tile?sort=size&kind=image")
+    link = select_one(tile.text, data_test="asset-open").get("href")
+    assert link == f"/assets/{uuids[2]}?kind=image&sort=size"
     # A made-up order in the address: the asset is shown, without steps.
     odd = await browser.get(f"/assets/{uuids[0]}?sort=nope")
     assert odd.status_code == 200 and not select(odd.text, data_test="viewer-next")

@@ -172,7 +172,12 @@ async def feed_page(
 @get("/assets/{ref:str}/tile", name="asset_tile")
 async def asset_tile(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     asset = await asset_query.get_asset(actor, ref)
-    return render(request, "asset/_tile.html", {"asset": asset})
+    # A tile that was processing keeps the feed's order and filters in its link.
+    try:
+        tile_query = urlencode(filter_from_query(request.query_params)[1])
+    except Invalid:
+        tile_query = ""
+    return render(request, "asset/_tile.html", {"asset": asset, "tile_query": tile_query})
 
 
 @post(
