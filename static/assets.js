@@ -170,3 +170,17 @@
     refreshBar();
   });
 })();
+
+// The asset page's Previous / Next (issue 13 item 16): the ← and → keys follow the page's
+// rel="prev" / rel="next" links, unless typing in a field or a key was taken already.
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    var rel = e.key === "ArrowLeft" ? "prev" : e.key === "ArrowRight" ? "next" : null;
+    var t = e.target;
+    if (!rel || (t && t.closest && t.closest("input, textarea, select, [contenteditable]"))) return;
+    var link = document.querySelector('.viewer a[rel="' + rel + '"]');
+    if (link) { e.preventDefault(); location.href = link.href; }
+  });
+})();

@@ -21,6 +21,14 @@ class Invalid(AppError):
     code = "invalid"
 
 
+class BadQuery(Invalid):
+    """A query parameter no request of our own sends (an unknown sort, a cursor that is not
+    one of ours or belongs to another order): 400, with what to do instead."""
+
+    status = 400
+    code = "bad_query"
+
+
 class Unauthenticated(AppError):
     status = 401
     code = "unauthenticated"

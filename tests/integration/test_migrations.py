@@ -38,6 +38,9 @@ RAW_INDEXES = {
     "asset_source_id_id",
     "flow_source_uniq",
     "storage_one_central",
+    "asset_taken_at_id",
+    "asset_name_id",
+    "asset_size_id",
 }
 TABLES = {table._meta.tablename for table in APP_CONFIG.table_classes}
 PRE_SQUASH_ID = "2026-11-22T10:24:33:076106"  # the first migration of the old chain

@@ -19,6 +19,7 @@ from piccolo.columns.combination import WhereRaw
 
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
+from webapp.asset import order
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
 from webapp.asset.tags import normalize_tag
 from webapp.asset.views import (
@@ -91,6 +92,9 @@ class AssetFilter:
     person_id: int | None = None
     # The zone date_from/date_to are days of: the viewer's (the feed's form sends it).
     zone: tzinfo = UTC
+    # Date taken from / until (days in `zone`, like date_from / date_to for date added).
+    taken_from: date | None = None
+    taken_to: date | None = None
 
     def is_empty(self) -> bool:
         return not any(
@@ -103,6 +107,8 @@ class AssetFilter:
                 self.date_from,
                 self.date_to,
                 self.person_id,
+                self.taken_from,
+                self.taken_to,
             ]
         )
 
@@ -194,6 +200,10 @@ def _conditions(f: AssetFilter) -> list[Any]:
         where.append(Asset.created_at >= datetime.combine(f.date_from, time.min, tzinfo=f.zone))
     if f.date_to:
         where.append(Asset.created_at <= datetime.combine(f.date_to, time.max, tzinfo=f.zone))
+    if f.taken_from:
+        where.append(Asset.taken_at >= datetime.combine(f.taken_from, time.min, tzinfo=f.zone))
+    if f.taken_to:
+        where.append(Asset.taken_at <= datetime.combine(f.taken_to, time.max, tzinfo=f.zone))
     if f.updated_since:
         where.append(Asset.updated_at >= f.updated_since)
     if f.member_query is not None:
@@ -212,28 +222,74 @@ def _conditions(f: AssetFilter) -> list[Any]:
 
 
 async def list_assets(
-    actor: Actor, f: AssetFilter | None = None, *, cursor: str | None = None, limit: int = FEED_PAGE
+    actor: Actor,
+    f: AssetFilter | None = None,
+    *,
+    cursor: str | None = None,
+    limit: int = FEED_PAGE,
+    sort: order.Sort | None = None,
+    within: Any = None,
 ) -> Page:
-    """A page of assets, newest first, by keyset (id below the cursor): a deep page costs what
-    the first one does. Two queries per page whatever its size: assets, then their proxies."""
+    """A page of assets in an order (webapp/asset/order.py; newest first by default), by
+    keyset (after the cursor's position): a deep page costs what the first one does. Two
+    queries per page whatever its size, assets then their proxies (three for date taken
+    where the dated assets give way to the undated). `within`: one more condition (the
+    feed's streams)."""
     actor.require(Perm.read)
     f = f or AssetFilter()
     if f.trashed:
         actor.require(Perm.delete)
+    sort = sort or order.parse_sort("")
     limit = max(1, min(limit, MAX_PAGE))
-    where = _conditions(f)
-    after = decode_cursor(cursor)
-    if after is not None:
-        where.append(Asset.id < after)
-    query = Asset.select(*ASSET_COLUMNS).order_by(Asset.id, ascending=False).limit(limit + 1)
-    for condition in where:
-        query = query.where(condition)
-    rows = await query
+    where = _conditions(f) + ([within] if within is not None else [])
+    rows = await _walk_rows(where, order.walk(sort, order.decode_cursor(sort, cursor)), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     proxies = await proxies_for([r["id"] for r in rows])
     items = await with_source_names([asset_view(r, proxies[r["id"]]) for r in rows])
-    return Page(items, encode_cursor(rows[-1]["id"]) if more and rows else None)
+    last = order.encode_cursor(sort, order.position_of(sort, rows[-1])) if more and rows else None
+    return Page(items, last)
+
+
+async def _walk_rows(where: list[Any], steps: list[order.Step], limit: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for step in steps:
+        query = Asset.select(*ASSET_COLUMNS).limit(limit - len(rows))
+        for expression, ascending in step.order:
+            query = query.order_by(expression, ascending=ascending)
+        for condition in [*where, *step.where]:
+            query = query.where(condition)
+        rows += await query
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    previous: AssetView | None
+    next: AssetView | None
+
+
+async def asset_neighbours(
+    actor: Actor,
+    asset: AssetView,
+    f: AssetFilter | None = None,
+    sort: order.Sort | None = None,
+    *,
+    within: Any = None,
+) -> Neighbours:
+    """The assets just before and just after this one in a list's order and filters (the
+    asset page's Previous / Next): one keyset row each way, never a scan."""
+    actor.require(Perm.read)
+    sort = sort or order.parse_sort("")
+    where = _conditions(f or AssetFilter()) + ([within] if within is not None else [])
+    here = order.position_of(sort, asset)
+    found = []
+    for backward in (True, False):
+        rows = await _walk_rows(where, order.walk(sort, here, backward=backward), 1)
+        found.append(asset_view(rows[0], {}) if rows else None)
+    return Neighbours(found[0], found[1])
 
 
 async def list_asset_streams(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from webapp.errors import Invalid
+from webapp.errors import BadQuery
 
 
 def slot_order(weights: list[int], slots: int, available: list[int]) -> list[int]:
@@ -46,12 +46,12 @@ def decode_feed_cursor(cursor: str | None) -> dict[str, int | str]:
     if cursor.isdigit() and len(cursor) <= 18:
         return {"l": int(cursor)}
     if not cursor.startswith("m1.") or len(cursor) > 2000:
-        raise Invalid("The cursor is not valid; start again from the first page.", field="cursor")
+        raise BadQuery("The cursor is not valid; start again from the first page.", field="cursor")
     positions: dict[str, int | str] = {}
     for part in cursor[3:].split("."):
         match = _CURSOR_PART.match(part)
         if not match:
-            raise Invalid(
+            raise BadQuery(
                 "The cursor is not valid; start again from the first page.", field="cursor"
             )
         value = match.group(2)

@@ -5,14 +5,25 @@ stream per active flow that has active sources. A source in several flows feeds 
 of highest priority (then lowest id), so no asset appears twice. Each page is filled by the
 weighted interleave of webapp/feed/interleave.py over the streams' weights (the local weight
 is a system setting, a flow's weight is its priority). A stream that runs out gives its places
-to the others. The cursor holds each stream's last id."""
+to the others. The cursor holds each stream's last id.
+
+The interleave is the default order's (date added, newest first). Any other order the reader
+picks (webapp/asset/order.py) is one order over all the feed's streams together: local and
+pulled assets sorted by the same key, keyset-paged as one list, since a weighted mix of
+several "by name" lists would be in no order at all. So is the feed grouped by day or month
+(its headings need the dates in order, which an interleave of streams is not). The asset
+page's Previous / Next walk one merged order too (`feed_neighbours`); in the default order
+that is by date added across the streams: the feed's order when it is grouped or when no
+flow is active."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 from webapp.actor import Actor, Perm
+from webapp.asset import order as asset_order
 from webapp.asset import query as asset_query
 from webapp.asset import views as asset_views
 from webapp.asset.tables import Asset
@@ -91,19 +102,21 @@ async def list_feed(
     flow: str = "",
     cursor: str | None = None,
     limit: int = asset_query.FEED_PAGE,
+    sort: asset_order.Sort | None = None,
+    merged: bool = False,
 ) -> asset_query.Page:
     """One page of the feed: local assets and the active flows' assets, interleaved by
-    weight ("" all, "local" this workspace only, "<flow id>" that flow only)."""
+    weight ("" all, "local" this workspace only, "<flow id>" that flow only); in any order
+    but the default one, or `merged` (the feed grouped by day or month), merged into one
+    order."""
     actor.require(Perm.read)
     f = f or asset_query.AssetFilter()
     limit = max(1, min(limit, asset_query.MAX_PAGE))
-    streams = await feed_streams(int(await system.get("feed_local_priority")))
-    if flow == "local":
-        streams = streams[:1]
-    elif flow:
-        streams = [s for s in streams if s.key == f"f{flow}"]
-        if not streams:
-            raise Invalid("That flow is not active or has no active source.", field="flow")
+    streams = await _chosen_streams(flow)
+    if merged or (sort is not None and not sort.is_default):
+        return await asset_query.list_assets(
+            actor, f, cursor=cursor, limit=limit, sort=sort, within=_any_of(streams)
+        )
     positions = decode_feed_cursor(cursor)
     live = [s for s in streams if positions.get(s.key) != "x"]
     fetched = await asset_query.list_asset_streams(
@@ -129,6 +142,36 @@ async def list_feed(
         elif taken[i] == len(items):
             following[stream.key] = "x"
     return asset_query.Page(page, encode_feed_cursor(following) if more else None)
+
+
+async def feed_neighbours(
+    actor: Actor,
+    asset: asset_views.AssetView,
+    f: asset_query.AssetFilter | None = None,
+    *,
+    flow: str = "",
+    sort: asset_order.Sort | None = None,
+) -> asset_query.Neighbours:
+    """The assets before and after this one in the feed's order and filters, over the same
+    streams as the feed (the merged order: see the module's docstring)."""
+    actor.require(Perm.read)
+    streams = await _chosen_streams(flow)
+    return await asset_query.asset_neighbours(actor, asset, f, sort, within=_any_of(streams))
+
+
+async def _chosen_streams(flow: str) -> list[Stream]:
+    streams = await feed_streams(int(await system.get("feed_local_priority")))
+    if flow == "local":
+        return streams[:1]
+    if flow:
+        streams = [s for s in streams if s.key == f"f{flow}"]
+        if not streams:
+            raise Invalid("That flow is not active or has no active source.", field="flow")
+    return streams
+
+
+def _any_of(streams: list[Stream]) -> Any:
+    return reduce(lambda a, b: a | b, [s.condition for s in streams])
 
 
 def _position(value: int | str | None) -> int | None:

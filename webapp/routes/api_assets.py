@@ -4,7 +4,7 @@ pages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post, route
@@ -13,6 +13,7 @@ from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from webapp.asset import downloads, edits, trash
+from webapp.asset import order as asset_order
 from webapp.asset import query as asset_query
 from webapp.asset import upload as asset_upload
 from webapp.asset import views as asset_views
@@ -38,13 +39,25 @@ async def assets_list(
     status: FromQuery[str | None] = None,
     kind: FromQuery[str | None] = None,
     updated_since: FromQuery[datetime | None] = None,
+    sort: FromQuery[str | None] = None,
+    taken_from: FromQuery[date | None] = None,
+    taken_to: FromQuery[date | None] = None,
 ) -> dict[str, Any]:
+    """`sort`: added, taken, name or size, "-" first for descending (default -added, newest
+    first; docs/feed.md); `next_cursor` continues the same order only."""
     if not 1 <= limit <= asset_query.MAX_PAGE:
         raise Invalid(f"limit must be from 1 to {asset_query.MAX_PAGE}.", field="limit")
     f = asset_query.AssetFilter(
-        q=q or "", tag=tag or "", status=status or "", kind=kind or "", updated_since=updated_since
+        q=q or "",
+        tag=tag or "",
+        status=status or "",
+        kind=kind or "",
+        updated_since=updated_since,
+        taken_from=taken_from,
+        taken_to=taken_to,
     )
-    page = await asset_query.list_assets(actor, f, cursor=cursor, limit=limit)
+    order = asset_order.parse_sort(sort)
+    page = await asset_query.list_assets(actor, f, cursor=cursor, limit=limit, sort=order)
     return {"items": [_json(a) for a in page.items], "next_cursor": page.next_cursor}
 
 

@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor, Perm
 from webapp.asset import attachments, downloads, edits, ingest
+from webapp.asset import order as asset_order
 from webapp.asset import query as asset_query
 from webapp.asset import trash as asset_trash
 from webapp.asset import upload as uploads
@@ -22,7 +23,7 @@ from webapp.collection import service as collections
 from webapp.core import clock
 from webapp.errors import AppError, Invalid, TooLarge
 from webapp.face import people
-from webapp.feed.page import feed_flows, list_feed
+from webapp.feed.page import feed_flows, feed_neighbours, list_feed
 from webapp.routes._files import file_response
 from webapp.routes._forms import FORM_SLACK, BadForm, body_limit, read_form
 from webapp.routes._htmx import is_htmx, redirect, render
@@ -50,6 +51,9 @@ upload_body_limit = body_limit(_upload_body_limit)
 one_file_body_limit = body_limit(_one_file_body_limit)
 
 FILTER_KEYS = ("q", "kind", "status", "tag", "uploader", "from", "to", "flow", "person")
+# The order and grouping of the feed (webapp/asset/order.py, docs/feed.md), and the date
+# taken filter; kept in the feed's links like the filters.
+ORDER_KEYS = ("taken_from", "taken_to", "sort", "group")
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -62,9 +66,11 @@ def _date(value: str | None, field: str) -> date | None:
 
 
 def filter_from_query(params: Any) -> tuple[asset_query.AssetFilter, dict[str, str]]:
-    raw = {k: str(params.get(k) or "").strip() for k in FILTER_KEYS}
-    # The days "from" and "to" are the viewer's (static/app.js fills in the form's tz).
-    tz = str(params.get("tz") or "").strip() if raw["from"] or raw["to"] else ""
+    raw = {k: str(params.get(k) or "").strip() for k in (*FILTER_KEYS, *ORDER_KEYS)}
+    # The days "from" and "to" are the viewer's (static/app.js fills in the form's tz), and
+    # so are the days and months the feed is grouped by.
+    zoned = ("from", "to", "taken_from", "taken_to", "group")
+    tz = str(params.get("tz") or "").strip() if any(raw[k] for k in zoned) else ""
     uploader = raw["uploader"]
     f = asset_query.AssetFilter(
         q=raw["q"],
@@ -76,20 +82,43 @@ def filter_from_query(params: Any) -> tuple[asset_query.AssetFilter, dict[str, s
         date_to=_date(raw["to"], "to"),
         person_id=int(raw["person"]) if raw["person"].isdigit() else None,
         zone=clock.zone(tz),
+        taken_from=_date(raw["taken_from"], "taken_from"),
+        taken_to=_date(raw["taken_to"], "taken_to"),
     )
     return f, {k: v for k, v in {**raw, "tz": tz}.items() if v}
 
 
 async def _feed_context(
-    actor: Actor, f: asset_query.AssetFilter, active: dict[str, str], cursor: str | None
+    actor: Actor,
+    f: asset_query.AssetFilter,
+    active: dict[str, str],
+    cursor: str | None,
+    group_after: str = "",
 ) -> dict[str, Any]:
-    # Local assets interleaved with the active flows' (webapp/feed/page.py).
-    page = await list_feed(actor, f, flow=active.get("flow", ""), cursor=cursor)
+    # Local assets interleaved with the active flows' (webapp/feed/page.py), in the order
+    # chosen, with a heading where a day or month begins (one a page continues is not
+    # repeated: the next page's address says which group this one ended in).
+    sort = asset_order.parse_sort(active.get("sort"))
+    group = asset_order.parse_group(active.get("group"))
+    flow = active.get("flow", "")
+    page = await list_feed(actor, f, flow=flow, cursor=cursor, sort=sort, merged=bool(group))
+    shown, last_group = asset_order.headings(page.items, sort, group, f.zone, group_after)
     query = urlencode(active)
     more_url = None
     if page.next_cursor:
-        more_url = "/feed/page?" + urlencode({**active, "cursor": page.next_cursor})
-    return {"page": page, "filters": active, "query": query, "more_url": more_url}
+        following = {**active, "cursor": page.next_cursor}
+        if group:
+            following["group_after"] = last_group
+        more_url = "/feed/page?" + urlencode(following)
+    return {
+        "page": page,
+        "filters": active,
+        "query": query,
+        "more_url": more_url,
+        "headings": shown,
+        "tile_query": query,
+        "sort_choices": asset_order.SORT_CHOICES,
+    }
 
 
 @get("/", name="feed")
@@ -103,6 +132,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
             return redirect(request, f"/assets/{asset.uuid}")
         except AppError:
             pass
+    status = 200
     try:
         f, active = filter_from_query(params)
         ctx = await _feed_context(actor, f, active, None)
@@ -111,6 +141,9 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         f, active = asset_query.AssetFilter(), {}
         ctx = await _feed_context(actor, f, active, None)
         error = exc.message
+        # A bad order or grouping (no form of ours sends one) answers 400, the others as ever.
+        if exc.status == 400:
+            status = 400
     ctx.update(
         error=error,
         kinds=asset_query.KINDS,
@@ -123,7 +156,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         feed_flows=await feed_flows(actor),
         filter_person=await people.person_name(actor, f.person_id) if f.person_id else "",
     )
-    return render(request, "asset/feed.html", ctx, block="feed_results")
+    return render(request, "asset/feed.html", ctx, block="feed_results", status_code=status)
 
 
 @get("/feed/page", name="feed_page")
@@ -131,14 +164,20 @@ async def feed_page(
     request: Request, actor: CurrentActor, cursor: FromQuery[str | None] = None
 ) -> Response:
     f, active = filter_from_query(request.query_params)
-    ctx = await _feed_context(actor, f, active, cursor)
+    group_after = str(request.query_params.get("group_after") or "")[:20]
+    ctx = await _feed_context(actor, f, active, cursor, group_after)
     return render(request, "asset/_tiles.html", ctx)
 
 
 @get("/assets/{ref:str}/tile", name="asset_tile")
 async def asset_tile(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
     asset = await asset_query.get_asset(actor, ref)
-    return render(request, "asset/_tile.html", {"asset": asset})
+    # A tile that was processing keeps the feed's order and filters in its link.
+    try:
+        tile_query = urlencode(filter_from_query(request.query_params)[1])
+    except Invalid:
+        tile_query = ""
+    return render(request, "asset/_tile.html", {"asset": asset, "tile_query": tile_query})
 
 
 @post(
@@ -210,9 +249,27 @@ async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
     }
 
 
+async def _steps(request: Request, actor: Actor, asset: asset_views.AssetView) -> dict[str, Any]:
+    """Previous / Next on the asset page: its neighbours in the feed's order and filters,
+    which the feed's tiles pass on in the asset's address (none for a trashed asset, or
+    when that address holds no valid order)."""
+    try:
+        f, active = filter_from_query(request.query_params)
+        sort = asset_order.parse_sort(active.get("sort"))
+        asset_order.parse_group(active.get("group"))
+        if asset.status == "trashed":
+            return {"feed_query": urlencode(active)}
+        steps = await feed_neighbours(actor, asset, f, flow=active.get("flow", ""), sort=sort)
+    except Invalid:
+        return {}
+    return {"neighbours": steps, "feed_query": urlencode(active)}
+
+
 @get("/assets/{ref:str}", name="asset_page")
 async def asset_page(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    return render(request, "asset/asset.html", await _asset_context(actor, ref))
+    ctx = await _asset_context(actor, ref)
+    ctx.update(await _steps(request, actor, ctx["asset"]))
+    return render(request, "asset/asset.html", ctx)
 
 
 @post("/assets/{ref:str}/tags", name="asset_tags")
