@@ -41,7 +41,7 @@
       if (failed) text += ", " + failed + " failed";
       if (here) text += ", " + here + " already here";
       if (cancelled) text += ", " + cancelled + " cancelled";
-      countLine.textContent = text;
+      if (countLine.textContent !== text) countLine.textContent = text;  // announced once
       var total = 0, loaded = 0;
       items.forEach(function (it) {
         if (it.state === "cancelled") return;
@@ -137,6 +137,7 @@
       var xhr = new XMLHttpRequest();
       it.xhr = xhr;
       it.loaded = 0;
+      it.sent = false;
       xhr.open("POST", form.getAttribute("action"));
       xhr.setRequestHeader("X-CSRFToken", csrf());
       xhr.setRequestHeader("X-Upload", "1");
@@ -148,6 +149,17 @@
         bar.value = Math.round((e.loaded / e.total) * 100);
         it.loaded = Math.min(it.file.size, e.loaded);
         it.li.querySelector(".upload-state").textContent = bar.value + "%";
+        refresh();
+      };
+      // Once the whole body is sent the server may already be storing the file: it can no
+      // longer be called back, so it is not offered for cancelling.
+      xhr.upload.onload = function () {
+        if (it.state !== "running") return;
+        it.sent = true;
+        it.loaded = it.file.size;
+        bar.value = 100;
+        it.li.querySelector(".upload-state").textContent = "Storing…";
+        it.li.querySelector(".upload-x").hidden = true;
         refresh();
       };
       function finish(state, message) { it.xhr = null; setState(it, state, message); pump(); }
@@ -188,7 +200,7 @@
 
     function cancel(it) {
       if (it.state === "waiting") setState(it, "cancelled", "Cancelled");
-      else if (it.state === "running") {
+      else if (it.state === "running" && !it.sent) {
         setState(it, "cancelled", "Cancelled");  // before abort: onabort then leaves it be
         var xhr = it.xhr; it.xhr = null;
         if (xhr) xhr.abort();
@@ -204,7 +216,8 @@
     }
 
     cancelAll.addEventListener("click", function () {
-      // The waiting first, so that aborting a running one starts none of them.
+      // The waiting first, so that aborting a running one starts none of them; a file sent
+      // whole is left to finish (the server may be storing it).
       items.forEach(function (it) { if (it.state === "waiting") setState(it, "cancelled", "Cancelled"); });
       items.forEach(function (it) { if (it.state === "running") cancel(it); });
     });
@@ -227,7 +240,7 @@
       }
       unfold();
       files.forEach(function (file) {
-        var it = { file: file, tags: tags, li: null, state: "waiting", xhr: null, loaded: 0 };
+        var it = { file: file, tags: tags, li: null, state: "waiting", xhr: null, loaded: 0, sent: false };
         items.push(it);
         addRow(it);
         if (file.size > maxBytes) {
@@ -239,6 +252,14 @@
       input.value = "";  // the same files may be chosen again; the rows keep theirs
       pump();
     }
+
+    // Leaving the page would drop the files not yet sent: the browser asks first.
+    window.addEventListener("beforeunload", function (e) {
+      if (items.some(function (it) { return it.state === "waiting" || (it.state === "running" && !it.sent); })) {
+        e.preventDefault();
+        e.returnValue = "";
+      }
+    });
 
     form.addEventListener("submit", function (e) { e.preventDefault(); start(input.files); });
     input.addEventListener("change", function () { start(input.files); });
