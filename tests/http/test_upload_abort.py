@@ -162,3 +162,74 @@ async def test_an_upload_cancelled_while_it_is_stored_is_stored_whole(monkeypatc
     assert len(rows) == 1
     assert originals() - before == {rows[0]["path"]}
     assert temp_uploads() == before_temp
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("token_in_header", [True, False], ids=["script", "no-javascript"])
+async def test_a_socket_closed_mid_upload_leaves_nothing_on_a_real_server(
+    live_server: Any, token_in_header: bool
+):
+    """The same against `pictorium web` (uvicorn): a client announces a 2 MB file, sends part
+    of it and closes its socket."""
+    import asyncio
+    import re
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    from tests.factories import DEFAULT_PASSWORD
+
+    await make_user("socket@example.com")
+    csrf_re = re.compile(r'name="_csrf_token" value="([^"]+)"')
+    with httpx.Client(base_url=live_server.url) as web:
+        token = csrf_re.search(web.get("/login").text).group(1)  # type: ignore[union-attr]
+        signed = web.post(
+            "/login",
+            data={"email": "socket@example.com", "password": DEFAULT_PASSWORD},
+            headers={"x-csrftoken": token},
+        )
+        assert signed.status_code in (200, 303), signed.text[:300]
+        token = csrf_re.search(web.get("/").text).group(1)  # type: ignore[union-attr]
+        cookies = "; ".join(f"{k}={v}" for k, v in web.cookies.items())
+    before_files, before_temp = originals(), temp_uploads()
+
+    head = b""
+    if not token_in_header:
+        head += part_head('name="_csrf_token"') + token.encode() + b"\r\n"
+    head += part_head('name="file"; filename="cut.jpg"') + jpeg(3, 40, 30)
+    whole = len(head) + 2 * 1024 * 1024 + len(f"\r\n--{BOUNDARY}--\r\n")
+    lines = [
+        "POST /assets/upload HTTP/1.1",
+        f"Host: {urlsplit(live_server.url).netloc}",
+        f"Cookie: {cookies}",
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}",
+        f"Content-Length: {whole}",
+    ]
+    if token_in_header:
+        lines += [f"X-CSRFToken: {token}", "X-Upload: 1"]
+    address = urlsplit(live_server.url)
+
+    def post(cut: bool) -> bytes:
+        with socket.create_connection((address.hostname, address.port), timeout=30) as conn:
+            conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + head)
+            for _ in range(8 if cut else 32):
+                conn.sendall(b"\0" * CHUNK)
+                time.sleep(0.02)
+            if cut:
+                return b""  # ...closed with three quarters of the file still to come
+            conn.sendall(f"\r\n--{BOUNDARY}--\r\n".encode())
+            return conn.recv(200)
+
+    await asyncio.to_thread(post, True)
+    await asyncio.sleep(1.5)
+    assert await Asset.count() == 0
+    assert originals() == before_files
+    assert temp_uploads() == before_temp
+    assert httpx.get(f"{live_server.url}/healthz").status_code == 200
+
+    # The same request sent whole is stored: the one above was refused for being cut short.
+    answer = await asyncio.to_thread(post, False)
+    assert answer.split(b" ")[1] in (b"201", b"303"), answer
+    assert await Asset.count() == 1
