@@ -27,7 +27,7 @@
     var details = summary.querySelector(".upload-details");
     var maxFiles = parseInt(form.getAttribute("data-max-files"), 10) || 100;
     var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10) || Infinity;
-    var items = [];  // this batch, in order: {file, tags, li, state, xhr, loaded}
+    var items = [];  // this batch, in order: {file, tags, li, state, xhr, loaded, sent}
     var foldTimer = null;
     var FINISHED = { done: 1, duplicate: 1, failed: 1, cancelled: 1 };
 
