@@ -9,59 +9,218 @@
   }
 
   // ---- upload --------------------------------------------------------------------------
+  // One XHR a file (a progress bar each), at most UPLOAD_AT_ONCE at a time and in the order
+  // chosen; one summary line above the list counts them ("12 of 32 uploaded") with a bar for
+  // the bytes of the whole batch. A waiting or running file can be cancelled (its row's x, or
+  // Cancel for all), a failed one sent again (Retry). When every file is finished the
+  // successes fold away after FOLD_AFTER ms, leaving the summary; failed rows stay.
+  var UPLOAD_AT_ONCE = 3;
+  var FOLD_AFTER = 3000;
+
   function setupUpload(form) {
     var input = form.querySelector('input[type="file"]');
     var list = form.querySelector(".upload-list");
+    var summary = form.querySelector(".upload-summary");
+    var countLine = summary.querySelector(".upload-count");
+    var totalBar = summary.querySelector(".upload-total");
+    var cancelAll = summary.querySelector(".upload-cancel");
+    var details = summary.querySelector(".upload-details");
     var maxFiles = parseInt(form.getAttribute("data-max-files"), 10) || 100;
     var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10) || Infinity;
+    var items = [];  // this batch, in order: {file, tags, li, state, xhr, loaded, sent}
+    var foldTimer = null;
+    var FINISHED = { done: 1, duplicate: 1, failed: 1, cancelled: 1 };
 
-    function addRow(file) {
+    function count(state) { return items.filter(function (it) { return it.state === state; }).length; }
+    function active() { return items.some(function (it) { return !FINISHED[it.state]; }); }
+
+    function refresh() {
+      var done = count("done"), failed = count("failed"), here = count("duplicate"), cancelled = count("cancelled");
+      var running = active();
+      var text = running ? done + " of " + items.length + " uploaded" : done + " uploaded";
+      if (failed) text += ", " + failed + " failed";
+      if (here) text += ", " + here + " already here";
+      if (cancelled) text += ", " + cancelled + " cancelled";
+      if (countLine.textContent !== text) countLine.textContent = text;  // announced once
+      var total = 0, loaded = 0;
+      items.forEach(function (it) {
+        if (it.state === "cancelled") return;
+        total += it.file.size;
+        loaded += FINISHED[it.state] ? it.file.size : it.loaded;
+      });
+      totalBar.value = total ? Math.round((loaded / total) * 100) : 100;
+      summary.hidden = items.length === 0;
+      summary.setAttribute("data-state", running ? "running" : failed ? "failed" : "done");
+      cancelAll.hidden = !running;
+      clearTimeout(foldTimer);
+      if (!running && items.length) foldTimer = setTimeout(fold, FOLD_AFTER);
+    }
+
+    // The finished rows other than the failed ones go; "Show details" brings them back.
+    function fold() {
+      var left = 0;
+      items.forEach(function (it) {
+        var keep = it.state === "failed";
+        it.li.hidden = !keep;
+        if (keep) left++;
+      });
+      list.classList.add("upload-folded");
+      details.hidden = left === items.length;
+      details.setAttribute("aria-expanded", "false");
+      details.textContent = "Show details";
+    }
+
+    function unfold() {
+      clearTimeout(foldTimer);
+      list.classList.remove("upload-folded");
+      items.forEach(function (it) { it.li.hidden = false; });
+      details.hidden = true;
+    }
+
+    details.addEventListener("click", function () {
+      var open = details.getAttribute("aria-expanded") === "true";
+      items.forEach(function (it) { it.li.hidden = open && it.state !== "failed"; });
+      details.setAttribute("aria-expanded", open ? "false" : "true");
+      details.textContent = open ? "Show details" : "Hide details";
+    });
+
+    function setState(it, state, message) {
+      it.state = state;
+      it.li.setAttribute("data-state", state);
+      it.li.className = "upload-item upload-" + state;
+      if (state === "done") it.li.classList.add("upload-done");
+      if (state === "duplicate") it.li.classList.add("upload-skip");
+      var label = it.li.querySelector(".upload-state");
+      if (message instanceof Node) { label.textContent = ""; label.appendChild(message); }
+      else label.textContent = message;
+      it.li.querySelector(".upload-x").hidden = FINISHED[state] === 1;
+      it.li.querySelector(".upload-retry").hidden = state !== "failed";
+      if (state === "done" || state === "duplicate") it.li.querySelector("progress").value = 100;
+      refresh();
+    }
+
+    function addRow(it) {
       var li = document.createElement("li");
       li.className = "upload-item";
       li.setAttribute("data-test", "upload-item");
-      li.innerHTML = '<span class="upload-name"></span><progress max="100" value="0"></progress><span class="upload-state">Waiting</span>';
-      li.querySelector(".upload-name").textContent = file.name;
+      li.innerHTML = '<span class="upload-name" data-test="upload-name"></span><progress max="100" value="0"></progress>' +
+        '<span class="upload-state" data-test="upload-state"></span>' +
+        '<span class="upload-actions"><button type="button" class="btn btn-sm upload-retry" data-test="upload-retry" hidden>Retry</button>' +
+        '<button type="button" class="upload-x" data-test="upload-item-cancel">×</button></span>';
+      li.querySelector(".upload-name").textContent = it.file.name;
+      li.querySelector(".upload-name").title = it.file.name;
+      li.querySelector(".upload-x").setAttribute("aria-label", "Cancel " + it.file.name);
+      li.querySelector(".upload-retry").setAttribute("aria-label", "Retry " + it.file.name);
+      li.querySelector(".upload-x").addEventListener("click", function () { cancel(it); });
+      li.querySelector(".upload-retry").addEventListener("click", function () { retry(it); });
       list.appendChild(li);
-      return li;
+      it.li = li;
     }
 
-    function uploadOne(file, tags, li) {
-      return new Promise(function (resolve) {
-        var data = new FormData();
-        data.append("_csrf_token", csrf());
-        data.append("tags", tags);
-        data.append("file", file, file.name);
-        var xhr = new XMLHttpRequest();
-        xhr.open("POST", form.getAttribute("action"));
-        xhr.setRequestHeader("X-CSRFToken", csrf());
-        xhr.setRequestHeader("X-Upload", "1");
-        var bar = li.querySelector("progress");
-        var state = li.querySelector(".upload-state");
-        xhr.upload.onprogress = function (e) {
-          if (e.lengthComputable) { bar.value = Math.round((e.loaded / e.total) * 100); state.textContent = bar.value + "%"; }
-        };
-        xhr.onload = function () {
-          var box = document.createElement("div");
-          box.innerHTML = xhr.responseText;
-          var tile = box.querySelector(".tile");
-          if (xhr.status === 201 && tile) {
-            bar.value = 100; state.textContent = "Uploaded"; li.classList.add("upload-done");
-            var grid = document.getElementById("asset-grid");
-            if (grid) { grid.insertBefore(tile, grid.firstChild); if (window.htmx) window.htmx.process(tile); }
-            var empty = document.querySelector('[data-test="feed-empty"]');
-            if (empty) empty.remove();
-          } else {
-            var msg = box.querySelector(".upload-msg");
-            var text = msg ? msg.textContent : (box.querySelector(".error-page p") || {}).textContent;
-            state.textContent = text || ("Failed (" + xhr.status + ")");
-            li.classList.add(msg && msg.getAttribute("data-test") === "upload-duplicate" ? "upload-skip" : "upload-failed");
-          }
-          resolve();
-        };
-        xhr.onerror = function () { state.textContent = "Network error: not uploaded"; li.classList.add("upload-failed"); resolve(); };
-        xhr.send(data);
-      });
+    // What the server said about a refused file, as text for its row.
+    function reason(xhr, box) {
+      var msg = box.querySelector(".upload-reason") || box.querySelector(".upload-msg");
+      if (msg && msg.textContent.trim()) return msg.textContent.trim();
+      var page = box.querySelector(".error-page p");
+      if (page && page.textContent.trim()) return page.textContent.trim();
+      if (xhr.status >= 500) return "The server could not take it (" + xhr.status + "). Try again.";
+      var plain = (xhr.responseText || "").trim();
+      if (plain && plain.length < 300 && plain.indexOf("<") < 0) return plain;
+      return "Not uploaded (" + xhr.status + ").";
     }
+
+    function send(it) {
+      var data = new FormData();
+      data.append("_csrf_token", csrf());
+      data.append("tags", it.tags);
+      data.append("file", it.file, it.file.name);
+      var xhr = new XMLHttpRequest();
+      it.xhr = xhr;
+      it.loaded = 0;
+      it.sent = false;
+      xhr.open("POST", form.getAttribute("action"));
+      xhr.setRequestHeader("X-CSRFToken", csrf());
+      xhr.setRequestHeader("X-Upload", "1");
+      var bar = it.li.querySelector("progress");
+      bar.value = 0;
+      setState(it, "running", "0%");
+      xhr.upload.onprogress = function (e) {
+        if (!e.lengthComputable || it.state !== "running") return;
+        bar.value = Math.round((e.loaded / e.total) * 100);
+        it.loaded = Math.min(it.file.size, e.loaded);
+        it.li.querySelector(".upload-state").textContent = bar.value + "%";
+        refresh();
+      };
+      // Once the whole body is sent the server may already be storing the file: it can no
+      // longer be called back, so it is not offered for cancelling.
+      xhr.upload.onload = function () {
+        if (it.state !== "running") return;
+        it.sent = true;
+        it.loaded = it.file.size;
+        bar.value = 100;
+        it.li.querySelector(".upload-state").textContent = "Storing…";
+        it.li.querySelector(".upload-x").hidden = true;
+        refresh();
+      };
+      function finish(state, message) { it.xhr = null; setState(it, state, message); pump(); }
+      xhr.onload = function () {
+        if (it.state !== "running") return;
+        var box = document.createElement("div");
+        box.innerHTML = xhr.responseText;
+        var tile = box.querySelector(".tile");
+        var twin = box.querySelector('[data-test="upload-duplicate"]');
+        if (xhr.status === 201 && tile) {
+          var grid = document.getElementById("asset-grid");
+          if (grid) { grid.insertBefore(tile, grid.firstChild); if (window.htmx) window.htmx.process(tile); }
+          var empty = document.querySelector('[data-test="feed-empty"]');
+          if (empty) empty.remove();
+          finish("done", "Uploaded");
+        } else if (xhr.status < 300 && twin) {
+          var note = document.createElement("span");
+          note.appendChild(document.createTextNode("Already here as "));
+          var link = twin.querySelector("a");
+          if (link) note.appendChild(link); else note.textContent = twin.textContent;
+          finish("duplicate", note);
+        } else {
+          finish("failed", reason(xhr, box));
+        }
+      };
+      xhr.onerror = function () { if (it.state === "running") finish("failed", "Network error: not uploaded. Check the connection and retry."); };
+      xhr.onabort = function () { if (it.state === "running") finish("cancelled", "Cancelled"); };
+      xhr.send(data);
+    }
+
+    function pump() {
+      var running = items.filter(function (it) { return it.state === "running"; }).length;
+      for (var i = 0; i < items.length && running < UPLOAD_AT_ONCE; i++) {
+        if (items[i].state === "waiting") { send(items[i]); running++; }
+      }
+      refresh();
+    }
+
+    function cancel(it) {
+      if (it.state === "waiting") setState(it, "cancelled", "Cancelled");
+      else if (it.state === "running" && !it.sent) {
+        setState(it, "cancelled", "Cancelled");  // before abort: onabort then leaves it be
+        var xhr = it.xhr; it.xhr = null;
+        if (xhr) xhr.abort();
+        pump();
+      }
+    }
+
+    function retry(it) {
+      if (it.state !== "failed") return;
+      unfold();
+      setState(it, "waiting", "Waiting");
+      pump();
+    }
+
+    cancelAll.addEventListener("click", function () {
+      // The waiting first, so that aborting a running one starts none of them; a file sent
+      // whole is left to finish (the server may be storing it).
+      items.forEach(function (it) { if (it.state === "waiting") setState(it, "cancelled", "Cancelled"); });
+      items.forEach(function (it) { if (it.state === "running") cancel(it); });
+    });
 
     function start(files) {
       files = Array.prototype.slice.call(files);
@@ -71,23 +230,36 @@
         return;
       }
       var tags = (form.querySelector('input[name="tags"]') || {}).value || "";
-      var queue = [];
-      files.forEach(function (file) {
-        var li = addRow(file);
-        if (file.size > maxBytes) {
-          li.querySelector(".upload-state").textContent = "Too large: the limit is " + Math.round(maxBytes / 1048576) + " MB";
-          li.classList.add("upload-failed");
-        } else { queue.push([file, li]); }
-      });
-      // Two uploads at a time: steady progress without flooding the server.
-      var next = 0;
-      function worker() {
-        if (next >= queue.length) return Promise.resolve();
-        var item = queue[next++];
-        return uploadOne(item[0], tags, item[1]).then(worker);
+      if (!active()) {
+        // A new batch: what the last one left (but its failures, still to retry) goes.
+        items = items.filter(function (it) {
+          if (it.state === "failed") return true;
+          it.li.remove();
+          return false;
+        });
       }
-      Promise.all([worker(), worker()]).then(function () { input.value = ""; });
+      unfold();
+      files.forEach(function (file) {
+        var it = { file: file, tags: tags, li: null, state: "waiting", xhr: null, loaded: 0, sent: false };
+        items.push(it);
+        addRow(it);
+        if (file.size > maxBytes) {
+          setState(it, "failed", "Too large: the limit is " + Math.round(maxBytes / 1048576) + " MB a file.");
+        } else {
+          setState(it, "waiting", "Waiting");
+        }
+      });
+      input.value = "";  // the same files may be chosen again; the rows keep theirs
+      pump();
     }
+
+    // Leaving the page would drop the files not yet sent: the browser asks first.
+    window.addEventListener("beforeunload", function (e) {
+      if (items.some(function (it) { return it.state === "waiting" || (it.state === "running" && !it.sent); })) {
+        e.preventDefault();
+        e.returnValue = "";
+      }
+    });
 
     form.addEventListener("submit", function (e) { e.preventDefault(); start(input.files); });
     input.addEventListener("change", function () { start(input.files); });

@@ -9,10 +9,10 @@ import os
 import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from webapp.actor import Actor, Perm
-from webapp.asset.files import spool, write_file
+from webapp.asset.files import delete_quietly, spool, write_file
 from webapp.asset.query import get_asset
 from webapp.asset.register import NewAsset, register_asset
 from webapp.asset.tables import Asset
@@ -48,6 +48,9 @@ async def upload_limits() -> UploadLimits:
     )
 
 
+_storing: set[asyncio.Future[int]] = set()
+
+
 def _original_key(asset_uuid: str, filename: str) -> str:
     return f"originals/{asset_uuid[:2]}/{asset_uuid}/{filename}"
 
@@ -80,35 +83,51 @@ async def upload_asset(
                 return UploadResult(None, duplicate_of=await get_asset(actor, twin["id"]))
         main = await storages.main_storage()
         store = await storages.open_storage(main)
-        asset_uuid = str(uuidlib.uuid4())
-        key = _original_key(asset_uuid, name)
         from webapp.media.imaging import sniff
 
         kind, mime = await asyncio.to_thread(sniff, path, name)
-        entry = await asyncio.to_thread(write_file, store, key, path)
-        asset_id = await register_asset(
-            NewAsset(
-                uuid=asset_uuid,
-                filename=name,
-                kind=kind,
-                mime=mime,
-                size=size,
-                sha256=sha256,
-                tags=tag_list,
-                storage_id=main.id,
-                path=key,
-                fp_size=entry.size,
-                fp_mtime=entry.mtime,
-                fp_etag=entry.etag,
-                status="processing",
-                origin="upload",
-                uploader_id=actor.user_id,
-            )
+        new = NewAsset(
+            uuid=str(uuidlib.uuid4()),
+            filename=name,
+            kind=kind,
+            mime=mime,
+            size=size,
+            sha256=sha256,
+            tags=tag_list,
+            storage_id=main.id,
+            path="",
+            status="processing",
+            origin="upload",
+            uploader_id=actor.user_id,
         )
+        new.path = _original_key(new.uuid, name)
+        # Writing the original and its row go together or not at all: a request cancelled
+        # meanwhile (the client went away, the server stops) lets them finish rather than
+        # leave an original without a row; a row that fails takes the original away.
+        # The task owns the temp file from here on.
+        handed, path = path, ""
+        task = asyncio.ensure_future(_store_and_register(store, new, handed))
+        _storing.add(task)  # held until done, even when the request is cancelled meanwhile
+        task.add_done_callback(_storing.discard)
+        asset_id = await asyncio.shield(task)
+    finally:
+        if path:
+            os.unlink(path)
+    return UploadResult(await get_asset(actor, asset_id), filename=name)
+
+
+async def _store_and_register(store: Any, new: NewAsset, path: str) -> int:
+    try:
+        entry = await asyncio.to_thread(write_file, store, new.path, path)
+        new.fp_size, new.fp_mtime, new.fp_etag = entry.size, entry.mtime, entry.etag
+        asset_id = await register_asset(new)
+    except BaseException:
+        await asyncio.to_thread(delete_quietly, store, new.path)
+        raise
     finally:
         os.unlink(path)
     queue_ingest(asset_id)
-    return UploadResult(await get_asset(actor, asset_id), filename=name)
+    return asset_id
 
 
 def queue_ingest(asset_id: int) -> None:

@@ -43,6 +43,17 @@ class BadForm(AppError):
     code = "bad_form"
 
 
+class ClientGone(BadForm):
+    """The client went away before its body was whole (a cancelled upload): nothing it sent
+    is kept, and nobody is left to read the answer. A 400, not a server error."""
+
+    code = "client_gone"
+
+
+def _gone() -> ClientGone:
+    return ClientGone("The upload was cancelled before it arrived whole; nothing was stored.")
+
+
 def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
@@ -113,10 +124,22 @@ def body_limit(limits_of: Limits) -> Callable[[ASGIApp], ASGIApp]:
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def limited(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http" or any(n == CSRF_HEADER for n, _ in scope["headers"]):
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+
+            async def noticed() -> ReceiveMessage:
+                # Litestar turns a disconnect in the middle of a body into a 500; here it is
+                # the client's choice (a cancelled upload), refused like a malformed form.
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _gone()
+                return message
+
+            if any(n == CSRF_HEADER for n, _ in scope["headers"]):
                 # With the CSRF token in a header nothing reads the body before the route,
                 # whose read_form refuses it the same way and answers in the page's terms.
-                await app(scope, receive, send)
+                await app(scope, noticed, send)
                 return
             limit, file_limit = await limits_of()
             for name, value in scope["headers"]:
@@ -128,7 +151,7 @@ def body_limit(limits_of: Limits) -> Callable[[ASGIApp], ASGIApp]:
 
             async def counted() -> ReceiveMessage:
                 nonlocal received
-                message = await receive()
+                message = await noticed()
                 if message["type"] == "http.request":
                     body = message.get("body", b"")
                     received += len(body)
