@@ -269,3 +269,16 @@ def test_make_run_installs_the_faces_extra_first():
     ).stdout
     assert "scripts/install_faces.sh" in dry
     assert dry.index("scripts/install_faces.sh") < dry.index("pictorium up")
+
+
+async def test_people_menu_stays_when_the_model_is_missing(browser, monkeypatch):
+    from webapp.face import model
+
+    monkeypatch.setattr(
+        model, "model_status", lambda: model.ModelStatus(False, "The face model is missing.")
+    )
+    await signed_in(browser, "admin", "admin@example.com")
+    home = await browser.get("/")
+    assert 'data-test="nav-people"' in home.text
+    people = await browser.get("/people")
+    assert 'data-test="face-model-missing"' in people.text and "make faces" in people.text
