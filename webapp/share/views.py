@@ -177,7 +177,8 @@ def _owner_query() -> Any:
 @dataclass(frozen=True)
 class LinkPreview:
     """What a row of the links page shows of what a link shares: the asset whose thumbnail
-    stands for it (the shared asset, or a collection's first live one), and the name that
+    stands for it (the shared asset, or a collection's cover: its latest-added live asset, as
+    on the Collections page), and the name that
     links to the shared thing (the asset's file name, or the collection's name)."""
 
     name: str
@@ -195,8 +196,9 @@ class LinkPreview:
 
 
 # One query for a whole page of links: each link's shown asset (its own, or its collection's
-# first live asset), that asset's name and kind, whether it has a thumbnail, and how many live
-# assets a collection holds.
+# cover, the latest-added live asset, as collection.service.list_collections picks it), that
+# asset's name and kind, whether it has a thumbnail, and how many live assets a collection
+# holds.
 _PREVIEW_SQL = """
 SELECT l.id AS link_id, l.collection AS collection_id, a.uuid AS uuid, a.filename AS filename,
   a.kind AS kind,
@@ -208,7 +210,7 @@ FROM share_link l
 LEFT JOIN asset a ON a.id = COALESCE(l.asset, (
   SELECT ca.asset FROM collection_asset ca JOIN asset x ON x.id = ca.asset
   WHERE ca.collection = l.collection AND x.status != 'trashed'
-  ORDER BY ca.id LIMIT 1))
+  ORDER BY ca.id DESC LIMIT 1))
 WHERE l.id IN ({ids})
 """
 
