@@ -56,6 +56,11 @@ async def test_admin_tokens_page_creates_a_token_for_any_user(admin_browser):
     assert key not in again.text and key[:10] in again.text  # listed by prefix, shown once
 
 
+async def test_the_source_form_sends_admins_to_admin_tokens(admin_browser):
+    form = await admin_browser.get("/admin/sources/new")
+    assert form.status_code == 200 and "Admin → Tokens" in form.text
+
+
 async def test_admin_tokens_mistakes_stay_by_their_field(admin_browser):
     robot = await make_user("robot@example.com", role="viewer")
     none = await admin_browser.post("/admin/tokens", {"name": "kept name"}, htmx=True)
