@@ -273,3 +273,22 @@ async def test_the_phone_menu_opens_and_closes_from_the_keyboard(chromium, live_
         assert await page.evaluate("document.activeElement.id") == "nav-toggle"
     finally:
         await context.close()
+
+
+async def test_the_share_dialog_opens_and_closes_from_the_keyboard(page, live_server, admin):
+    base = live_server.url
+    await ingested(actor_of(admin), 2, "dialog")
+    await sign_in(page, base, admin.email, DEFAULT_PASSWORD)
+    await page.goto(f"{base}/")
+    await page.focus('[data-test="asset-select"] >> nth=0')
+    await page.keyboard.press("Space")  # selects the asset: the bulk bar appears
+    await page.wait_for_selector('[data-test="bulk-share"]', state="visible")
+    await page.focus('[data-test="bulk-share"]')
+    await page.keyboard.press("Enter")
+    dialog = page.locator('[data-test="share-dialog"]')
+    await dialog.wait_for(state="visible")
+    # The focus is inside the open dialog, so its fields are next on Tab.
+    assert await page.evaluate("!!document.activeElement.closest('dialog[open]')")
+    await page.keyboard.press("Escape")
+    await dialog.wait_for(state="hidden")
+    assert await page.evaluate("document.activeElement.dataset.test") == "bulk-share"
