@@ -23,7 +23,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	@touch $@
 
 install: $(VENV)/.installed static ## Create .venv and install Pictorium
-faces: $(VENV)/.installed-faces ## Install the optional face-recognition extra (dlib-bin, face model)
+faces: $(VENV)/.installed-faces ## Install the face-recognition extra (dlib-bin, face model; `make run` does it)
 
 # A failed install does not stop `make test`: the face tests then skip and say why.
 $(VENV)/.installed-faces: $(VENV)/.installed pyproject.toml scripts/install_faces.sh
@@ -33,7 +33,9 @@ static: static/vendor/htmx.min.js ## Fetch the pinned htmx into static/vendor/
 static/vendor/htmx.min.js: scripts/fetch_htmx.py | $(BIN)/python
 	$(BIN)/python scripts/fetch_htmx.py
 
-run: install ## Run Pictorium (web, worker, scheduler) on http://127.0.0.1:8000
+# Face recognition is part of the product: `make run` installs the face extra (the model ships
+# inside its wheel). Detection still stays off until an admin turns it on (System settings).
+run: install faces ## Run Pictorium (web, worker, scheduler) on http://127.0.0.1:8000
 	$(BIN)/pictorium up
 
 lint: $(VENV)/.installed-test ## ruff, import-linter contracts and mypy

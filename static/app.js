@@ -231,3 +231,16 @@
     if (field && field.form && field.form.requestSubmit) field.form.requestSubmit();
   });
 })();
+
+// The phone menu (a checkbox in base.html, kept in the tab order) closes with Escape, and
+// the focus goes back to its toggle.
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var toggle = document.getElementById("nav-toggle");
+    if (!toggle || !toggle.checked) return;
+    toggle.checked = false;
+    toggle.focus();
+  });
+})();

@@ -12,7 +12,7 @@ from litestar.response import Redirect
 from webapp.account import service as accounts
 from webapp.actor import Actor, Perm, Role
 from webapp.core import clock
-from webapp.errors import AppError
+from webapp.errors import AppError, Invalid
 from webapp.routes._htmx import redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
 from webapp.system import service as system
@@ -192,9 +192,39 @@ async def token_expiry(request: Request, actor: CurrentActor, token_id: FromPath
     return await _token_action(request, actor, token_id, "expiry")
 
 
+async def _tokens_page(actor: Actor, **extra: Any) -> dict[str, Any]:
+    users = [u for u in await accounts.list_users(actor) if u.is_active]
+    return {"tokens": await accounts.list_tokens(actor), "token_users": users, **extra}
+
+
 @get("/tokens", name="admin_tokens")
 async def tokens_list(request: Request, actor: CurrentActor) -> Response:
-    return render(request, "admin/tokens.html", {"tokens": await accounts.list_tokens(actor)})
+    return render(request, "admin/tokens.html", await _tokens_page(actor))
+
+
+@post("/tokens", name="admin_tokens_create")
+async def tokens_create(request: Request, actor: CurrentActor) -> Response:
+    """Admin -> Tokens: a token for any active user (the source form sends admins here to
+    make one for another workspace). The key is shown once; a mistake stays by its field."""
+    form = await request.form()
+    typed = {k: str(form.get(k) or "") for k in ("user_id", "name", "expires_at")}
+    try:
+        if not typed["user_id"].isdigit():
+            raise Invalid("Choose the user the token acts as.", field="user_id")
+        expires = clock.parse_expiry(typed["expires_at"], str(form.get("tz") or ""))
+        token, key = await accounts.create_token(
+            actor, int(typed["user_id"]), name=typed["name"], expires_at=expires
+        )
+    except AppError as exc:
+        field = exc.field if exc.field in {"name", "expires_at"} else "user_id"
+        ctx = await _tokens_page(
+            actor, create_error=exc.message, create_error_field=field, create_form=typed
+        )
+        # A user gone meanwhile (404) is still this form's mistake: answered as one.
+        status = exc.status if exc.status in (409, 422) else 422
+        return render(request, "admin/tokens.html", ctx, block="tokens", status_code=status)
+    ctx = await _tokens_page(actor, new_key=key, new_token=token)
+    return render(request, "admin/tokens.html", ctx, block="tokens")
 
 
 @get("/settings", name="admin_settings")
@@ -236,6 +266,7 @@ admin_router = Router(
         token_revoke,
         token_expiry,
         tokens_list,
+        tokens_create,
         settings_page,
         settings_save,
     ],

@@ -22,6 +22,7 @@ from webapp.routes.share_recipient import _image_response
 from webapp.settings import get_settings
 from webapp.share import eligibility, manage, tokens
 from webapp.share import options as share_options
+from webapp.share import views as share_views
 
 
 def _flag(form: Any, name: str) -> bool:
@@ -191,7 +192,8 @@ async def links_bulk_count(request: Request, actor: CurrentActor) -> dict[str, A
 @get("/links", name="links_page")
 async def links_page(request: Request, actor: CurrentActor) -> Response:
     links = await manage.list_links(actor, everyone=actor.is_admin)
-    ctx = {"links": links, "base": _base(), "list_url": "/links/list"}
+    previews = await share_views.link_previews(actor, links)
+    ctx = {"links": links, "previews": previews, "base": _base(), "list_url": "/links/list"}
     return render(request, "share/links.html", ctx)
 
 
@@ -201,7 +203,15 @@ async def links_list(
 ) -> Response:
     links = await manage.list_links(actor, asset_ref=asset, everyone=actor.is_admin)
     list_url = f"/links/list?asset={asset}" if asset else "/links/list"
-    ctx = {"links": links, "base": _base(), "list_url": list_url, "compact": bool(asset)}
+    # The asset's own sidebar needs no pictures of it; the links page shows what each shares.
+    previews = {} if asset else await share_views.link_previews(actor, links)
+    ctx = {
+        "links": links,
+        "previews": previews,
+        "base": _base(),
+        "list_url": list_url,
+        "compact": bool(asset),
+    }
     return render(request, "share/_links_list.html", ctx)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 
-from webapp.actor import Actor
+from webapp.actor import Actor, Perm
 from webapp.asset import renditions as wm
 from webapp.asset import views as asset_views
 from webapp.core.clock import now
@@ -172,6 +172,75 @@ def _owner_query() -> Any:
         ShareLink.asset.uuid.as_alias("asset_uuid"),
         ShareLink.collection.name.as_alias("collection_name"),
     )
+
+
+@dataclass(frozen=True)
+class LinkPreview:
+    """What a row of the links page shows of what a link shares: the asset whose thumbnail
+    stands for it (the shared asset, or a collection's cover: its latest-added live asset, as
+    on the Collections page), and the name that
+    links to the shared thing (the asset's file name, or the collection's name)."""
+
+    name: str
+    href: str
+    asset_uuid: str | None  # the asset shown; None for an empty collection
+    asset_kind: str
+    has_thumb: bool
+    count: int  # assets it holds: 1 for an asset link
+
+    @property
+    def thumb_url(self) -> str | None:
+        if self.asset_uuid and self.has_thumb:
+            return f"/assets/{self.asset_uuid}/proxies/thumbnail"
+        return None
+
+
+# One query for a whole page of links: each link's shown asset (its own, or its collection's
+# cover, the latest-added live asset, as collection.service.list_collections picks it), that
+# asset's name and kind, whether it has a thumbnail, and how many live assets a collection
+# holds.
+_PREVIEW_SQL = """
+SELECT l.id AS link_id, l.collection AS collection_id, a.uuid AS uuid, a.filename AS filename,
+  a.kind AS kind,
+  EXISTS (SELECT 1 FROM proxy p WHERE p.asset = a.id AND p.type = 'thumbnail') AS has_thumb,
+  CASE WHEN l.collection IS NULL THEN 1 ELSE (
+    SELECT COUNT(*) FROM collection_asset cc JOIN asset y ON y.id = cc.asset
+    WHERE cc.collection = l.collection AND y.status != 'trashed') END AS held
+FROM share_link l
+LEFT JOIN asset a ON a.id = COALESCE(l.asset, (
+  SELECT ca.asset FROM collection_asset ca JOIN asset x ON x.id = ca.asset
+  WHERE ca.collection = l.collection AND x.status != 'trashed'
+  ORDER BY ca.id DESC LIMIT 1))
+WHERE l.id IN ({ids})
+"""
+
+
+async def link_previews(actor: Actor, links: list[LinkView]) -> dict[int, LinkPreview]:
+    """link id -> what it shares, for links the actor was already allowed to list."""
+    actor.require(Perm.read)
+    if not links:
+        return {}
+    by_id = {link.id: link for link in links}
+    sql = _PREVIEW_SQL.format(ids=", ".join("{}" for _ in by_id))
+    previews = {}
+    for row in await ShareLink.raw(sql, *by_id):
+        link = by_id[row["link_id"]]
+        uuid = str(row["uuid"]) if row["uuid"] else None
+        if link.collection_id is not None:
+            name = link.collection_name or "Collection"
+            href = f"/collections/{link.collection_id}"
+        else:
+            name = row["filename"] or "Asset"
+            href = f"/assets/{uuid}" if uuid else ""
+        previews[link.id] = LinkPreview(
+            name=name,
+            href=href,
+            asset_uuid=uuid,
+            asset_kind=row["kind"] or "other",
+            has_thumb=bool(row["has_thumb"]),
+            count=int(row["held"] or 0),
+        )
+    return previews
 
 
 @dataclass(frozen=True)

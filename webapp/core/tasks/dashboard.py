@@ -8,6 +8,27 @@ from webapp.settings import Settings
 
 PREFIX = "/admin/rq"
 
+# A bar above the dashboard's own navigation on each of its pages: the way back to Pictorium.
+# Inline style only (its pages' policy allows inline style; no script is added).
+BACK_BAR = (
+    '<div id="pictorium-back" style="background:#1d2330;padding:.45rem 1rem;'
+    'font:14px/1.4 system-ui,sans-serif"><a href="/admin/users" data-test="rq-back" '
+    'style="color:#fff;font-weight:600;text-decoration:underline">'
+    "\u2190 Back to Pictorium</a></div>"
+)
+
+
+def with_back_link(html: str) -> str:
+    """The page with BACK_BAR as the first thing in its body (once; pages without a body tag
+    are left as they are)."""
+    if 'id="pictorium-back"' in html:
+        return html
+    start = html.find("<body")
+    end = html.find(">", start) if start >= 0 else -1
+    if end < 0:
+        return html
+    return html[: end + 1] + BACK_BAR + html[end + 1 :]
+
 
 def make_dashboard_app(settings: Settings, url_prefix: str = PREFIX) -> Any:
     from flask import Flask
@@ -24,4 +45,11 @@ def make_dashboard_app(settings: Settings, url_prefix: str = PREFIX) -> Any:
     app.config["SECRET_KEY"] = settings.secret_key
     app.register_blueprint(blueprint, url_prefix=url_prefix or None)
     setup_rq_connection(app)
+
+    @app.after_request
+    def add_back_link(response: Any) -> Any:
+        if response.mimetype == "text/html" and not response.direct_passthrough:
+            response.set_data(with_back_link(response.get_data(as_text=True)))
+        return response
+
     return app
