@@ -225,7 +225,8 @@ async def test_tabbing_through_the_feed_and_a_form(page, live_server, admin):
     await ingested(actor_of(admin), 2, "tab")
     await sign_in(page, base, admin.email, DEFAULT_PASSWORD)
     await page.goto(f"{base}/")
-    seen = await _tab_through(page, 30)
+    # Each date field takes several stops (day, month, year, the calendar button).
+    seen = await _tab_through(page, 60)
     order = [s["test"] for s in seen]
     expected = [
         "brand",
