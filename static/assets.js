@@ -136,6 +136,64 @@
   });
   document.addEventListener("htmx:afterSwap", refreshBar);
 
+  // ---- undo of a delete ----------------------------------------------------------------
+  // The notice of a move into the recycle bin carries an Undo form (templates/asset/_undo.html).
+  // It becomes a toast (role=status) that stays ten seconds, longer while the pointer or the
+  // focus is on it; Undo restores those assets and the feed's results are fetched again.
+  var UNDO_MS = 10000;
+  function setupUndo() {
+    var form = document.querySelector("[data-undo-form]");
+    if (!form) return;
+    var notice = form.closest(".notice");
+    var text = notice ? (notice.querySelector("[data-notice-text]") || notice).textContent : "";
+    var toast = document.createElement("div");
+    toast.className = "toast show undo-toast";
+    toast.setAttribute("role", "status");
+    toast.setAttribute("data-test", "undo-toast");
+    var label = document.createElement("span");
+    label.textContent = text;
+    toast.appendChild(label);
+    toast.appendChild(form);
+    document.body.appendChild(toast);
+    if (notice) notice.remove();
+    var timer = null, busy = false;
+    function hide() { if (!busy) toast.remove(); }
+    function arm() { clearTimeout(timer); timer = setTimeout(hide, UNDO_MS); }
+    function hold() { clearTimeout(timer); }
+    toast.addEventListener("mouseenter", hold);
+    toast.addEventListener("focusin", hold);
+    toast.addEventListener("mouseleave", arm);
+    toast.addEventListener("focusout", arm);
+    arm();
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (busy) return;
+      busy = true; hold();
+      var button = form.querySelector("button");
+      if (button) button.disabled = true;
+      fetch(form.getAttribute("action"), {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf(), "X-Undo": "1" }
+      }).then(function (r) {
+        return r.text().then(function (message) { return { ok: r.ok, message: message }; });
+      }).then(function (got) {
+        toast.remove();
+        if (!got.ok) { window.pictoriumError(got.message || "The assets could not be restored."); return; }
+        window.pictoriumToast(got.message);
+        var results = document.getElementById("asset-results");
+        if (results && window.htmx) {
+          window.htmx.ajax("GET", window.location.href, { target: "#asset-results", select: "#asset-results", swap: "outerHTML" });
+        } else {
+          window.location.reload();
+        }
+      }).catch(function () {
+        busy = false; arm();
+        if (button) button.disabled = false;
+        window.pictoriumError("Network error: nothing was restored.");
+      });
+    });
+  }
+
   // Forms and buttons with data-confirm ask first (works for plain and htmx forms).
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -167,6 +225,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("upload-form");
     if (form) setupUpload(form);
+    setupUndo();
     refreshBar();
   });
 })();

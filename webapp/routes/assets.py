@@ -235,8 +235,37 @@ async def asset_tags(request: Request, actor: CurrentActor, ref: FromPath[str]) 
 
 @post("/assets/{ref:str}/delete", name="asset_delete")
 async def asset_delete(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    await asset_trash.trash_assets(actor, [ref])
-    return redirect(request, "/", notice="Moved to the recycle bin.")
+    moved = await asset_trash.trash_with_undo(actor, [ref])
+    return redirect(request, "/", notice=_moved_notice(moved.count), undo=moved.undo_token)
+
+
+def _moved_notice(count: int) -> str:
+    return f"Moved {count} asset{'' if count == 1 else 's'} to the recycle bin."
+
+
+@post("/assets/undo-delete", name="asset_undo_delete")
+async def asset_undo_delete(request: Request, actor: CurrentActor) -> Response:
+    """Undo of the last move into the recycle bin (the notice's Undo button): restores the
+    assets of that move (asset/trash.undo_trash). The page's script posts it with X-Undo and
+    gets the message as text (then refreshes the feed); a plain form gets the page back."""
+    form = await request.form()
+    back = _back(form)
+    script = request.headers.get("x-undo") == "1"
+    try:
+        restored = await asset_trash.undo_trash(actor, str(form.get("undo") or ""))
+    except AppError as exc:
+        if not script:
+            raise
+        return Response(exc.message, status_code=exc.status, media_type="text/plain")
+    notice = f"Restored {restored} asset{'' if restored == 1 else 's'} from the recycle bin."
+    if script:
+        return Response(notice, status_code=200, media_type="text/plain")
+    return redirect(request, back, notice=notice)
+
+
+def _back(form: Any) -> str:
+    back = str(form.get("back") or "/")
+    return "/" if not back.startswith("/") or back.startswith("//") else back
 
 
 @post("/assets/{ref:str}/restore", name="asset_restore")
@@ -341,9 +370,7 @@ async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
     form = await request.form()
     ids = _ids(form)
     action = str(form.get("action") or "")
-    back = str(form.get("back") or "/")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
+    back = _back(form)
     if not ids:
         raise Invalid("Select at least one asset first.", field="ids")
     if action == "collect":
@@ -359,8 +386,8 @@ async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
         changed = await edits.add_tags(actor, ids, str(form.get("tags") or ""))
         notice = f"Tagged {changed} asset(s)."
     elif action == "delete":
-        moved = await asset_trash.trash_assets(actor, ids)
-        notice = f"Moved {moved} asset(s) to the recycle bin."
+        moved = await asset_trash.trash_with_undo(actor, ids)
+        return redirect(request, back, notice=_moved_notice(moved.count), undo=moved.undo_token)
     elif action == "uncollect":
         coll_id = int(str(form.get("collection") or "0") or 0)
         removed = await collections.remove_assets(actor, coll_id, ids)
@@ -418,6 +445,7 @@ assets_router = Router(
         asset_page,
         asset_tags,
         asset_delete,
+        asset_undo_delete,
         asset_restore,
         asset_reprocess,
         asset_original,
