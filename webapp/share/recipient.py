@@ -312,7 +312,7 @@ async def zip_all(token: str, cookie: str | None, version: str | None = None) ->
     """The link's assets as a streamed ZIP: of each, only `version` (one of zip_versions:
     "original", a proxy type, "attachments"), or every allowed version when None (the API's
     older answer). A version the link does not offer is refused."""
-    from webapp.share.zipstream import UniqueNames, ZipEntry, safe_part, zip_chunks
+    from webapp.core.zipstream import UniqueNames, ZipEntry, safe_part, zip_chunks
 
     grant = await authorize(token, cookie, Access("zip"))
     link, owner = grant.link, grant.owner
