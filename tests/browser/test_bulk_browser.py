@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+import zipfile
 
 import pytest
 
@@ -58,6 +59,20 @@ async def test_delete_shows_a_toast_whose_undo_restores_without_a_reload(page, l
     await tiles.first.hover()
     await boxes.nth(0).check()
     await boxes.nth(1).check()
+    # Download: the menu offers the versions this selection has, and the ZIP holds that one.
+    await page.click('[data-test="bulk-download-open"]')
+    versions = page.locator('[data-test="bulk-download-version"] option')
+    await page.wait_for_function(
+        "!document.querySelector('[data-test=bulk-download-version] option[value=poster]')"
+    )
+    assert "original" in [await o.get_attribute("value") for o in await versions.all()]
+    await page.select_option('[data-test="bulk-download-version"]', "thumbnail")
+    async with page.expect_download() as info:
+        await page.click('[data-test="bulk-download"]')
+    download = await info.value
+    with zipfile.ZipFile(await download.path()) as archive:
+        assert sorted(archive.namelist()) == ["undo-1-thumbnail.jpg", "undo-2-thumbnail.jpg"]
+    await page.click('[data-test="bulk-download-open"]')  # closes the menu
     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await page.click('[data-test="bulk-delete"]')
     toast = page.locator('[data-test="undo-toast"]')
