@@ -278,20 +278,92 @@
   }
 
   // ---- selection -----------------------------------------------------------------------
+  // With every box of the page ticked, the bar offers "Select all N results" (N for the feed's
+  // filter, asked from /assets/bulk/count): the form then sends all=1 and the filter, and the
+  // server runs the filter again (capped) instead of taking the ticked ids.
   var lastChecked = null;
+  var allMode = false, totals = null, totalsFor = null;
   function boxes() { return Array.prototype.slice.call(document.querySelectorAll('input[name="ids"][form="bulk-form"]')); }
+  function bulkFilter(bar) { var f = bar.querySelector("[data-bulk-filter]"); return f ? f.value : ""; }
+  function setAll(bar, on) {
+    allMode = on;
+    var field = bar.querySelector("[data-bulk-all]");
+    if (field) field.value = on ? "1" : "";
+    var share = bar.querySelector("[data-share-bulk]");
+    if (share) {
+      share.disabled = on;
+      share.title = on ? "Sharing takes the assets you select on the page." : "";
+    }
+  }
+  function offerResults(bar, pageCount) {
+    var button = bar.querySelector("[data-select-results]");
+    if (!button) return;
+    var filter = bulkFilter(bar);
+    if (allMode || pageCount === 0 || boxes().some(function (b) { return !b.checked; })) { button.hidden = true; return; }
+    function show() {
+      if (!totals || totals.total <= pageCount) { button.hidden = true; return; }
+      button.querySelector("[data-results-count]").textContent = totals.total;
+      button.hidden = false;
+    }
+    if (totals && totalsFor === filter) { show(); return; }
+    totalsFor = filter;
+    fetch("/assets/bulk/count?filter=" + encodeURIComponent(filter), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (got) { totals = got; show(); })
+      .catch(function () { totals = null; });
+  }
   function refreshBar() {
     var bar = document.getElementById("bulk-form");
     if (!bar) return;
+    if (totalsFor !== null && totalsFor !== bulkFilter(bar)) { totals = null; totalsFor = null; setAll(bar, false); }
+    if (allMode) boxes().forEach(function (b) { b.checked = true; });
     var n = boxes().filter(function (b) { return b.checked; }).length;
     bar.hidden = n === 0;
     var count = bar.querySelector("[data-bulk-count]");
-    if (count) count.textContent = n;
+    if (count) count.textContent = allMode && totals ? "All " + totals.total : n;
+    var note = bar.querySelector("[data-bulk-cap-note]");
+    if (note) {
+      var over = allMode && totals && totals.total > totals.cap;
+      note.hidden = !over;
+      if (over) note.textContent = "Bulk actions take at most " + totals.cap + " assets at once: narrow the filter.";
+    }
     boxes().forEach(function (b) { var t = b.closest(".tile"); if (t) t.classList.toggle("tile-selected", b.checked); });
+    offerResults(bar, n);
   }
+  function refreshVersions(menu) {
+    var bar = document.getElementById("bulk-form");
+    var select = menu.querySelector("[data-zip-versions]");
+    if (!bar || !select) return;
+    var data = new FormData(bar);
+    fetch("/assets/bulk/versions", {
+      method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": csrf() }
+    }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      if (html !== null) select.innerHTML = html;
+    }).catch(function () {});
+  }
+  document.addEventListener("toggle", function (e) {
+    var menu = e.target;
+    if (menu.matches && menu.matches("[data-zip-menu]") && menu.open) refreshVersions(menu);
+  }, true);
+  // A ZIP over its cap is refused here, next to the button, before anything is sent.
+  document.addEventListener("submit", function (e) {
+    var bar = e.target;
+    if (bar.id !== "bulk-form" || !e.submitter || e.submitter.value !== "download") return;
+    var menu = e.submitter.closest("[data-zip-menu]");
+    var n = allMode && totals ? totals.total : boxes().filter(function (b) { return b.checked; }).length;
+    var cap = parseInt(menu.getAttribute("data-zip-cap"), 10) || Infinity;
+    var error = menu.querySelector("[data-zip-error]");
+    if (n > cap) {
+      e.preventDefault();
+      error.textContent = "A ZIP holds at most " + cap + " assets; " + n + " are selected. Narrow the selection or the filter.";
+      error.hidden = false;
+    } else if (error) { error.hidden = true; }
+  }, true);
   document.addEventListener("click", function (e) {
     var box = e.target.closest && e.target.closest('input[name="ids"][form="bulk-form"]');
+    var bar = document.getElementById("bulk-form");
     if (box) {
+      if (allMode && !box.checked && bar) setAll(bar, false);
       if (e.shiftKey && lastChecked && lastChecked !== box) {
         var all = boxes(), a = all.indexOf(lastChecked), b = all.indexOf(box);
         all.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (x) { x.checked = box.checked; });
@@ -301,12 +373,74 @@
       return;
     }
     if (e.target.closest && e.target.closest("[data-select-all]")) { boxes().forEach(function (x) { x.checked = true; }); refreshBar(); }
-    if (e.target.closest && e.target.closest("[data-select-none]")) { boxes().forEach(function (x) { x.checked = false; }); refreshBar(); }
+    if (e.target.closest && e.target.closest("[data-select-results]") && bar) { setAll(bar, true); refreshBar(); }
+    if (e.target.closest && e.target.closest("[data-select-none]")) {
+      if (bar) setAll(bar, false);
+      boxes().forEach(function (x) { x.checked = false; }); refreshBar();
+    }
     var full = e.target.closest && e.target.closest("[data-fullscreen]");
     if (full) openLightbox(full.getAttribute("data-fullscreen"));
     if (e.target.closest && e.target.closest(".lightbox-close")) closeLightbox();
   });
   document.addEventListener("htmx:afterSwap", refreshBar);
+
+  // ---- undo of a delete ----------------------------------------------------------------
+  // The notice of a move into the recycle bin carries an Undo form (templates/asset/_undo.html).
+  // It becomes a toast (role=status) that stays ten seconds, longer while the pointer or the
+  // focus is on it; Undo restores those assets and the feed's results are fetched again.
+  var UNDO_MS = 10000;
+  function setupUndo() {
+    var form = document.querySelector("[data-undo-form]");
+    if (!form) return;
+    var notice = form.closest(".notice");
+    var text = notice ? (notice.querySelector("[data-notice-text]") || notice).textContent : "";
+    var toast = document.createElement("div");
+    toast.className = "toast show undo-toast";
+    toast.setAttribute("role", "status");
+    toast.setAttribute("data-test", "undo-toast");
+    var label = document.createElement("span");
+    label.textContent = text;
+    toast.appendChild(label);
+    toast.appendChild(form);
+    document.body.appendChild(toast);
+    if (notice) notice.remove();
+    var timer = null, busy = false;
+    function hide() { if (!busy) toast.remove(); }
+    function arm() { clearTimeout(timer); timer = setTimeout(hide, UNDO_MS); }
+    function hold() { clearTimeout(timer); }
+    toast.addEventListener("mouseenter", hold);
+    toast.addEventListener("focusin", hold);
+    toast.addEventListener("mouseleave", arm);
+    toast.addEventListener("focusout", arm);
+    arm();
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (busy) return;
+      busy = true; hold();
+      var button = form.querySelector("button");
+      if (button) button.disabled = true;
+      fetch(form.getAttribute("action"), {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf(), "X-Undo": "1" }
+      }).then(function (r) {
+        return r.text().then(function (message) { return { ok: r.ok, message: message }; });
+      }).then(function (got) {
+        toast.remove();
+        if (!got.ok) { window.pictoriumError(got.message || "The assets could not be restored."); return; }
+        window.pictoriumToast(got.message);
+        var results = document.getElementById("asset-results");
+        if (results && window.htmx) {
+          window.htmx.ajax("GET", window.location.href, { target: "#asset-results", select: "#asset-results", swap: "outerHTML" });
+        } else {
+          window.location.reload();
+        }
+      }).catch(function () {
+        busy = false; arm();
+        if (button) button.disabled = false;
+        window.pictoriumError("Network error: nothing was restored.");
+      });
+    });
+  }
 
   // Forms and buttons with data-confirm ask first (works for plain and htmx forms).
   document.addEventListener("submit", function (e) {
@@ -339,6 +473,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("upload-form");
     if (form) setupUpload(form);
+    setupUndo();
     refreshBar();
   });
 })();

@@ -177,7 +177,7 @@ async def test_bulk_collect_delete_and_restore_from_the_bin(browser):
     deleted = await browser.client.post(
         "/assets/bulk", data={"_csrf_token": browser.csrf, "action": "delete", "ids": ids[:1]}
     )
-    assert "Moved 1 asset(s) to the recycle bin." in deleted.text
+    assert "Moved 1 asset to the recycle bin." in deleted.text
     assert len(select(deleted.text, "article", data_test="asset-tile")) == 2
     trash = await browser.get("/trash")
     assert len(select(trash.text, "article", data_test="asset-tile")) == 1

@@ -490,7 +490,7 @@ async def test_watermark_only_owner_shares_only_watermarked():
 
 
 async def test_zip_of_allowed_versions_with_safe_names_and_bounded_chunks(monkeypatch):
-    from webapp.share import zipstream
+    from webapp.core import zipstream
 
     monkeypatch.setattr(zipstream, "CHUNK", 4096)
     editor = await actor_for()

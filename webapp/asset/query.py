@@ -330,6 +330,17 @@ async def count_visible(actor: Actor, f: AssetFilter | None = None) -> int:
     return await query
 
 
+async def filtered_ids(actor: Actor, f: AssetFilter, limit: int) -> list[int]:
+    """The ids of the assets the feed shows for `f`, newest first, at most `limit` (the
+    bulk bar's "select all N results": the caller asks for one more than its cap to tell
+    that the filter holds more)."""
+    actor.require(Perm.read)
+    query = Asset.select(Asset.id).order_by(Asset.id, ascending=False).limit(max(1, limit))
+    for condition in _conditions(f):
+        query = query.where(condition)
+    return [r["id"] for r in await query]
+
+
 # ---- reads through a link: the grant as the scope ---------------------------------------
 # A link lets its visitors read what its owner could, restricted to the link's one asset or
 # its collection's members, and only what SHAREABLE_SQL lets through. These are measured fast

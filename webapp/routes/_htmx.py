@@ -21,6 +21,9 @@ from webapp.settings import get_settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NOTICE_COOKIE = "pictorium_notice"
+# The undo token of the action the notice is about (a move into the recycle bin): shown with
+# that notice only (templates/asset/_undo.html), then dropped with it.
+UNDO_COOKIE = "pictorium_undo"
 
 
 def _utc(value: datetime) -> datetime:
@@ -78,6 +81,9 @@ def base_context(request: Request) -> dict[str, Any]:
         "hx_headers": json.dumps({"X-CSRFToken": token}),
         "path": request.url.path,
         "notice": unquote(request.cookies.get(NOTICE_COOKIE, "")),
+        "undo_token": request.cookies.get(UNDO_COOKIE, "")
+        if request.cookies.get(NOTICE_COOKIE)
+        else "",
         "base_url": get_settings().base_url,
     }
 
@@ -103,10 +109,12 @@ def render(
     response = Response(html, media_type=MediaType.HTML, status_code=status_code, headers=headers)
     if ctx["notice"]:
         response.delete_cookie(NOTICE_COOKIE)
+    if UNDO_COOKIE in request.cookies:
+        response.delete_cookie(UNDO_COOKIE)
     return response
 
 
-def redirect(request: Request, url: str, *, notice: str = "") -> Response:
+def redirect(request: Request, url: str, *, notice: str = "", undo: str = "") -> Response:
     """After a successful POST: 303 for plain forms, HX-Redirect for htmx."""
     if is_htmx(request):
         response: Response = Response(b"", status_code=200, headers={"HX-Redirect": url})
@@ -114,4 +122,6 @@ def redirect(request: Request, url: str, *, notice: str = "") -> Response:
         response = Redirect(url, status_code=303)
     if notice:
         response.set_cookie(NOTICE_COOKIE, quote(notice), max_age=60, httponly=True, samesite="lax")
+    if undo:
+        response.set_cookie(UNDO_COOKIE, undo, max_age=60, httponly=True, samesite="lax")
     return response

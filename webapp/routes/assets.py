@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request, Response, Router, get, post, route
 from litestar.di import Provide
 from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery
+from litestar.response import Stream
 
 from webapp.actor import Actor, Perm
-from webapp.asset import attachments, downloads, edits, ingest
+from webapp.asset import attachments, downloads, edits, ingest, selection_zip
 from webapp.asset import order as asset_order
 from webapp.asset import query as asset_query
 from webapp.asset import trash as asset_trash
@@ -24,10 +25,11 @@ from webapp.core import clock
 from webapp.errors import AppError, Invalid, TooLarge
 from webapp.face import people
 from webapp.feed.page import feed_flows, feed_neighbours, list_feed
-from webapp.routes._files import file_response
+from webapp.routes._files import content_disposition, file_response
 from webapp.routes._forms import FORM_SLACK, BadForm, body_limit, read_form
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
+from webapp.routes.share_recipient import _in_thread
 from webapp.system import service as system
 from webapp.workflows import purge
 
@@ -156,6 +158,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         feed_flows=await feed_flows(actor),
         filter_person=await people.person_name(actor, f.person_id) if f.person_id else "",
     )
+    ctx.update(await selection_zip.bulkbar_context(actor))
     return render(request, "asset/feed.html", ctx, block="feed_results", status_code=status)
 
 
@@ -292,8 +295,37 @@ async def asset_tags(request: Request, actor: CurrentActor, ref: FromPath[str]) 
 
 @post("/assets/{ref:str}/delete", name="asset_delete")
 async def asset_delete(request: Request, actor: CurrentActor, ref: FromPath[str]) -> Response:
-    await asset_trash.trash_assets(actor, [ref])
-    return redirect(request, "/", notice="Moved to the recycle bin.")
+    moved = await asset_trash.trash_with_undo(actor, [ref])
+    return redirect(request, "/", notice=_moved_notice(moved.count), undo=moved.undo_token)
+
+
+def _moved_notice(count: int) -> str:
+    return f"Moved {count} asset{'' if count == 1 else 's'} to the recycle bin."
+
+
+@post("/assets/undo-delete", name="asset_undo_delete")
+async def asset_undo_delete(request: Request, actor: CurrentActor) -> Response:
+    """Undo of the last move into the recycle bin (the notice's Undo button): restores the
+    assets of that move (asset/trash.undo_trash). The page's script posts it with X-Undo and
+    gets the message as text (then refreshes the feed); a plain form gets the page back."""
+    form = await request.form()
+    back = _back(form)
+    script = request.headers.get("x-undo") == "1"
+    try:
+        restored = await asset_trash.undo_trash(actor, str(form.get("undo") or ""))
+    except AppError as exc:
+        if not script:
+            raise
+        return Response(exc.message, status_code=exc.status, media_type="text/plain")
+    notice = f"Restored {restored} asset{'' if restored == 1 else 's'} from the recycle bin."
+    if script:
+        return Response(notice, status_code=200, media_type="text/plain")
+    return redirect(request, back, notice=notice)
+
+
+def _back(form: Any) -> str:
+    back = str(form.get("back") or "/")
+    return "/" if not back.startswith("/") or back.startswith("//") else back
 
 
 @post("/assets/{ref:str}/restore", name="asset_restore")
@@ -392,17 +424,82 @@ def _ids(form: Any) -> list[int]:
     return [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
 
 
+# "Select all N results": a bulk action on a filter takes at most this many assets.
+BULK_CAP = 5000
+
+
+def _filter_of(form_or_query: Any) -> tuple[asset_query.AssetFilter, dict[str, str]]:
+    """The feed's filter a bulk action was sent with (the feed's query string, in "filter")."""
+    params = dict(parse_qsl(str(form_or_query.get("filter") or ""))[:50])
+    f, active = filter_from_query(params)
+    if active.get("flow"):
+        raise Invalid(
+            "“Select all results” does not take a flow filter: select the assets on the page.",
+            field="ids",
+        )
+    return f, active
+
+
+async def _selected(actor: Actor, form: Any) -> list[int]:
+    """The ids a bulk action is for: the ticked boxes, or with all=1 every asset of the
+    feed's filter, run again here, refused over BULK_CAP."""
+    if str(form.get("all") or "") != "1":
+        return _ids(form)
+    f, _ = _filter_of(form)
+    ids = await asset_query.filtered_ids(actor, f, BULK_CAP + 1)
+    if len(ids) > BULK_CAP:
+        raise Invalid(
+            f"This filter matches more than {BULK_CAP} assets, and a bulk action takes at "
+            f"most {BULK_CAP} at once. Narrow the filter, or select assets on the page.",
+            field="ids",
+        )
+    return ids
+
+
+@get("/assets/bulk/count", name="assets_bulk_count")
+async def assets_bulk_count(request: Request, actor: CurrentActor) -> Response:
+    """How many assets the feed's filter holds (the bulk bar's "Select all N results")."""
+    f, _ = _filter_of(request.query_params)
+    total = await asset_query.count_visible(actor, f)
+    return Response(
+        {"total": total, "cap": BULK_CAP, "zip_cap": selection_zip.MAX_ZIP_ASSETS},
+        media_type="application/json",
+    )
+
+
+@post("/assets/bulk/versions", name="assets_bulk_versions")
+async def assets_bulk_versions(request: Request, actor: CurrentActor) -> Response:
+    """The versions a ZIP of the selection may hold (the bulk bar's Download menu)."""
+    form = await request.form()
+    ids = await _selected(actor, form)
+    versions = await selection_zip.selection_versions(actor, ids)
+    return render(request, "asset/_zip_versions.html", {"zip_versions": versions})
+
+
+async def _zip_response(actor: Actor, ids: list[int], version: str) -> Response:
+    got = await selection_zip.zip_selection(actor, ids, version)
+    headers = {
+        "Content-Disposition": content_disposition(got.filename),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    return Stream(
+        _in_thread(got.chunks), status_code=200, media_type="application/zip", headers=headers
+    )
+
+
 @post("/assets/bulk", name="assets_bulk")
 async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
-    """The feed's bulk bar: add to a collection (existing or new), tag, delete."""
+    """The feed's bulk bar: add to a collection (existing or new), tag, delete, download a
+    ZIP; for the ticked assets or, with all=1, for every asset of the feed's filter."""
     form = await request.form()
-    ids = _ids(form)
+    ids = await _selected(actor, form)
     action = str(form.get("action") or "")
-    back = str(form.get("back") or "/")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
+    back = _back(form)
     if not ids:
         raise Invalid("Select at least one asset first.", field="ids")
+    if action == "download":
+        return await _zip_response(actor, ids, str(form.get("version") or ""))
     if action == "collect":
         target = str(form.get("collection") or "")
         if target == "new" or not target:
@@ -416,8 +513,8 @@ async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
         changed = await edits.add_tags(actor, ids, str(form.get("tags") or ""))
         notice = f"Tagged {changed} asset(s)."
     elif action == "delete":
-        moved = await asset_trash.trash_assets(actor, ids)
-        notice = f"Moved {moved} asset(s) to the recycle bin."
+        moved = await asset_trash.trash_with_undo(actor, ids)
+        return redirect(request, back, notice=_moved_notice(moved.count), undo=moved.undo_token)
     elif action == "uncollect":
         coll_id = int(str(form.get("collection") or "0") or 0)
         removed = await collections.remove_assets(actor, coll_id, ids)
@@ -475,6 +572,7 @@ assets_router = Router(
         asset_page,
         asset_tags,
         asset_delete,
+        asset_undo_delete,
         asset_restore,
         asset_reprocess,
         asset_original,
@@ -483,6 +581,8 @@ assets_router = Router(
         attachment_download,
         attachment_delete,
         assets_bulk,
+        assets_bulk_count,
+        assets_bulk_versions,
         trash,
         trash_restore,
         trash_empty,

@@ -7,6 +7,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 
 from webapp.asset import query as asset_query
+from webapp.asset import selection_zip
 from webapp.collection import service as collections
 from webapp.errors import Invalid
 from webapp.routes._htmx import redirect, render
@@ -50,6 +51,7 @@ async def collection_page(
     ctx = {"collection": coll, "page": page, "more_url": more_url}
     if cursor:
         return render(request, "asset/_tiles.html", ctx)
+    ctx.update(await selection_zip.bulkbar_context(actor))
     return render(request, "collection/detail.html", ctx)
 
 

@@ -243,14 +243,20 @@ async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 
 @route("/{token:str}/zip", http_method=_FILE_METHODS, name="share_zip")
-async def share_zip(request: Request, token: FromPath[str]) -> Response:
+async def share_zip(
+    request: Request, token: FromPath[str], version: FromQuery[str | None] = None
+) -> Response:
+    """ "Download all": of each asset, the one version chosen (?version=original, a proxy
+    type or attachments; share/recipient.zip_versions)."""
+
     async def make() -> Response:
         headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
         if request.method == "HEAD":
             # The same check as GET, without building the archive.
-            await authorize.authorize(token, _cookie(request), share_views.Access("zip"))
+            grant = await authorize.authorize(token, _cookie(request), share_views.Access("zip"))
+            recipient.check_zip_version(grant.link, version)
             return Response(b"", media_type="application/zip", headers=headers)
-        result = await recipient.zip_all(token, _cookie(request))
+        result = await recipient.zip_all(token, _cookie(request), version)
         headers["Content-Disposition"] = content_disposition(result.filename)
         return Stream(_in_thread(result.chunks), media_type="application/zip", headers=headers)
 

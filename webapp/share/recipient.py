@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from webapp.asset import query as asset_query
 from webapp.asset import renditions as wm
 from webapp.asset import views as asset_views
 from webapp.core import db
-from webapp.errors import AppError, Conflict, NotFound, Unavailable
+from webapp.errors import AppError, Conflict, Forbidden, NotFound, Unavailable
 from webapp.fs.errors import StoreError
 from webapp.settings import get_settings
 from webapp.share.authorize import _may_original, authorize, link_scope
@@ -71,6 +71,8 @@ class SharedPage:
     single: bool
     can_zip: bool
     title: str = ""  # the collection's or the asset's name (share.views.shown_name)
+    # What "Download all" may hold: (value, label) for zip_all's `version`.
+    zip_versions: list[tuple[str, str]] = field(default_factory=list)
 
 
 async def _page(
@@ -177,7 +179,31 @@ async def landing(
     can_zip = bool(link.proxy_types or link.allow_attachments or link.allow_original)
     single = link.collection_id is None
     title = shown_name(link, grant.asset if single else None)
-    return SharedPage(link, token, shared, next_cursor, single, can_zip, title)
+    return SharedPage(link, token, shared, next_cursor, single, can_zip, title, zip_versions(link))
+
+
+def zip_versions(link: LinkView) -> list[tuple[str, str]]:
+    """The choices of "Download all": the originals when the link allows them, each proxy
+    type it allows, and the attachments when it allows those; each is a ZIP of its own."""
+    out: list[tuple[str, str]] = []
+    if link.allow_original:
+        out.append(("original", "Originals"))
+    for t in link.proxy_types:
+        video = t in proxy_types.VIDEO_PROXIES
+        out.append((t, f"{t.capitalize()} (videos)" if video else t.capitalize()))
+    if link.allow_attachments:
+        out.append(("attachments", "Attachments"))
+    return out
+
+
+def check_zip_version(link: LinkView, version: str | None) -> None:
+    """A version the link does not offer is refused (403), with its name."""
+    if version is None or version in {v for v, _ in zip_versions(link)}:
+        return
+    shown = version if len(version) <= 40 else version[:40] + "…"
+    raise Forbidden(
+        f"This link does not offer “{shown}” downloads; choose one of the versions it offers."
+    )
 
 
 async def visit(
@@ -282,12 +308,18 @@ class ZipDownload:
     chunks: Iterator[bytes]
 
 
-async def zip_all(token: str, cookie: str | None) -> ZipDownload:
-    """Every allowed version of every asset of the link, as a streamed ZIP."""
-    from webapp.share.zipstream import UniqueNames, ZipEntry, safe_part, zip_chunks
+async def zip_all(token: str, cookie: str | None, version: str | None = None) -> ZipDownload:
+    """The link's assets as a streamed ZIP: of each, only `version` (one of zip_versions:
+    "original", a proxy type, "attachments"), or every allowed version when None (the API's
+    older answer). A version the link does not offer is refused."""
+    from webapp.core.zipstream import UniqueNames, ZipEntry, safe_part, zip_chunks
 
     grant = await authorize(token, cookie, Access("zip"))
     link, owner = grant.link, grant.owner
+    check_zip_version(link, version)
+    want_original = version in (None, "original")
+    want_proxies = [p for p in link.proxy_types if version in (None, p)]
+    want_attachments = link.allow_attachments and version in (None, "attachments")
     must_watermark = link.watermark or owner.watermark_only
     items: list[asset_views.AssetView] = []
     cursor = None
@@ -298,14 +330,14 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
             break
     ids = [a.id for a in items]
     scope = link_scope(link, owner)
-    proxy_rows = await asset_query.scoped_proxy_rows(scope, ids, link.proxy_types)
-    attachments = await _attachments_of(grant, ids) if link.allow_attachments else {}
+    proxy_rows = await asset_query.scoped_proxy_rows(scope, ids, want_proxies)
+    attachments = await _attachments_of(grant, ids) if want_attachments else {}
     central = storages.central_store()
     names = UniqueNames()
     entries: list[ZipEntry] = []
     for asset in items:
         stem = safe_part(asset.filename.rsplit(".", 1)[0])
-        if _may_original(link, owner, asset) and asset.status != "archived":
+        if want_original and _may_original(link, owner, asset) and asset.status != "archived":
             try:
                 original = await asset_downloads.original_download(owner, asset.id)
                 entries.append(
@@ -313,7 +345,7 @@ async def zip_all(token: str, cookie: str | None) -> ZipDownload:
                 )
             except (AppError, StoreError):
                 pass
-        for proxy in link.proxy_types:
+        for proxy in want_proxies:
             found = proxy_rows.get((asset.id, proxy))
             if found is None:
                 continue
