@@ -271,6 +271,21 @@ async def test_person_forms_say_the_error_under_the_field(page, live_server, adm
     assert face is not None and face["person"] == ann
 
 
+@pytest.mark.error_answers(422)
+async def test_a_link_search_without_a_picture_says_so_under_the_picture(page, live_server, admin):
+    photos = [await _asset(admin, f"crowd-{i}.jpg", seed=50 + i) for i in range(2)]
+    await system.update(SYSTEM, {"faces_enabled": "on"})
+    link_options = share_options.LinkOptions(
+        kind="public", proxy_types=["preview"], allow_face_search=True
+    )
+    created = await manage.create_link(actor_of(admin), [a.id for a in photos], link_options)
+    assert created.link.allow_face_search
+    await page.goto(f"{live_server.url}/s/{created.link.token}")
+    await _no_check(page, '[data-test="face-picture"]', "required")
+    await page.click('[data-test="face-search-submit"]')
+    await error_beside(page, '[data-test="face-picture"]', "Choose or take a photo")
+
+
 # ---- a collection's rename -----------------------------------------------------------------
 
 
