@@ -192,6 +192,11 @@ async def storage_restore(
 ) -> Response:
     form = await request.form()
     ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
+    if not ids:
+        ctx = await _detail_ctx(
+            actor, storage_id, error="Tick the assets to restore first.", error_field="ids"
+        )
+        return render(request, "storage/detail.html", ctx, status_code=422)
     count = await unavailable.restore_unavailable(actor, storage_id, ids)
     return redirect(
         request,
