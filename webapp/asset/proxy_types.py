@@ -62,9 +62,13 @@ async def list_proxy_types(actor: Actor) -> list[ProxyTypeView]:
 
 def _clean_proxy_fields(size: Any, fmt: str, quality: Any) -> tuple[int, str, int]:
     try:
-        size_i, quality_i = int(size), int(quality)
+        size_i = int(size)
     except (TypeError, ValueError):
-        raise Invalid("Size and quality must be whole numbers.", field="size") from None
+        raise Invalid("The size is a whole number of pixels.", field="size") from None
+    try:
+        quality_i = int(quality)
+    except (TypeError, ValueError):
+        raise Invalid("The quality is a whole number from 1 to 100.", field="quality") from None
     if not 32 <= size_i <= 8000:
         raise Invalid("The size must be from 32 to 8000 pixels.", field="size")
     if fmt not in {"jpeg", "webp", "png"}:

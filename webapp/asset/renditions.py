@@ -93,9 +93,13 @@ def _clean_settings(position: str, scale: Any, opacity: Any) -> tuple[str, int, 
     if position not in {p for p, _ in POSITIONS}:
         raise Invalid("Choose one of the positions offered.", field="position")
     try:
-        scale_i, opacity_i = int(scale), int(opacity)
+        scale_i = int(scale)
     except (TypeError, ValueError):
-        raise Invalid("Scale and opacity must be whole numbers.", field="scale") from None
+        raise Invalid("The scale is a whole number from 2 to 100.", field="scale") from None
+    try:
+        opacity_i = int(opacity)
+    except (TypeError, ValueError):
+        raise Invalid("The opacity is a whole number from 5 to 100.", field="opacity") from None
     if not 2 <= scale_i <= 100:
         raise Invalid("The scale must be from 2 to 100 %.", field="scale")
     if not 5 <= opacity_i <= 100:

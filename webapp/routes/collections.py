@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 
+from webapp.actor import Actor
 from webapp.asset import query as asset_query
 from webapp.asset import selection_zip
 from webapp.collection import service as collections
@@ -32,13 +35,7 @@ async def collection_create(request: Request, actor: CurrentActor) -> Response:
     return redirect(request, f"/collections/{created.id}", notice="Collection created.")
 
 
-@get("/{collection_id:int}", name="collection_page")
-async def collection_page(
-    request: Request,
-    actor: CurrentActor,
-    collection_id: FromPath[int],
-    cursor: FromQuery[str | None] = None,
-) -> Response:
+async def _page_ctx(actor: Actor, collection_id: int, cursor: str | None = None) -> dict[str, Any]:
     coll = await collections.get_collection(actor, collection_id)
     page = await asset_query.list_assets(
         actor,
@@ -48,7 +45,17 @@ async def collection_page(
     more_url = None
     if page.next_cursor:
         more_url = f"/collections/{collection_id}?cursor={page.next_cursor}"
-    ctx = {"collection": coll, "page": page, "more_url": more_url}
+    return {"collection": coll, "page": page, "more_url": more_url}
+
+
+@get("/{collection_id:int}", name="collection_page")
+async def collection_page(
+    request: Request,
+    actor: CurrentActor,
+    collection_id: FromPath[int],
+    cursor: FromQuery[str | None] = None,
+) -> Response:
+    ctx = await _page_ctx(actor, collection_id, cursor)
     if cursor:
         return render(request, "asset/_tiles.html", ctx)
     ctx.update(await selection_zip.bulkbar_context(actor))
@@ -60,7 +67,14 @@ async def collection_rename(
     request: Request, actor: CurrentActor, collection_id: FromPath[int]
 ) -> Response:
     form = await request.form()
-    coll = await collections.rename_collection(actor, collection_id, str(form.get("name") or ""))
+    name = str(form.get("name") or "")
+    try:
+        coll = await collections.rename_collection(actor, collection_id, name)
+    except Invalid as exc:
+        # The page again with the rename open, the name typed and the message under it.
+        ctx = await _page_ctx(actor, collection_id)
+        ctx.update(rename_error=exc.message, rename_name=name)
+        return render(request, "collection/detail.html", ctx, status_code=exc.status)
     return redirect(request, f"/collections/{coll.id}", notice="Collection renamed.")
 
 

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor
 from webapp.asset import query as asset_query
-from webapp.errors import Invalid, TooManyRequests
+from webapp.errors import Invalid, NotFound, TooManyRequests
 from webapp.face import model
 from webapp.face.people import (
     MAX_PEOPLE,
@@ -89,10 +89,14 @@ async def person_page(request: Request, actor: CurrentActor, person_id: FromPath
 @post("/{person_id:int}/name", name="person_name")
 async def person_name(request: Request, actor: CurrentActor, person_id: FromPath[int]) -> Response:
     form = await request.form()
+    name = str(form.get("name") or "")
     try:
-        await rename_person(actor, person_id, str(form.get("name") or ""))
+        await rename_person(actor, person_id, name)
     except Invalid as exc:
-        ctx = await _person_ctx(actor, person_id, name_error=exc.message)
+        # The page again, the name typed kept and the message under it.
+        ctx = await _person_ctx(
+            actor, person_id, error=exc.message, error_field="name", typed_name=name
+        )
         return render(request, "face/person.html", ctx, status_code=exc.status)
     return redirect(request, f"/people/{person_id}", notice="Name saved.")
 
@@ -101,9 +105,16 @@ async def person_name(request: Request, actor: CurrentActor, person_id: FromPath
 async def person_merge(request: Request, actor: CurrentActor, person_id: FromPath[int]) -> Response:
     form = await request.form()
     other = str(form.get("other") or "")
-    if not other.isdigit():
-        raise Invalid("Choose the person to merge into this one.", field="other")
-    kept = await merge_people(actor, person_id, int(other))
+    try:
+        if not other.isdigit():
+            raise Invalid("Choose the person to merge into this one.", field="other")
+        kept = await merge_people(actor, person_id, int(other))
+    except (Invalid, NotFound) as exc:
+        # NotFound here is the other person (merged or forgotten meanwhile, in another tab);
+        # this page's own person missing makes _person_ctx answer 404 as before.
+        ctx = await _person_ctx(actor, person_id, error=exc.message, error_field="other")
+        status = 422 if isinstance(exc, NotFound) else exc.status
+        return render(request, "face/person.html", ctx, status_code=status)
     return redirect(request, f"/people/{kept.id}", notice="People merged.")
 
 
@@ -111,9 +122,20 @@ async def person_merge(request: Request, actor: CurrentActor, person_id: FromPat
 async def face_move(request: Request, actor: CurrentActor, face_id: FromPath[int]) -> Response:
     form = await request.form()
     target = str(form.get("person") or "")
-    if target != "new" and not target.isdigit():
-        raise Invalid("Choose a person, or a new one.", field="person")
-    moved = await move_face(actor, face_id, None if target == "new" else int(target))
+    shown = str(form.get("from") or "")
+    try:
+        if target != "new" and not target.isdigit():
+            raise Invalid("Choose a person, or a new one.", field="person")
+        moved = await move_face(actor, face_id, None if target == "new" else int(target))
+    except (Invalid, NotFound) as exc:
+        if not shown.isdigit():
+            raise
+        # The person page the form was on, the message under this face's choice.
+        ctx = await _person_ctx(
+            actor, int(shown), error=exc.message, error_field="person", error_face=face_id
+        )
+        status = 422 if isinstance(exc, NotFound) else exc.status
+        return render(request, "face/person.html", ctx, status_code=status)
     back = str(form.get("back") or f"/people/{moved.id}")
     if not back.startswith("/") or back.startswith("//"):
         back = f"/people/{moved.id}"
@@ -182,7 +204,7 @@ async def share_face_search(request: Request, token: FromPath[str]) -> Response:
         return redirect(request, f"/s/{token}")
     except (Invalid, TooManyRequests) as exc:
         link = await link_face_search.searchable_link(token, cookie)
-        ctx = {"result": None, "link": link, "token": token, "error": exc.message}
+        ctx = {"result": None, "link": link, "token": token, "search_error": exc.message}
         status = exc.status
     response = render(request, "face/link_search.html", ctx, status_code=status)
     response.headers.update(_PAGE_HEADERS)

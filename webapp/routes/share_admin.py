@@ -41,7 +41,9 @@ async def watermark_save(request: Request, actor: CurrentActor) -> Response:
             opacity=form.get("opacity"),
         )
     except AppError as exc:
-        ctx = await _wm_ctx(error=exc.message, error_field=exc.field)
+        # What was typed comes back (a file input cannot be refilled: the logo is chosen again).
+        typed = {k: str(form.get(k) or "") for k in ("position", "scale", "opacity")}
+        ctx = await _wm_ctx(error=exc.message, error_field=exc.field, form=typed)
         return render(request, "share/admin_watermark.html", ctx, status_code=exc.status)
     return redirect(request, "/admin/watermark", notice="Watermark saved.")
 

@@ -9,7 +9,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 
-from webapp.errors import AppError
+from webapp.errors import AppError, Invalid
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.admin import admin_actor
 from webapp.routes.auth import CurrentActor
@@ -23,6 +23,16 @@ from webapp.workflows.remove_storage import remove_storage
 def _values(form: Any) -> dict[str, Any]:
     skip = {"_csrf_token", "name", "kind", "root", "take_over"}
     return {k: form.get(k) for k in form if k not in skip}
+
+
+def _typed(form: Any) -> dict[str, Any]:
+    """What the form sent, to show back after an error: secrets (passwords, keys, tokens)
+    are never written into a page."""
+    return {
+        k: v
+        for k, v in dict(form).items()
+        if "secret" not in k and "password" not in k and "token" not in k and k[-3:] != "key"
+    }
 
 
 @get("/", name="storages")
@@ -57,14 +67,7 @@ async def storage_create(request: Request, actor: CurrentActor) -> Response:
         ctx = {
             "kinds": KINDS,
             "kind": kind if kind in KINDS else "s3",
-            "form": {
-                k: v
-                for k, v in dict(form).items()
-                if "secret" not in k
-                and "password" not in k
-                and "token" not in k
-                and k[-3:] != "key"
-            },
+            "form": _typed(form),
             "storage": None,
             "error": exc.message,
             "error_field": exc.field,
@@ -112,17 +115,24 @@ async def storage_update(
     request: Request, actor: CurrentActor, storage_id: FromPath[int]
 ) -> Response:
     form = await request.form()
-    interval = str(form.get("sync_interval_minutes") or "")
+    interval = str(form.get("sync_interval_minutes") or "").strip()
     try:
+        if interval and not interval.isdigit():
+            raise Invalid("The interval is a whole number of minutes.", field="interval")
         await storages.update_storage(
             actor,
             storage_id,
             name=str(form.get("name") or ""),
             values=_values(form),
-            sync_interval_minutes=int(interval) if interval.isdigit() else None,
+            sync_interval_minutes=int(interval) if interval else None,
         )
     except AppError as exc:
         ctx = await _detail_ctx(actor, storage_id, error=exc.message, error_field=exc.field)
+        # The page shows what was typed (the saved secrets stay unshown), not the saved row.
+        boxes = {
+            f.name: form.get(f.name) for f in KINDS[ctx["kind"]].fields if f.kind == "checkbox"
+        }
+        ctx["form"] = {**ctx["form"], **boxes, **_typed(form)}
         return render(request, "storage/detail.html", ctx, status_code=exc.status)
     return redirect(request, f"/admin/storages/{storage_id}", notice="Storage saved.")
 
@@ -182,6 +192,11 @@ async def storage_restore(
 ) -> Response:
     form = await request.form()
     ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
+    if not ids:
+        ctx = await _detail_ctx(
+            actor, storage_id, error="Tick the assets to restore first.", error_field="ids"
+        )
+        return render(request, "storage/detail.html", ctx, status_code=422)
     count = await unavailable.restore_unavailable(actor, storage_id, ids)
     return redirect(
         request,
@@ -213,7 +228,10 @@ async def storage_remove(
     choice = str(form.get("assets") or "")
     if choice not in {"delete", "keep"}:
         ctx = await _detail_ctx(
-            actor, storage_id, error="Choose what happens to the storage's assets."
+            actor,
+            storage_id,
+            error="Choose what happens to the storage's assets.",
+            error_field="assets",
         )
         return render(request, "storage/detail.html", ctx, status_code=422)
     count = await remove_storage(actor, storage_id, delete_assets=choice == "delete")
