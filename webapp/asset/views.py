@@ -64,6 +64,9 @@ class AssetView:
     # When a healthy sync run first did not list the file (docs/sync.md): with a status other
     # than "unavailable", the asset is missing, not confirmed.
     missing_since: datetime | None = None
+    # The date taken as the file states it (docs/metadata.md): wall clock, offset in minutes.
+    taken_at_local: datetime | None = None
+    taken_at_offset: int | None = None
 
     @property
     def is_external(self) -> bool:
@@ -191,6 +194,8 @@ def asset_view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None)
         source_id=row.get("source_id"),
         remote_id=row.get("remote_id") or "",
         missing_since=row.get("missing_since"),
+        taken_at_local=row.get("taken_at_local"),
+        taken_at_offset=row.get("taken_at_offset"),
     )
 
 
