@@ -24,6 +24,7 @@ from webapp.media.xmp import xmp_into, xmp_packet_usable
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 20_000  # per block: more is not a photo's metadata
+COPYRIGHT = "Exif.Image.Copyright"
 
 
 @dataclass
@@ -64,7 +65,12 @@ def read_blocks(path: str) -> Blocks | None:
         key = datum.key()
         if datum.typeName() in ("Undefined", "Byte") and datum.count() > 64:
             continue  # maker-note blobs, thumbnails, print-image matching: no field of ours
-        blocks.exif.setdefault(key, _text(datum.toString()))
+        if key == COPYRIGHT:
+            # "photographer NUL editor": toString() would stop at the NUL.
+            raw = bytes(datum.value().data()).rstrip(b"\x00")
+            blocks.exif.setdefault(key, decode_bytes(raw))
+        else:
+            blocks.exif.setdefault(key, _text(datum.toString()))
         if key in lens_keys:
             blocks.printed[key] = _text(datum.print(exif))
     iptc = image.iptcData()
