@@ -24,6 +24,9 @@ from typing import Any
 import pytest
 
 from tests import media_samples as ms
+from tests.factories import make_token, make_user
+from tests.jobs import run_jobs
+from tests.markup import select_one
 from webapp.media.imaging import MediaInfo, process
 
 EXIFTOOL = shutil.which("exiftool")
@@ -531,3 +534,60 @@ def test_xmp_before_iptc_before_exif_for_descriptions(tmp_path: Path) -> None:
     meta = read(path).metadata
     assert meta["description"] == "from XMP"
     assert meta["copyright"] == "IPTC copyright"
+
+
+# ---------------------------------------------------------------------------- API and page
+
+
+async def test_api_and_page_carry_the_stated_date_lens_orientation_and_altitude(
+    client: Any, browser: Any, tmp_path: Path
+) -> None:
+    zoned = exiftool(
+        image(tmp_path, name="zoned"),
+        "-DateTimeOriginal=2021:05:04 13:14:15",
+        "-OffsetTimeOriginal=+02:00",
+        "-ModifyDate=2024:01:01 00:00:00",
+        "-LensModel=EF35mm f/1.4L USM",
+        "-Orientation#=6",
+        "-GPSLatitude=31.5",
+        "-GPSLatitudeRef=N",
+        "-GPSLongitude=35.5",
+        "-GPSLongitudeRef=E",
+        "-GPSAltitude=430",
+        "-GPSAltitudeRef#=1",
+    )
+    plain = exiftool(image(tmp_path, name="plain"), "-DateTimeOriginal=2020:02:03 04:05:06")
+    user = await make_user("exif@example.com", role="editor")
+    auth = {"Authorization": f"Token {await make_token(user.id)}"}
+    ids = []
+    for path in (zoned, plain):
+        created = await client.post(
+            "/api/v1/assets",
+            files={"file": (path.name, path.read_bytes(), "image/jpeg")},
+            headers=auth,
+        )
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    await run_jobs()
+    one = (await client.get(f"/api/v1/assets/{ids[0]}", headers=auth)).json()
+    assert one["taken_at"] == "2021-05-04T11:14:15+00:00"
+    assert one["taken_at_local"] == "2021-05-04T13:14:15"
+    assert one["taken_at_offset"] == "+02:00"
+    assert one["orientation"] == 6
+    assert one["lens"] == "EF35mm f/1.4L USM"
+    assert one["altitude"] == -430.0
+    two = (await client.get(f"/api/v1/assets/{ids[1]}", headers=auth)).json()
+    assert two["taken_at"] == "2020-02-03T04:05:06+00:00"
+    assert two["taken_at_local"] == "2020-02-03T04:05:06"
+    assert two["taken_at_offset"] is None
+    # libvips writes Orientation 1 into the JPEGs it makes: the file states "upright".
+    assert two["orientation"] == 1 and two["lens"] is None and two["altitude"] is None
+
+    response = await browser.login(user.email)
+    assert response.status_code == 200
+    page = await browser.get(f"/assets/{ids[0]}")
+    stated_text = select_one(page.text, "dd", data_test="asset-taken-local").text
+    assert stated_text == "2021-05-04 13:14:15 +02:00"
+    page = await browser.get(f"/assets/{ids[1]}")
+    stated_text = select_one(page.text, "dd", data_test="asset-taken-local").text
+    assert stated_text == "2020-02-03 04:05:06 no zone"

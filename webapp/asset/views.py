@@ -69,6 +69,26 @@ class AssetView:
     taken_at_offset: int | None = None
 
     @property
+    def taken_at_offset_text(self) -> str | None:
+        """The stated offset as ISO 8601 ("+02:00"); None when the file states no zone."""
+        minutes = self.taken_at_offset
+        if minutes is None:
+            return None
+        hours, mins = divmod(abs(minutes), 60)
+        return f"{'-' if minutes < 0 else '+'}{hours:02d}:{mins:02d}"
+
+    def camera_fields(self) -> dict[str, Any]:
+        """orientation, lens and altitude of the asset JSON, from the metadata the ingest
+        read (docs/metadata.md); null when the file states none."""
+        md = self.metadata
+        orientation, lens, altitude = md.get("orientation"), md.get("lens"), md.get("gps_alt")
+        return {
+            "orientation": orientation if isinstance(orientation, int) else None,
+            "lens": lens if isinstance(lens, str) else None,
+            "altitude": float(altitude) if isinstance(altitude, int | float) else None,
+        }
+
+    @property
     def is_external(self) -> bool:
         return self.origin == "source"
 
@@ -128,6 +148,9 @@ class AssetView:
             "height": self.height,
             "duration": self.duration,
             "taken_at": self.taken_at.isoformat() if self.taken_at else None,
+            "taken_at_local": self.taken_at_local.isoformat() if self.taken_at_local else None,
+            "taken_at_offset": self.taken_at_offset_text,
+            **self.camera_fields(),
             "tags": self.tags,
             "metadata": self.metadata,
             "status": self.status,
