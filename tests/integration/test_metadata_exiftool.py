@@ -93,6 +93,8 @@ def agree(name: str, ours: Any, theirs: Any) -> None:
 
 
 def image(tmp_path: Path, fmt: str = "jpg", name: str = "photo") -> Path:
+    if fmt == "heic":
+        return ms.make_heic(tmp_path / f"{name}.heic", 64, 48, exif=ms.exif_blob({}))
     return ms.make_image(tmp_path / f"{name}.{fmt}", 64, 48)
 
 
@@ -343,7 +345,7 @@ def check_camera(path: Path, info: MediaInfo) -> None:
     assert stated(info) == (dt.datetime(2021, 8, 9, 12, 13, 14), 60)
 
 
-@pytest.mark.parametrize("fmt", ["tif", "jpg", "png", "webp"])
+@pytest.mark.parametrize("fmt", ["tif", "jpg", "png", "webp", "heic"])
 def test_camera_fields_in_every_format(fmt: str, tmp_path: Path) -> None:
     path = exiftool(image(tmp_path, fmt), *CAMERA)
     check_camera(path, read(path))
