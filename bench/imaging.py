@@ -13,6 +13,12 @@ stored as portrait pixels, every tenth an RGBA PNG. Set BENCH_DIR to keep and re
 The two run alternately, file by file (and in swapped order every other file), so drift in
 machine speed hits both alike. Prints images per second of each and their ratio (target
 >= 0.85), then the peak RSS of a fresh process running each alone over all files.
+
+Then the metadata share (issue 14): BENCH_META_N (default 20) 12 MP JPEGs carrying what a
+camera and an editor leave (EXIF with GPS, XMP, IPTC) go through process() with and
+without the metadata extraction (media/exiv.metadata_into replaced by a no-op), alternately
+file by file, and through the extraction alone. Prints the extraction's share of
+process()'s time both ways (target <= 10 %).
 Usage: `BENCH_N=100 .venv/bin/python bench/imaging.py`.
 """
 
@@ -29,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 N = int(os.environ.get("BENCH_N", "100"))
+META_N = int(os.environ.get("BENCH_META_N", "20"))
 
 
 def make_files(folder: Path) -> list[Path]:
@@ -165,10 +172,73 @@ def main() -> None:
         f"bare loop {peak_of('bare', folder):.0f} MB "
         f"(fresh process each; {idle:.0f} MB of it is the interpreter and libraries)"
     )
+    camera_files = make_camera_files(folder)
+    metadata_share(camera_files)
     if not keep:
-        for path in files:
+        for path in files + camera_files:
             path.unlink()
         folder.rmdir()
+
+
+def make_camera_files(folder: Path) -> list[Path]:
+    from tests import media_samples as ms
+
+    files = []
+    for i in range(META_N):
+        path = folder / f"camera{i:04d}.jpg"
+        if not path.exists():
+            fields: dict[str, object] = {
+                **ms.CAMERA_EXIF,
+                "orientation": 6 if i % 5 == 4 else 1,
+                "xmp-data": ms.xmp_packet(),
+                "iptc-data": ms.iptc_block(ms.DEFAULT_IPTC),
+            }
+            ms._with_fields(ms.twelve_mp_image(i), fields).jpegsave(str(path), Q=90)
+        files.append(path)
+    return files
+
+
+def metadata_share(files: list[Path]) -> None:
+    """process() with and without the metadata extraction, and the extraction alone."""
+    from webapp.media import imaging
+    from webapp.media.meta import Found
+    from webapp.media.specs import Limits
+
+    real = imaging.metadata_into
+    cap = Limits().max_metadata_bytes
+
+    def skipped(path: str, found: Found, max_metadata_bytes: int) -> int:
+        return 0
+
+    times = {"with": 0.0, "without": 0.0, "alone": 0.0}
+    fields = 0
+    try:
+        for index, path in enumerate(files):
+            order = ("with", "without") if index % 2 == 0 else ("without", "with")
+            for name in order:
+                imaging.metadata_into = real if name == "with" else skipped  # type: ignore[assignment]
+                start = time.perf_counter()
+                imaging.process(str(path), path.name)
+                times[name] += time.perf_counter() - start
+            found = Found()
+            start = time.perf_counter()
+            real(str(path), found, cap)
+            times["alone"] += time.perf_counter() - start
+            fields += len(found.as_metadata())
+    finally:
+        imaging.metadata_into = real
+    share_diff = (times["with"] - times["without"]) / times["with"]
+    share_alone = times["alone"] / times["with"]
+    print(
+        f"  metadata share   : {len(files)} camera JPEGs of 12 MP ({fields / len(files):.0f} "
+        f"fields each): process() {times['with'] / len(files) * 1000:.0f} ms, without the "
+        f"extraction {times['without'] / len(files) * 1000:.0f} ms, extraction alone "
+        f"{times['alone'] / len(files) * 1000:.1f} ms"
+    )
+    print(
+        f"  metadata ratio   : {share_alone:.3f} alone / process(), {share_diff:.3f} by "
+        "difference (target <= 0.10)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the machine's PostgreSQL and Redis when they are down (the test suite needs both),
-# and Debian's Chromium for the browser tests when it is missing.
+# Debian's Chromium for the browser tests and ExifTool for the metadata tests when missing.
 set -u
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "ensure-services: starting PostgreSQL"
@@ -24,4 +24,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
 fi
 command -v chromium >/dev/null || { echo "ensure-services: chromium is missing and could not be installed" >&2; exit 1; }
-echo "ensure-services: PostgreSQL, Redis and Chromium are ready"
+
+if ! command -v exiftool >/dev/null 2>&1; then
+  echo "ensure-services: installing Debian's ExifTool for the metadata tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q libimage-exiftool-perl >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libimage-exiftool-perl >/dev/null; }
+fi
+command -v exiftool >/dev/null || { echo "ensure-services: exiftool is missing and could not be installed" >&2; exit 1; }
+echo "ensure-services: PostgreSQL, Redis, Chromium and ExifTool are ready"

@@ -130,7 +130,8 @@ def test_photo_metadata_from_exif_iptc_and_xmp(samples: Path) -> None:
     assert info.taken_at == dt.datetime(
         2021, 5, 4, 13, 14, 15, tzinfo=dt.timezone(dt.timedelta(hours=2))
     )
-    assert meta["date_taken_local"] == "2021-05-04T13:14:15"
+    assert info.taken_at_local == dt.datetime(2021, 5, 4, 13, 14, 15)
+    assert info.taken_at_offset == 120
     json.dumps(meta)  # JSON-safe throughout
 
 

@@ -197,6 +197,8 @@ async def _save_outputs(
                 Asset.height: info.height,
                 Asset.duration: info.duration,
                 Asset.taken_at: info.taken_at,
+                Asset.taken_at_local: info.taken_at_local,
+                Asset.taken_at_offset: info.taken_at_offset,
                 Asset.metadata: metadata,
                 Asset.search_text: search_text(row["filename"], tags, metadata),
                 Asset.status: "available",

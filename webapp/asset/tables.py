@@ -9,7 +9,9 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     Serial,
+    SmallInt,
     Text,
+    Timestamp,
     Timestamptz,
     Varchar,
 )
@@ -34,6 +36,11 @@ class Asset(Table, tablename="asset"):
     height = Integer(null=True, default=None)
     duration = Float(null=True, default=None)
     taken_at = Timestamptz(null=True, default=None)
+    # The date taken as the file states it (docs/metadata.md): its wall clock, and the offset
+    # in minutes east of UTC, null when the file states no zone (taken_at, the instant, then
+    # reads the wall clock as UTC).
+    taken_at_local = Timestamp(null=True, default=None)
+    taken_at_offset = SmallInt(null=True, default=None)
     metadata = JSON(default="{}")
     tags = JSON(default="[]")  # display copy; AssetTag is what filters use
     search_text = Text(default="")  # lower-cased filename, tags and metadata text

@@ -64,6 +64,29 @@ class AssetView:
     # When a healthy sync run first did not list the file (docs/sync.md): with a status other
     # than "unavailable", the asset is missing, not confirmed.
     missing_since: datetime | None = None
+    # The date taken as the file states it (docs/metadata.md): wall clock, offset in minutes.
+    taken_at_local: datetime | None = None
+    taken_at_offset: int | None = None
+
+    @property
+    def taken_at_offset_text(self) -> str | None:
+        """The stated offset as ISO 8601 ("+02:00"); None when the file states no zone."""
+        minutes = self.taken_at_offset
+        if minutes is None:
+            return None
+        hours, mins = divmod(abs(minutes), 60)
+        return f"{'-' if minutes < 0 else '+'}{hours:02d}:{mins:02d}"
+
+    def camera_fields(self) -> dict[str, Any]:
+        """orientation, lens and altitude of the asset JSON, from the metadata the ingest
+        read (docs/metadata.md); null when the file states none."""
+        md = self.metadata
+        orientation, lens, altitude = md.get("orientation"), md.get("lens"), md.get("gps_alt")
+        return {
+            "orientation": orientation if isinstance(orientation, int) else None,
+            "lens": lens if isinstance(lens, str) else None,
+            "altitude": float(altitude) if isinstance(altitude, int | float) else None,
+        }
 
     @property
     def is_external(self) -> bool:
@@ -125,6 +148,9 @@ class AssetView:
             "height": self.height,
             "duration": self.duration,
             "taken_at": self.taken_at.isoformat() if self.taken_at else None,
+            "taken_at_local": self.taken_at_local.isoformat() if self.taken_at_local else None,
+            "taken_at_offset": self.taken_at_offset_text,
+            **self.camera_fields(),
             "tags": self.tags,
             "metadata": self.metadata,
             "status": self.status,
@@ -191,6 +217,8 @@ def asset_view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None)
         source_id=row.get("source_id"),
         remote_id=row.get("remote_id") or "",
         missing_since=row.get("missing_since"),
+        taken_at_local=row.get("taken_at_local"),
+        taken_at_offset=row.get("taken_at_offset"),
     )
 
 

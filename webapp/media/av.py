@@ -18,7 +18,7 @@ from typing import Any
 import pyvips
 
 from webapp.media.imaging import check_pixels, label_of
-from webapp.media.meta import Found, add_keywords, clean_text, parse_iso_datetime
+from webapp.media.meta import RANK_CONTAINER, Found, add_keywords, clean_text, parse_iso_taken
 from webapp.media.specs import Limits, MediaInfo, MediaRejected, ProxyOutput, ProxySpec
 
 DEMUXERS = {
@@ -92,8 +92,8 @@ def process_av(
                 kind="audio",
                 mime=AUDIO_ONLY.get(mime, mime),
                 duration=duration,
-                taken_at=found.taken_at,
                 metadata=found.as_metadata(),
+                **found.taken_fields(),
             )
             return info, None, []
         width, height = video.codec_context.width, video.codec_context.height
@@ -110,8 +110,8 @@ def process_av(
             width=shown_w,
             height=shown_h,
             duration=duration,
-            taken_at=found.taken_at,
             metadata=found.as_metadata(),
+            **found.taken_fields(),
         )
         image = (
             _frame_image(frame, display_w, display_h, poster_size, rotation)
@@ -278,10 +278,10 @@ def _tags(container: Any, found: Found) -> None:
             found.put("gps_lat", round(lat, 7))
             found.put("gps_lon", round(lon, 7))
     for name in ("com.apple.quicktime.creationdate", "creation_time", "date"):
-        when = parse_iso_datetime(tags.get(name))
+        when = parse_iso_taken(tags.get(name), f"QuickTime {name}")
         # 1904-01-01 and 1970-01-01 are what a zeroed MP4 or Unix clock says.
-        if when and when.year not in (1904, 1970):
-            found.put_time(when)
+        if when and when.local.year not in (1904, 1970):
+            found.put_taken(RANK_CONTAINER, when)
             break
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pyvips
 
+from webapp.media.exiv import metadata_into
 from webapp.media.imaging import check_pixels, label_of
-from webapp.media.meta import Found, exif_from_fields
+from webapp.media.meta import Found
 from webapp.media.specs import Limits, MediaInfo, MediaRejected
-from webapp.media.xmp import xmp_into
 
 BANDS = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2}
 
@@ -32,19 +32,18 @@ def decode_heif(
         raise MediaRejected(_reason(exc, label)) from None
     check_pixels(width, height, limits)
     found = Found()
-    exif = info_blocks.get("exif")
-    if isinstance(exif, bytes | bytearray) and exif:
-        exif_into_found(bytes(exif), found)
-    xmp = info_blocks.get("xmp")
-    if isinstance(xmp, bytes | bytearray) and xmp:
-        xmp_into(bytes(xmp), found, limits.max_metadata_bytes)
+    # exiv2 reads the HEIF's EXIF and XMP items itself (its BMFF reader).
+    if not metadata_into(path, found, limits.max_metadata_bytes):
+        exif = info_blocks.get("exif")
+        if isinstance(exif, bytes | bytearray) and len(exif) > 14:
+            found.warn("The EXIF block is malformed and was ignored.")
     info = MediaInfo(
         kind="image",
         mime=mime,
         width=width,
         height=height,
-        taken_at=found.taken_at,
         metadata=found.as_metadata(),
+        **found.taken_fields(),
     )
     if not want_pixels:
         return info, None
@@ -73,33 +72,6 @@ def decode_heif(
         except pyvips.Error:
             pass  # a broken profile: keep the pixels as they are
     return info, image
-
-
-def exif_into_found(blob: bytes, found: Found) -> None:
-    """Parses an EXIF block with libvips' own parser: it is attached to a one-pixel JPEG,
-    which is then read back, so HEIC metadata comes out exactly like JPEG metadata."""
-    if blob.startswith((b"II*\x00", b"MM\x00*")):
-        blob = b"Exif\x00\x00" + blob
-    if not blob.startswith(b"Exif\x00\x00"):
-        found.warn("The EXIF block is malformed and was ignored.")
-        return
-    try:
-        carrier = pyvips.Image.black(1, 1).cast("uchar").copy()
-        carrier.set_type(pyvips.GValue.blob_type, "exif-data", blob)
-        jpeg = carrier.jpegsave_buffer(keep="exif")
-        parsed = pyvips.Image.new_from_buffer(jpeg, "")
-        fields = set(parsed.get_fields())
-    except pyvips.Error:
-        found.warn("The EXIF block is malformed and was ignored.")
-        return
-
-    def get(name: str) -> str | None:
-        if name not in fields:
-            return None
-        value = parsed.get(name)
-        return value if isinstance(value, str) else None
-
-    exif_from_fields(get, found)
 
 
 def _reason(exc: BaseException, label: str) -> str:

@@ -25,9 +25,9 @@ guard_libvips()  # before the first decode in any process that imports this
 
 import pyvips  # noqa: E402
 
-from webapp.media.iptc import iptc_into  # noqa: E402
+from webapp.media.exiv import metadata_into  # noqa: E402
 from webapp.media.isolate import apply_resource_limits, run_isolated  # noqa: E402
-from webapp.media.meta import Found, exif_from_fields  # noqa: E402
+from webapp.media.meta import Found  # noqa: E402
 from webapp.media.sniff import Sniffed, extension, sniff, sniff_file  # noqa: E402
 from webapp.media.specs import (  # noqa: E402
     DEFAULT_PROXIES,
@@ -38,7 +38,6 @@ from webapp.media.specs import (  # noqa: E402
     ProxyOutput,
     ProxySpec,
 )
-from webapp.media.xmp import xmp_into  # noqa: E402
 
 __all__ = [
     "DEFAULT_PROXIES",
@@ -249,7 +248,7 @@ def _process_vips(
     check_pixels(width, height, limits)
 
     found = Found()
-    orientation = _vips_metadata(header, fields, found, limits)
+    orientation = _vips_metadata(path, header, fields, found, limits)
     if "n-pages" in fields:
         pages = int(header.get("n-pages"))
         if pages > 1:
@@ -262,8 +261,8 @@ def _process_vips(
         width=width,
         height=height,
         orientation=orientation,
-        taken_at=found.taken_at,
         metadata=found.as_metadata(),
+        **found.taken_fields(),
     )
     if not specs:
         return info, []
@@ -298,26 +297,14 @@ def needs_colour_transform(header: pyvips.Image, fields: set[str]) -> bool:
     return not (is_srgb and profile[16:20] == b"RGB ")
 
 
-def _vips_metadata(header: pyvips.Image, fields: set[str], found: Found, limits: Limits) -> int:
-    def get(name: str) -> str | None:
-        if name not in fields:
-            return None
-        value = header.get(name)
-        return value if isinstance(value, str) else None
-
-    had_exif = exif_from_fields(get, found)
-    if "xmp-data" in fields:
-        xmp_into(bytes(header.get("xmp-data")), found, limits.max_metadata_bytes)
-    if "iptc-data" in fields:
-        blob = bytes(header.get("iptc-data"))
-        if len(blob) <= limits.max_metadata_bytes:
-            iptc_into(blob, found)
-        else:
-            found.warn("The IPTC metadata is too large and was ignored.")
-    if "exif-data" in fields and not had_exif:
-        exif_names = [f for f in fields if f.startswith("exif-ifd")]
-        if not exif_names and len(bytes(header.get("exif-data"))) > 14:
-            found.warn("The EXIF block is malformed and was ignored.")
+def _vips_metadata(
+    path: str, header: pyvips.Image, fields: set[str], found: Found, limits: Limits
+) -> int:
+    """EXIF, IPTC and XMP through exiv2; the orientation as libvips applies it."""
+    exif_entries = metadata_into(path, found, limits.max_metadata_bytes)
+    exif_blob = bytes(header.get("exif-data")) if "exif-data" in fields else b""
+    if not exif_entries and len(exif_blob) > 14:
+        found.warn("The EXIF block is malformed and was ignored.")
     orientation = header.get("orientation") if "orientation" in fields else 1
     return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
 

@@ -1,80 +1,42 @@
-"""IPTC-IIM metadata (the datasets inside a Photoshop APP13 block) into the Found values.
-Every length, offset and count is checked: the bytes come from a file somebody else wrote."""
+"""IPTC-IIM datasets (as python-exiv2 reads them, media/exiv.py) into the Found values.
+
+exiv2 finds the datasets (in a JPEG's Photoshop APP13 block, a TIFF's IPTC tag, a PSD's
+image resources) and checks their lengths; what stays here is what it leaves to its caller:
+the text encoding (UTF-8 when the envelope's CodedCharacterSet says ESC % G, else UTF-8 when
+the bytes are valid UTF-8, else Latin-1, as ExifTool reads undeclared IPTC), the cleaning of
+every string, and which dataset stands for which field."""
 
 from __future__ import annotations
 
 import re
-import struct
+from collections.abc import Sequence
 
 from webapp.media.meta import (
     MAX_TEXT,
+    RANK_IPTC_CREATED,
     Found,
+    Taken,
     add_keywords,
     clean_text,
     decode_bytes,
-    parse_exif_datetime,
+    parse_exif_taken,
+    parse_offset_minutes,
 )
 
-# ---------------------------------------------------------------------------- IPTC
+# (record 2 dataset, field) for the one-value text fields.
+_TEXT = {
+    5: "title",  # ObjectName
+    120: "description",  # Caption-Abstract
+    116: "copyright",  # CopyrightNotice
+    105: "headline",
+    90: "city",
+    101: "country",  # Country-PrimaryLocationName
+    110: "credit",
+}
 
 
-def iptc_blocks(blob: bytes) -> bytes | None:
-    """The IPTC-IIM datasets inside a Photoshop APP13 block (or the datasets themselves)."""
-    data = blob
-    if data.startswith(b"Photoshop 3.0\x00"):
-        data = data[14:]
-    if data[:1] == b"\x1c":
-        return data
-    pos = 0
-    for _ in range(10_000):
-        if pos + 12 > len(data) or data[pos : pos + 4] != b"8BIM":
-            return None
-        (resource_id,) = struct.unpack(">H", data[pos + 4 : pos + 6])
-        name_len = data[pos + 6]
-        pos += 6 + 1 + name_len
-        if (1 + name_len) % 2:
-            pos += 1
-        if pos + 4 > len(data):
-            return None
-        (size,) = struct.unpack(">I", data[pos : pos + 4])
-        pos += 4
-        if pos + size > len(data):
-            return None
-        if resource_id == 0x0404:
-            return data[pos : pos + size]
-        pos += size + (size % 2)
-    return None
-
-
-def iptc_datasets(data: bytes) -> list[tuple[int, int, bytes]]:
-    out: list[tuple[int, int, bytes]] = []
-    pos = 0
-    while pos + 5 <= len(data) and len(out) < 10_000:
-        if data[pos] != 0x1C:
-            break
-        record, dataset = data[pos + 1], data[pos + 2]
-        (size,) = struct.unpack(">H", data[pos + 3 : pos + 5])
-        pos += 5
-        if size & 0x8000:  # extended dataset: the next (size & 0x7fff) bytes hold the length
-            n = size & 0x7FFF
-            if n > 4 or pos + n > len(data):
-                break
-            size = int.from_bytes(data[pos : pos + n], "big")
-            pos += n
-        if pos + size > len(data):
-            break
-        out.append((record, dataset, data[pos : pos + size]))
-        pos += size
-    return out
-
-
-def iptc_into(blob: bytes, found: Found) -> None:
-    block = iptc_blocks(blob)
-    if block is None:
-        if blob:
-            found.warn("The IPTC block is malformed and was ignored.")
-        return
-    sets = iptc_datasets(block)
+def iptc_into(sets: Sequence[tuple[int, int, bytes]], found: Found) -> None:
+    """(record, dataset, raw bytes) of every dataset, in file order."""
     utf8: bool | None = None
     for record, dataset, value in sets:
         if (record, dataset) == (1, 90):
@@ -88,24 +50,12 @@ def iptc_into(blob: bytes, found: Found) -> None:
     for record, dataset, value in sets:
         if record != 2:
             continue
-        if dataset == 5:
-            found.put("title", text(value))
-        elif dataset == 120:
-            found.put("description", text(value))
+        if dataset in _TEXT:
+            found.put(_TEXT[dataset], text(value))
         elif dataset == 25:
             keywords.append(decode_bytes(value, utf8))
-        elif dataset == 116:
-            found.put("copyright", text(value))
         elif dataset == 80:
             creators.append(text(value))
-        elif dataset == 105:
-            found.put("headline", text(value))
-        elif dataset == 90:
-            found.put("city", text(value))
-        elif dataset == 101:
-            found.put("country", text(value))
-        elif dataset == 110:
-            found.put("credit", text(value))
         elif dataset == 55:
             date = value.decode("ascii", "replace")
         elif dataset == 60:
@@ -114,10 +64,20 @@ def iptc_into(blob: bytes, found: Found) -> None:
     names = [c for c in creators if c]
     if names:
         found.put("creator", ", ".join(names)[:MAX_TEXT])
-    if date and re.fullmatch(r"\d{8}", date):
-        stamp = f"{date[:4]}:{date[4:6]}:{date[6:]} "
-        m = re.fullmatch(r"(\d{2})(\d{2})(\d{2})([+-]\d{4})?", (time or "").strip())
-        stamp += f"{m.group(1)}:{m.group(2)}:{m.group(3)}" if m else "00:00:00"
-        parsed = parse_exif_datetime(stamp, m.group(4) if m else None)
-        if parsed:
-            found.put_time(parsed[0])
+    found.put_taken(RANK_IPTC_CREATED, iptc_taken(date, time))
+
+
+def iptc_taken(date: str | None, time: str | None) -> Taken | None:
+    """DateCreated (CCYYMMDD, exiv2 writes it CCYY-MM-DD) with TimeCreated (HHMMSS±HHMM,
+    or HH:MM:SS±HH:MM); a date without a time is that day's midnight, with no zone."""
+    m = re.fullmatch(r"\s*(\d{4})-?(\d{2})-?(\d{2})\s*", date or "")
+    if not m:
+        return None
+    stamp = f"{m.group(1)}:{m.group(2)}:{m.group(3)} "
+    t = re.fullmatch(r"\s*(\d{2}):?(\d{2}):?(\d{2})\s*([+-]\d{2}:?\d{2})?\s*", time or "")
+    stamp += f"{t.group(1)}:{t.group(2)}:{t.group(3)}" if t else "00:00:00"
+    taken = parse_exif_taken(stamp, source="Iptc.Application2.DateCreated")
+    if taken is None:
+        return None
+    offset = parse_offset_minutes(t.group(4)) if t and t.group(4) else None
+    return Taken(taken.local, offset, taken.source)

@@ -13,7 +13,7 @@ import threading
 
 import pyvips
 
-from webapp.media.meta import Found, add_keywords, parse_pdf_date
+from webapp.media.meta import RANK_CONTAINER, Found, add_keywords, parse_pdf_taken
 from webapp.media.specs import Limits, MediaInfo, MediaRejected
 
 _PDFIUM = threading.Lock()
@@ -60,8 +60,8 @@ def _render(pdf: object, target: int, limits: Limits) -> tuple[MediaInfo, pyvips
             mime="application/pdf",
             width=max(1, round(width_pt)),
             height=max(1, round(height_pt)),
-            taken_at=found.taken_at,
             metadata=found.as_metadata(),
+            **found.taken_fields(),
         )
         if target <= 0:
             return info, None
@@ -104,7 +104,7 @@ def _metadata(pdf: object, found: Found) -> None:
     found.put_text("software", meta.get("Creator") or meta.get("Producer"))
     keywords = meta.get("Keywords") or ""
     add_keywords(found.keywords, keywords.replace(";", ",").split(","))
-    found.put_time(parse_pdf_date(meta.get("CreationDate")))
+    found.put_taken(RANK_CONTAINER, parse_pdf_taken(meta.get("CreationDate")))
 
 
 def _check_complete(path: str) -> None:

@@ -97,7 +97,9 @@ class MediaInfo:
     height: int | None = None
     duration: float | None = None  # seconds
     orientation: int = 1  # EXIF orientation of the original (1 = upright)
-    taken_at: dt.datetime | None = None  # timezone-aware
+    taken_at: dt.datetime | None = None  # timezone-aware (UTC)
+    taken_at_local: dt.datetime | None = None  # the wall clock the file states (naive)
+    taken_at_offset: int | None = None  # its offset in minutes east of UTC; None: no zone
     metadata: dict[str, Any] = field(default_factory=dict)  # JSON-safe values only
 
 

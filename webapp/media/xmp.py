@@ -1,28 +1,30 @@
-"""XMP metadata into the Found values, and the one safe XML parse (expat, refusing any document
-type declaration: no entity is ever declared, let alone expanded; bounded nodes and depth),
-which SVG sniffing uses too."""
+"""XMP metadata (as python-exiv2 reads it, media/exiv.py) into the Found values, and the one
+safe XML parse (expat, refusing any document type declaration: no entity is ever declared,
+let alone expanded; bounded nodes and depth), which SVG reading uses too.
+
+exiv2 (through Adobe's XMP toolkit) understands every way RDF can spell a property
+(attributes, elements, rdf:value, nested structures) and language alternatives; before its
+values are used, the raw packet is held to the size cap and parsed once more here, and a
+packet that declares a document type or entities is ignored with a warning, whatever the
+toolkit made of it."""
 
 from __future__ import annotations
 
 import xml.parsers.expat
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from webapp.media.meta import (
     MAX_TEXT,
+    RANK_XMP_CREATE_DATE,
+    RANK_XMP_ORIGINAL,
+    RANK_XMP_PHOTOSHOP_CREATED,
     Found,
     add_keywords,
     clean_text,
-    parse_iso_datetime,
+    lens_name,
+    parse_iso_taken,
 )
-
-# ---------------------------------------------------------------------------- XMP
-
-NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-NS_DC = "http://purl.org/dc/elements/1.1/"
-NS_XMP = "http://ns.adobe.com/xap/1.0/"
-NS_PHOTOSHOP = "http://ns.adobe.com/photoshop/1.0/"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
 
 
 class XmlRefused(ValueError):
@@ -88,65 +90,55 @@ def parse_xml_safely(data: bytes, max_nodes: int = 100_000, max_depth: int = 100
     return root
 
 
-def _iter(node: Node) -> Iterable[Node]:
-    todo = [node]
-    while todo:
-        current = todo.pop()
-        yield current
-        todo.extend(reversed(current.children))
-
-
-def _xmp_values(prop: Node) -> list[str]:
-    """The text of an XMP property: a simple value, or the items of rdf:Alt/Bag/Seq (for
-    language alternatives the x-default item first)."""
-    for container in prop.children:
-        if container.tag in (f"{NS_RDF} Alt", f"{NS_RDF} Bag", f"{NS_RDF} Seq"):
-            items = [li for li in container.children if li.tag == f"{NS_RDF} li"]
-            items.sort(key=lambda li: li.attrs.get(f"{NS_XML} lang") != "x-default")
-            return [li.text for li in items if li.text.strip()]
-    return [prop.text] if prop.text.strip() else []
-
-
-def xmp_into(data: bytes, found: Found, max_bytes: int) -> None:
-    if len(data) > max_bytes:
+def xmp_packet_usable(packet: bytes, found: Found, max_bytes: int) -> bool:
+    """Whether the values read from this XMP packet may be used: at most `max_bytes`, and
+    well-formed XML without a document type (so without entities)."""
+    if len(packet) > max_bytes:
         found.warn("The XMP metadata is too large and was ignored.")
-        return
-    data = data.strip(b"\x00 \t\r\n")
+        return False
     try:
-        root = parse_xml_safely(data)
+        parse_xml_safely(packet.strip(b"\x00 \t\r\n"))
     except XmlRefused as exc:
         found.warn(f"The XMP metadata {exc} and was ignored.")
-        return
-    props: dict[str, list[str]] = {}
-    for node in _iter(root):
-        if node.tag != f"{NS_RDF} Description":
-            continue
-        for name, value in node.attrs.items():
-            if value.strip():
-                props.setdefault(name, [value])
-        for child in node.children:
-            values = _xmp_values(child)
-            if values:
-                props.setdefault(child.tag, values)
+        return False
+    return True
 
-    def first(ns: str, name: str) -> str | None:
-        values = props.get(f"{ns} {name}")
-        return values[0] if values else None
 
-    found.put_text("title", first(NS_DC, "title"))
-    found.put_text("description", first(NS_DC, "description"))
-    found.put_text("copyright", first(NS_DC, "rights"))
-    creators = [c for c in (clean_text(v, 200) for v in props.get(f"{NS_DC} creator", [])) if c]
+# (exiv2 key, field) of the one-value text fields, in the order they are read.
+_TEXT = (
+    ("Xmp.dc.title", "title"),
+    ("Xmp.dc.description", "description"),
+    ("Xmp.dc.rights", "copyright"),
+    ("Xmp.photoshop.Headline", "headline"),
+    ("Xmp.photoshop.City", "city"),
+    ("Xmp.photoshop.Country", "country"),
+    ("Xmp.photoshop.Credit", "credit"),
+    ("Xmp.xmp.CreatorTool", "software"),
+)
+_DATES = (
+    ("Xmp.exif.DateTimeOriginal", RANK_XMP_ORIGINAL),
+    ("Xmp.photoshop.DateCreated", RANK_XMP_PHOTOSHOP_CREATED),
+    ("Xmp.xmp.CreateDate", RANK_XMP_CREATE_DATE),
+)
+
+
+def xmp_into(props: Mapping[str, Sequence[str]], found: Found) -> None:
+    """exiv2 key -> the property's values: one for a simple value, the items of a Bag or
+    Seq, the alternatives of a language alternative with x-default (else the first) first."""
+
+    def first(key: str) -> str | None:
+        values = props.get(key) or ()
+        return next((v for v in values if v and v.strip()), None)
+
+    for key, name in _TEXT:
+        found.put_text(name, first(key))
+    creators = [c for c in (clean_text(v, 200) for v in props.get("Xmp.dc.creator", ())) if c]
     if creators:
         found.put("creator", ", ".join(creators)[:MAX_TEXT])
-    add_keywords(found.keywords, props.get(f"{NS_DC} subject", []))
-    found.put_text("headline", first(NS_PHOTOSHOP, "Headline"))
-    found.put_text("city", first(NS_PHOTOSHOP, "City"))
-    found.put_text("country", first(NS_PHOTOSHOP, "Country"))
-    found.put_text("credit", first(NS_PHOTOSHOP, "Credit"))
-    found.put_text("software", first(NS_XMP, "CreatorTool"))
-    for ns, name in ((NS_PHOTOSHOP, "DateCreated"), (NS_XMP, "CreateDate")):
-        when = parse_iso_datetime(first(ns, name))
-        if when:
-            found.put_time(when)
-            break
+    add_keywords(found.keywords, props.get("Xmp.dc.subject", ()))
+    found.put("lens", lens_name(first("Xmp.aux.Lens")) or lens_name(first("Xmp.exifEX.LensModel")))
+    # Camera fields in XMP only (a Lightroom export without EXIF): used when EXIF is silent.
+    found.put_fallback("make", clean_text(first("Xmp.tiff.Make"), 200))
+    found.put_fallback("model", clean_text(first("Xmp.tiff.Model"), 200))
+    for key, rank in _DATES:
+        found.put_taken(rank, parse_iso_taken(first(key), key))
