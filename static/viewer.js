@@ -127,8 +127,10 @@
 
   function isOpen() { return !!box && !box.hidden; }
 
+  var opener = null; // what had the focus: it gets it back on closing
   function open(el, options) {
     if (!box) build();
+    if (!isOpen()) opener = document.activeElement;
     options = options || {};
     var uuid = el.getAttribute("data-uuid");
     if (!el.closest(".grid") && uuid) {
@@ -155,6 +157,9 @@
     // Back in the grid at the tile last shown, so closing does not lose the place.
     var tile = was && was.closest(".tile");
     if (tile && tile.scrollIntoView) tile.scrollIntoView({ block: "nearest" });
+    var back = was && document.contains(was) && typeof was.focus === "function" ? was : opener;
+    if (back && document.contains(back)) back.focus({ preventScroll: true });
+    opener = null;
     if (onClosed) onClosed(was);
     onClosed = null;
     document.dispatchEvent(new CustomEvent("pictorium:viewer-closed", { detail: { item: was } }));
@@ -305,7 +310,6 @@
     return { d: Math.hypot(a.x - b.x, a.y - b.y) || 1, x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
   }
   function onDown(e) {
-    if (e.target.closest && e.target.closest("video")) return; // the video's own controls
     if (e.pointerType === "mouse" && e.button !== 0) return;
     pointers[e.pointerId] = { x: e.clientX, y: e.clientY };
     if (count() === 2) {
@@ -372,6 +376,16 @@
     else if (what === "fit") resetZoom();
   }
 
+  // Tab stays among the lightbox's own controls (it is modal).
+  function trapFocus(back) {
+    var controls = Array.prototype.slice.call(box.querySelectorAll("button, a[href], video[controls]"))
+      .filter(function (c) { return !c.disabled && !c.hidden && c.offsetParent !== null; });
+    if (!controls.length) return;
+    var i = controls.indexOf(document.activeElement);
+    var next = back ? (i <= 0 ? controls.length - 1 : i - 1) : (i + 1) % controls.length;
+    controls[next].focus();
+  }
+
   // Capture phase on window: while the lightbox is open its keys are its own (the asset
   // page's ←/→ and the recipient's panel do not see them).
   window.addEventListener("keydown", function (e) {
@@ -384,6 +398,7 @@
       case "+": case "=": zoomTo(z.s * STEP); break;
       case "-": case "_": zoomTo(z.s / STEP); break;
       case "0": resetZoom(); break;
+      case "Tab": trapFocus(e.shiftKey); break;
       default: handled = false;
     }
     if (handled) { e.preventDefault(); e.stopPropagation(); }

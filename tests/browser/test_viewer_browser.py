@@ -467,3 +467,38 @@ async def test_processing_preview_refreshes_without_wiping_the_forms(
     done = len(polls)
     await asyncio.sleep(3)
     assert len(polls) == done  # the preview is there: no more refreshes
+
+
+async def test_a_video_plays_and_a_document_shows_its_first_page(
+    page, live_server, editor, tmp_path
+):
+    actor = actor_of(editor)
+    clip = media_samples.make_mp4(tmp_path / "clip.mp4")
+    made = []
+    for name, data in (("report.pdf", media_samples.pdf_bytes()), ("clip.mp4", clip.read_bytes())):
+        result = await upload.upload_asset(actor, name, io.BytesIO(data))
+        assert result.asset is not None
+        made.append(result.asset)
+
+    async def available() -> bool:
+        rows = await Asset.select(Asset.status).where(Asset.id.is_in([a.id for a in made]))
+        return all(r["status"] == "available" for r in rows)
+
+    await async_wait_until(available, 120, "the worker to make the proxies")
+    pdf, video = made
+    base = live_server.url
+    await sign_in(page, base, editor.email, DEFAULT_PASSWORD)
+    await page.locator('[data-test="asset-view"]').first.click()  # the newest: the clip
+    clip_el = page.locator('[data-test="lightbox-video"]')
+    await clip_el.wait_for(state="visible")
+    assert (await clip_el.get_attribute("src")).endswith(f"{video.uuid}/proxies/video")
+    assert video.uuid in (await clip_el.get_attribute("poster") or "")
+    assert await page.is_hidden('[data-test="lightbox-image"]')
+    assert await page.is_disabled('[data-test="lightbox-zoom-in"]')
+    await page.keyboard.press("ArrowRight")
+    await page.locator('[data-test="lightbox-image"]').wait_for(state="visible")
+    assert pdf.uuid in await shown_src(page)
+    assert await page.is_hidden('[data-test="lightbox-video"]')
+    assert await clip_el.get_attribute("src") is None  # the clip stopped
+    await page.keyboard.press("+")
+    assert await scale_of(page) > 1
