@@ -265,6 +265,7 @@ async def test_phone_swipes_and_pinch_load_the_largest_version(chromium, live_se
     context, page = await phone_page(chromium)
     base = live_server.url
     await sign_in(page, base, editor.email, DEFAULT_PASSWORD)
+    await shot(page, "feed-phone")  # the tiles' ⤢ buttons, always shown on a touch screen
     await page.locator('[data-test="asset-view"]').first.tap()
     await page.wait_for_function(
         "document.querySelector('[data-test=lightbox-image]').naturalWidth > 0"
