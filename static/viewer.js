@@ -1,7 +1,7 @@
 // The viewer (issue 13 item 16): one fullscreen lightbox for the feed, the asset page and a
 // link's recipient, moved through with ←/→, its ‹ › buttons and horizontal swipes, closed with
-// Esc, and a zoom on its image (double-click or double-tap, + and -, the wheel, a pinch; drag
-// to pan; 0 fits again). Zooming in loads the largest version the reader may get.
+// Esc, and a zoom on its image (a click or a double-tap, + and -, the wheel, a pinch; drag to
+// pan; 0 fits again). Zooming in loads the largest version the reader may get.
 //
 // What it shows is an element marked `data-viewer-item`:
 //   data-versions  "url WxH, url WxH, ..." the image versions the reader may get, smallest
@@ -99,9 +99,7 @@
     });
     parts.img.addEventListener("load", function () { parts.status.textContent = ""; clamp(); apply(); });
     box.addEventListener("click", onClick);
-    box.addEventListener("dblclick", function (e) {
-      if (e.target === parts.img && parts.video.hidden) { e.preventDefault(); toggleZoom(e.clientX, e.clientY); }
-    });
+    box.addEventListener("dblclick", function (e) { e.preventDefault(); }); // no text selection
     parts.stage.addEventListener("wheel", onWheel, { passive: false });
     parts.stage.addEventListener("pointerdown", onDown);
     parts.stage.addEventListener("pointermove", onMove);
@@ -351,7 +349,11 @@
       move(dx < 0 ? 1 : -1); // finger to the left: the next one
       return;
     }
-    if (!g.moved && g.type !== "mouse" && g.onImg) {
+    if (!g.moved && g.type === "mouse" && g.onImg) {
+      toggleZoom(e.clientX, e.clientY); // a click zooms in there, and out again
+      return;
+    }
+    if (!g.moved && g.onImg) {
       var now = Date.now();
       if (lastTap && now - lastTap.t < 350 && Math.hypot(e.clientX - lastTap.x, e.clientY - lastTap.y) < 30) {
         lastTap = null;
