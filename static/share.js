@@ -166,7 +166,8 @@
     var more = sharedMore();
     if (step < 0 || !more || sharedLoading || !window.htmx) return;
     sharedLoading = true;
-    var after = function () {
+    var after = function (e) {
+      if (e.type === "htmx:afterSettle" && sharedMore() === more) return; // not the page
       sharedLoading = false;
       document.removeEventListener("htmx:afterSettle", after);
       document.removeEventListener("htmx:responseError", after);

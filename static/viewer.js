@@ -228,7 +228,10 @@
       document.removeEventListener("htmx:responseError", failed);
       document.removeEventListener("htmx:sendError", failed);
     };
-    var settled = function () { done(); parts.status.textContent = ""; then(); };
+    var settled = function () {
+      if (moreMarker() === more) return; // another swap (a tile polling itself): not the page
+      done(); parts.status.textContent = ""; then();
+    };
     var failed = function () { done(); parts.status.textContent = "The next page could not be loaded."; refreshNav(); };
     document.addEventListener("htmx:afterSettle", settled);
     document.addEventListener("htmx:responseError", failed);

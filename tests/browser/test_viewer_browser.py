@@ -195,11 +195,16 @@ async def test_feed_lightbox_reaches_tiles_of_the_next_page(page, live_server, e
     await sign_in(page, base, editor.email, DEFAULT_PASSWORD)
     first_page = await feed_uuids(page)
     assert len(first_page) == asset_query.FEED_PAGE
-    last = page.locator('[data-test="asset-view"]').nth(asset_query.FEED_PAGE - 1)
-    await last.click()
+    # Opened on the page's last tile without scrolling down to it (the grid's "more" marker
+    # stays out of sight, so infinite scroll has not loaded the next page).
+    await page.eval_on_selector_all(
+        '[data-test="asset-view"]', "els => els[els.length - 1].click()"
+    )
     assert first_page[-1] in await shown_src(page)
-    # → at the page's last tile: the next page comes in (if scrolling did not bring it
-    # already) and the lightbox goes on to its tile; then the grid's end.
+    label = f"{asset_query.FEED_PAGE} / {asset_query.FEED_PAGE}+"
+    assert await page.inner_text('[data-test="lightbox-counter"]') == label
+    assert not await page.is_disabled('[data-test="lightbox-next"]')
+    # → there: the lightbox loads the next page and goes on to its tile; then the grid's end.
     await page.keyboard.press("ArrowRight")
     await page.wait_for_function(
         "document.querySelectorAll('#asset-grid [data-test=asset-tile]').length === "
