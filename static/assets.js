@@ -451,24 +451,16 @@
   }, true);
 
   // ---- lightbox ------------------------------------------------------------------------
+  // The fullscreen lightbox is static/viewer.js: a tile's ⤢ button (and the asset page's
+  // "Fullscreen") opens it at that asset, and it moves through the grid. These two keep the
+  // older `data-fullscreen="url"` opener working: one image, no neighbours.
   function openLightbox(src) {
-    var box = document.getElementById("lightbox");
-    if (!box) return;
-    box.querySelector("img").src = src;
-    box.hidden = false;
-    if (box.requestFullscreen) box.requestFullscreen().catch(function () {});
+    if (!window.pictoriumViewer || !src) return;
+    var item = document.createElement("span");
+    item.setAttribute("data-versions", src);
+    window.pictoriumViewer.open(item);
   }
-  function closeLightbox() {
-    var box = document.getElementById("lightbox");
-    if (!box) return;
-    box.hidden = true;
-    if (document.fullscreenElement) document.exitFullscreen();
-  }
-  document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeLightbox(); });
-  document.addEventListener("fullscreenchange", function () {
-    var box = document.getElementById("lightbox");
-    if (box && !document.fullscreenElement && !box.hidden) box.hidden = true;
-  });
+  function closeLightbox() { if (window.pictoriumViewer) window.pictoriumViewer.close(); }
 
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("upload-form");

@@ -1,6 +1,7 @@
 // Sharing behaviours: the preview window's tabs, field toggles and the password generator of
 // the sharing form, the bulk share dialog with its live N/M counter, and the recipient's
-// lightbox. Everything also works without this file, only less smoothly.
+// lightbox (moved through with ←/→, its buttons and swipes). Everything also works without
+// this file, only less smoothly.
 (function () {
   "use strict";
 
@@ -103,25 +104,98 @@
   }
 
   // ---- recipient lightbox ----------------------------------------------------------------
-  function openShared(url) {
+  // The panel over the grid shows one asset (its image or video, details and downloads); ←/→,
+  // its ‹ › buttons and a sideways swipe move through the grid's tiles in order, those "More"
+  // added included (at the last one it loads the next page first); Esc closes it. The fullscreen
+  // lightbox over it (static/viewer.js) takes the keys while it is open.
+  var sharedUuid = null, sharedSeq = 0, sharedLoading = false;
+  function sharedTiles() {
+    return Array.prototype.slice.call(document.querySelectorAll(".share-grid [data-share-open]"));
+  }
+  function uuidOf(el) { var t = el && el.closest("[data-uuid]"); return t ? t.getAttribute("data-uuid") : null; }
+  function sharedMore() { var grid = document.querySelector(".share-grid"); return grid ? grid.querySelector(".feed-more[hx-get]") : null; }
+  function sharedOpen() { var box = document.getElementById("share-box"); return !!box && !box.hidden; }
+
+  function refreshSharedNav() {
+    var box = document.getElementById("share-box");
+    if (!box) return;
+    var tiles = sharedTiles(), i = tiles.map(uuidOf).indexOf(sharedUuid);
+    var prev = box.querySelector("[data-share-move='-1']"), next = box.querySelector("[data-share-move='1']");
+    var single = tiles.length <= 1 && !sharedMore();
+    [prev, next].forEach(function (b) { if (b) b.hidden = single; });
+    if (prev) prev.disabled = i <= 0;
+    if (next) next.disabled = i < 0 || (i >= tiles.length - 1 && !sharedMore());
+  }
+
+  function openShared(url, uuid) {
     var box = document.getElementById("share-box");
     if (!box) { window.location.href = url; return; }
+    var seq = ++sharedSeq;
+    sharedUuid = uuid || null;
+    refreshSharedNav();
     fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (html) {
-        document.getElementById("share-box-body").innerHTML = html;
+        if (seq !== sharedSeq) return; // a later move won
+        var body = document.getElementById("share-box-body");
+        var old = body.querySelector("video");
+        if (old) old.pause();
+        body.innerHTML = html;
         box.hidden = false;
+        refreshSharedNav();
       })
-      .catch(function () { window.location.href = url; });
+      .catch(function () { if (seq === sharedSeq) window.location.href = url; });
   }
   function closeShared() {
     var box = document.getElementById("share-box");
-    if (!box) return;
+    if (!box || box.hidden) return;
     box.hidden = true;
     var video = box.querySelector("video");
     if (video) video.pause();
     document.getElementById("share-box-body").innerHTML = "";
+    // Back at the tile last shown.
+    var tile = sharedTiles().filter(function (t) { return uuidOf(t) === sharedUuid; })[0];
+    if (tile) { tile.scrollIntoView({ block: "nearest" }); tile.focus({ preventScroll: true }); }
+    sharedUuid = null;
   }
+  function moveShared(step) {
+    var tiles = sharedTiles(), i = tiles.map(uuidOf).indexOf(sharedUuid);
+    if (i < 0) return;
+    var target = tiles[i + step];
+    if (target) { openShared(target.getAttribute("data-share-open"), uuidOf(target)); return; }
+    var more = sharedMore();
+    if (step < 0 || !more || sharedLoading || !window.htmx) return;
+    sharedLoading = true;
+    var after = function (e) {
+      if (e.type === "htmx:afterSettle" && sharedMore() === more) return; // not the page
+      sharedLoading = false;
+      document.removeEventListener("htmx:afterSettle", after);
+      document.removeEventListener("htmx:responseError", after);
+      document.removeEventListener("htmx:sendError", after);
+      var again = sharedTiles(), j = again.map(uuidOf).indexOf(sharedUuid);
+      if (again[j + 1]) openShared(again[j + 1].getAttribute("data-share-open"), uuidOf(again[j + 1]));
+      else refreshSharedNav();
+    };
+    document.addEventListener("htmx:afterSettle", after);
+    document.addEventListener("htmx:responseError", after);
+    document.addEventListener("htmx:sendError", after);
+    window.htmx.trigger(more, "revealed");
+  }
+  // The fullscreen lightbox moved on through the grid: the panel under it follows.
+  document.addEventListener("pictorium:viewer-closed", function (e) {
+    var item = e.detail && e.detail.item;
+    if (!sharedOpen() || !item || !item.hasAttribute("data-share-open")) return;
+    if (uuidOf(item) !== sharedUuid) openShared(item.getAttribute("data-share-open"), uuidOf(item));
+  });
+  document.addEventListener("keydown", function (e) {
+    if (!sharedOpen() || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.target.closest && e.target.closest("input, textarea, select")) return;
+    if (e.key === "ArrowLeft" || e.key === "ArrowRight") { e.preventDefault(); moveShared(e.key === "ArrowLeft" ? -1 : 1); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var body = document.getElementById("share-box-body");
+    if (body && window.pictoriumViewer) window.pictoriumViewer.onSwipe(body, moveShared);
+  });
 
   document.addEventListener("click", function (e) {
     var t = e.target;
@@ -152,8 +226,10 @@
       return;
     }
     var open = t.closest("[data-share-open]");
-    if (open && !e.metaKey && !e.ctrlKey && !e.shiftKey) { e.preventDefault(); openShared(open.getAttribute("data-share-open")); return; }
+    if (open && !e.metaKey && !e.ctrlKey && !e.shiftKey) { e.preventDefault(); openShared(open.getAttribute("data-share-open"), uuidOf(open)); return; }
     if (t.closest("[data-share-close]")) closeShared();
+    var step = t.closest("[data-share-move]");
+    if (step && !step.disabled) { moveShared(parseInt(step.getAttribute("data-share-move"), 10)); return; }
     if (t.closest('input[name="ids"][form="bulk-form"]') || t.closest("[data-select-all]") || t.closest("[data-select-none]")) {
       setTimeout(refreshCount, 0);
     }
@@ -161,7 +237,7 @@
   document.addEventListener("change", function (e) {
     if (e.target.matches && e.target.matches("[data-toggle], input[type=radio]")) applyToggles(e.target.form);
   });
-  document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeShared(); });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape" && !e.defaultPrevented) closeShared(); });
   document.addEventListener("htmx:afterSwap", function (e) { applyToggles(e.target); refreshCount(); });
   document.addEventListener("DOMContentLoaded", function () {
     if (document.querySelector(".viewer-side [data-tab]")) showTab(location.hash === "#asset-share" ? "asset-share" : "asset-info");
