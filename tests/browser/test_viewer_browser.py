@@ -342,12 +342,14 @@ async def test_escape_on_the_asset_page_goes_back_to_the_feed_with_its_search(
     await page.goto(f"{base}/?q=harbour-01")
     await page.wait_for_function("document.querySelectorAll('[data-test=asset-tile]').length === 1")
     await page.locator('[data-test="asset-open"]').first.click()
-    await page.wait_for_url(f"{base}/assets/{made[1].uuid}")
+    # The tile's link carries the feed's query (its order and filters, for Previous / Next).
+    asset_url = f"{base}/assets/{made[1].uuid}?q=harbour-01"
+    await page.wait_for_url(asset_url)
     # Esc in a field is the field's: the page stays.
     await page.click('[data-test="asset-tags-input"]')
     await page.keyboard.press("Escape")
     await asyncio.sleep(0.3)
-    assert page.url == f"{base}/assets/{made[1].uuid}"
+    assert page.url == asset_url
     await page.evaluate("document.activeElement.blur()")  # out of the field
     await page.keyboard.press("Escape")
     await page.wait_for_url(f"{base}/?q=harbour-01")
