@@ -38,6 +38,8 @@ RAW_INDEXES = {
     "asset_source_id_id",
     "flow_source_uniq",
     "storage_one_central",
+    "asset_field_value_uniq",
+    "asset_field_value_key",
 }
 TABLES = {table._meta.tablename for table in APP_CONFIG.table_classes}
 PRE_SQUASH_ID = "2026-11-22T10:24:33:076106"  # the first migration of the old chain

@@ -20,7 +20,7 @@ from piccolo.columns.combination import WhereRaw
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
-from webapp.asset.tags import normalize_tag
+from webapp.asset.tags import tag_key
 from webapp.asset.views import (
     ASSET_COLUMNS,
     AssetView,
@@ -73,6 +73,16 @@ async def get_asset(actor: Actor, ref: str | int) -> AssetView:
     return (await with_source_names([view]))[0]
 
 
+@dataclass(frozen=True)
+class FieldMatch:
+    """One metadata field's filter: its value lower-cased, matched whole (dates, choices) or
+    as a part of the value (text fields)."""
+
+    field_id: int
+    value_key: str
+    contains: bool = False
+
+
 @dataclass
 class AssetFilter:
     q: str = ""
@@ -91,6 +101,8 @@ class AssetFilter:
     person_id: int | None = None
     # The zone date_from/date_to are days of: the viewer's (the feed's form sends it).
     zone: tzinfo = UTC
+    # Admin-defined metadata fields (webapp/asset/metadata.py builds these from field_<id>).
+    fields: Sequence[FieldMatch] = ()
 
     def is_empty(self) -> bool:
         return not any(
@@ -103,6 +115,7 @@ class AssetFilter:
                 self.date_from,
                 self.date_to,
                 self.person_id,
+                self.fields,
             ]
         )
 
@@ -185,7 +198,7 @@ def _conditions(f: AssetFilter) -> list[Any]:
         where.append(
             WhereRaw(
                 'EXISTS (SELECT 1 FROM asset_tag t WHERE t.asset = "asset"."id" AND t.tag = {})',
-                normalize_tag(f.tag),
+                tag_key(f.tag),
             )
         )
     if f.uploader_id:
@@ -199,7 +212,22 @@ def _conditions(f: AssetFilter) -> list[Any]:
     if f.member_query is not None:
         where.append(Asset.id.is_in(f.member_query))
     for word in _like_text(f.q).split():
-        where.append(Asset.search_text.like(f"%{word}%"))
+        # search_text (file name, tags, the file's metadata) or meta_text (what users set).
+        where.append(Asset.search_text.like(f"%{word}%") | Asset.meta_text.like(f"%{word}%"))
+    for m in f.fields:
+        # Metadata fields (webapp/asset/metadata.py): EXISTS on (field, value_key, asset).
+        if m.contains:
+            sql = (
+                'EXISTS (SELECT 1 FROM asset_field_value fv WHERE fv.asset = "asset"."id" '
+                "AND fv.field = {} AND fv.value_key LIKE {})"
+            )
+            where.append(WhereRaw(sql, int(m.field_id), f"%{_like_text(m.value_key)}%"))
+        else:
+            sql = (
+                'EXISTS (SELECT 1 FROM asset_field_value fv WHERE fv.asset = "asset"."id" '
+                "AND fv.field = {} AND fv.value_key = {})"
+            )
+            where.append(WhereRaw(sql, int(m.field_id), m.value_key))
     if f.person_id:
         # Faces (webapp/face): EXISTS like the tag filter, so the keyset walk stops early.
         where.append(

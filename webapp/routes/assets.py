@@ -13,7 +13,8 @@ from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery
 
 from webapp.actor import Actor, Perm
-from webapp.asset import attachments, downloads, edits, ingest
+from webapp.asset import attachments, downloads, edits, ingest, metadata
+from webapp.asset import fields as field_defs
 from webapp.asset import query as asset_query
 from webapp.asset import trash as asset_trash
 from webapp.asset import upload as uploads
@@ -80,6 +81,17 @@ def filter_from_query(params: Any) -> tuple[asset_query.AssetFilter, dict[str, s
     return f, {k: v for k, v in {**raw, "tz": tz}.items() if v}
 
 
+async def _with_field_filters(
+    actor: Actor, params: Any, f: asset_query.AssetFilter, active: dict[str, str]
+) -> None:
+    """The admin fields' filters, field_<id>=value (webapp/asset/metadata.py), kept in the
+    active filters for the next page and the form."""
+    f.fields = await metadata.field_filters(actor, params)
+    for k in params:
+        if k.startswith("field_") and str(params.get(k) or "").strip():
+            active[k] = str(params.get(k)).strip()
+
+
 async def _feed_context(
     actor: Actor, f: asset_query.AssetFilter, active: dict[str, str], cursor: str | None
 ) -> dict[str, Any]:
@@ -105,6 +117,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
             pass
     try:
         f, active = filter_from_query(params)
+        await _with_field_filters(actor, params, f, active)
         ctx = await _feed_context(actor, f, active, None)
         error = None
     except Invalid as exc:
@@ -122,6 +135,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         filtered=not f.is_empty() or "flow" in active,
         feed_flows=await feed_flows(actor),
         filter_person=await people.person_name(actor, f.person_id) if f.person_id else "",
+        metadata_fields=await field_defs.list_fields(actor),
     )
     return render(request, "asset/feed.html", ctx, block="feed_results")
 
@@ -131,6 +145,7 @@ async def feed_page(
     request: Request, actor: CurrentActor, cursor: FromQuery[str | None] = None
 ) -> Response:
     f, active = filter_from_query(request.query_params)
+    await _with_field_filters(actor, request.query_params, f, active)
     ctx = await _feed_context(actor, f, active, cursor)
     return render(request, "asset/_tiles.html", ctx)
 
@@ -207,6 +222,7 @@ async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
         "my_collections": await collections.list_collections(actor),
         "retention": await system.get("trash_retention_days"),
         "asset_faces": await people.people_of_asset(actor, asset.id),
+        "asset_meta": await metadata.asset_metadata(actor, asset),
     }
 
 
