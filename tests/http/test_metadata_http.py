@@ -242,3 +242,15 @@ async def test_api_shape_patch_and_validation_errors(client):
         f"/api/v1/assets/{uuid}", json={"title": "x"}, headers={"Authorization": f"Token {vkey}"}
     )
     assert denied.status_code == 403
+
+
+async def test_the_feeds_tag_filter_offers_tags_as_typed(admin_browser):
+    from webapp.core.kv import get_redis, key
+
+    await _uploaded(admin_browser, ("a.jpg",), "Beach, New York")
+    get_redis().delete(key("known-tags", 200))  # the list is shared for a minute
+    feed = await admin_browser.get("/")
+    listed = select_one(feed.text, "datalist", id="known-tags")
+    assert [o.get("value") for o in select(listed, "option")] == ["Beach", "New York"]
+    filtered = await admin_browser.get("/?tag=new%20york")
+    assert len(select(filtered.text, "article", data_test="asset-tile")) == 1

@@ -515,7 +515,11 @@ async def known_tags(actor: Actor, limit: int = 200) -> list[str]:
     cached = redis.get(cache_key)
     if cached is not None:
         return list(json.loads(cached))
-    rows = await AssetTag.select(AssetTag.tag).distinct().order_by(AssetTag.tag).limit(limit)
-    tags = [r["tag"] for r in rows]
+    # One spelling a tag (tags keep their case; asset_tag.tag is the lower-cased key).
+    rows = await AssetTag.raw(
+        "SELECT tag, MIN(label) AS label FROM asset_tag GROUP BY tag ORDER BY tag LIMIT {}",
+        limit,
+    )
+    tags = [r["label"] or r["tag"] for r in rows]
     redis.set(cache_key, json.dumps(tags), ex=KNOWN_TAGS_TTL)
     return tags
