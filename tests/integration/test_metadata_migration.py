@@ -9,7 +9,7 @@ import asyncpg
 
 from tests.integration.test_migrations import ENGINE, ScratchDb, scratch  # noqa: F401
 
-METADATA_MIGRATION = "2026-12-01T16:10:00:417302"
+METADATA_MIGRATION = "2026-12-01T16:50:00:417302"
 
 
 async def _fetch(db: ScratchDb, sql: str) -> list[tuple]:

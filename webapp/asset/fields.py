@@ -3,7 +3,7 @@ the one validation of a value for its field. The values per asset are webapp/ass
 
 A field's kind is fixed once it exists (its values were checked against it); its name and a
 choice field's options can change. An option that assets still hold cannot be removed, and
-deleting a field deletes its values (docs/metadata.md)."""
+deleting a field deletes its values (docs/metadata-editing.md)."""
 
 from __future__ import annotations
 

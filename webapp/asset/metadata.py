@@ -3,7 +3,7 @@ of the fields an admin defined (webapp/asset/fields.py); reading them for pages 
 API, editing them one asset at a time or many at once, the search text they add, and the
 feed's filters by field.
 
-The four built-in fields have two sources (docs/metadata.md): what the file says (read at
+The four built-in fields have two sources (docs/metadata-editing.md): what the file says (read at
 ingest into `Asset.metadata`, never rewritten) and what a user set (`Asset.title`, ...). The
 user's value wins; while there is none, the file's is shown; clearing the user's value brings
 the file's back. The original file is never touched."""

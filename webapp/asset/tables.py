@@ -63,8 +63,8 @@ class Asset(Table, tablename="asset"):
     source_id = Integer(null=True, default=None)
     remote_id = Varchar(length=64, default="")
     remote_updated_at = Timestamptz(null=True, default=None)
-    # Metadata set by users (docs/metadata.md): empty means "the file's value", which stays in
-    # `metadata`; the original file is never rewritten.
+    # Metadata set by users (docs/metadata-editing.md): empty means "the file's value",
+    # which stays in `metadata`; the original file is never rewritten.
     title = Text(default="")
     description = Text(default="")
     creator = Text(default="")

@@ -5,7 +5,7 @@ suggestions offered while a tag is typed.
 A tag keeps its case as typed ("Beach"); it is matched by its key, lower-cased
 (`core.names.tag_key`): the filter, the search and de-duplication treat "Beach" and "beach"
 as one tag. In one asset's list the first spelling wins (a bulk "add tags" keeps the asset's
-own spelling); each asset keeps the spelling it was given (docs/metadata.md)."""
+own spelling); each asset keeps the spelling it was given (docs/metadata-editing.md)."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ async def asset_create(request: Request, actor: CurrentActor) -> Response:
 class AssetPatch:
     tags: list[str] | None = None
     filename: str | None = None
-    # Metadata (docs/metadata.md): a key left out stays as it is; "" or null clears (the
+    # Metadata (docs/metadata-editing.md): a key left out stays as it is; "" or null clears (the
     # built-in four then show the file's value again). fields: {name: value}.
     title: str | None = None
     description: str | None = None

@@ -1,4 +1,4 @@
-"""Metadata editing and tags that keep their case (issue 13 item 20, docs/metadata.md).
+"""Metadata editing and tags that keep their case (issue 13 item 20, docs/metadata-editing.md).
 
 - asset.title, description, creator, copyright: the values users set (empty: the file's value
   in asset.metadata is shown); asset.meta_text: their lower-cased text and that of the text
@@ -30,7 +30,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine import engine_finder
 from piccolo.table import Table
 
-ID = "2026-12-01T16:10:00:417302"
+ID = "2026-12-01T16:50:00:417302"
 VERSION = "1.38.0"
 DESCRIPTION = "metadata editing: asset metadata columns, metadata fields and values, tag labels"
 
