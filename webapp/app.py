@@ -26,6 +26,7 @@ from webapp.routes.dashboard import rq_dashboard
 from webapp.routes.error_pages import handle_exception
 from webapp.routes.health import healthz
 from webapp.routes.icons import favicon
+from webapp.routes.metadata import admin_fields_router, metadata_router
 from webapp.routes.people import api_people_router, face_link_router, people_router
 from webapp.routes.share_admin import admin_watermark_router
 from webapp.routes.share_owner import share_owner_router
@@ -102,7 +103,9 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
             logout,
             healthz,
             favicon,
+            metadata_router,
             assets_router,
+            admin_fields_router,
             collections_router,
             admin_router,
             admin_media_router,

@@ -5,7 +5,15 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from webapp.account.tables import ApiToken, LoginSession, User
-from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy, ProxyType
+from webapp.asset.tables import (
+    Asset,
+    AssetFieldValue,
+    AssetTag,
+    Attachment,
+    MetadataField,
+    Proxy,
+    ProxyType,
+)
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.face.tables import Face, FaceScan, Person
 from webapp.share.tables import ShareLink
@@ -27,6 +35,8 @@ APP_CONFIG = AppConfig(
         ProxyType,
         Proxy,
         Attachment,
+        MetadataField,
+        AssetFieldValue,
         Collection,
         CollectionAsset,
         SyncRun,

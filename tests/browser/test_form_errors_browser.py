@@ -145,6 +145,16 @@ async def _collection_name_too_long(page: Any, base: str, admin: Any) -> None:
     assert await page.input_value('[data-test="collection-name"]') == name
 
 
+async def _metadata_too_long(page: Any, base: str, admin: Any) -> None:
+    asset = await _asset(admin, "meta.jpg", seed=9)
+    await page.goto(f"{base}/assets/{asset.uuid}")
+    await page.click('[data-test="metadata-edit"]')
+    await page.fill('[data-test="meta-input-creator"]', "c" * 501)
+    await page.click('[data-test="metadata-save"]')
+    await error_next_to(page, '[data-test="meta-input-creator"]', "at most 500 characters")
+    assert await page.input_value('[data-test="meta-input-creator"]') == "c" * 501
+
+
 FORMS = {
     "user-create-duplicate-email": (_user_create, 409),
     "token-expiry-in-the-past": (_token_past_expiry, 422),
@@ -154,6 +164,7 @@ FORMS = {
     "attachment-without-file": (_attachment_without_file, 422),
     "system-settings-out-of-range": (_settings_out_of_range, 422),
     "collection-name-too-long": (_collection_name_too_long, 422),
+    "asset-metadata-too-long": (_metadata_too_long, 422),
 }
 
 

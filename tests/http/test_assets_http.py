@@ -218,7 +218,7 @@ async def test_asset_api(client):
     patched = await client.patch(
         f"/api/v1/assets/{uuid}", json={"tags": ["Three"], "filename": "renamed.jpg"}, headers=auth
     )
-    assert patched.json()["tags"] == ["three"] and patched.json()["filename"] == "renamed.jpg"
+    assert patched.json()["tags"] == ["Three"] and patched.json()["filename"] == "renamed.jpg"
     bad = await client.patch(f"/api/v1/assets/{uuid}", json={"tags": "nope"}, headers=auth)
     assert bad.status_code in (400, 422)
     assert bad.json()["error"]["code"] == "invalid"

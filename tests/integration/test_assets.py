@@ -48,7 +48,7 @@ async def test_upload_then_ingest_makes_proxies_and_metadata():
     result = await upload(editor, "Holiday Photo.jpg", tags="Beach, summer; beach")
     assert result.asset is not None
     assert result.asset.status == "processing"
-    assert result.asset.tags == ["beach", "summer"]
+    assert result.asset.tags == ["Beach", "summer"]  # the case as typed, one tag per key
     assert await run_jobs() == 0
     asset = await asset_query.get_asset(editor, result.asset.uuid)
     assert asset.status == "available"

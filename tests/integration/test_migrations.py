@@ -41,6 +41,8 @@ RAW_INDEXES = {
     "asset_taken_at_id",
     "asset_name_id",
     "asset_size_id",
+    "asset_field_value_uniq",
+    "asset_field_value_key",
 }
 TABLES = {table._meta.tablename for table in APP_CONFIG.table_classes}
 PRE_SQUASH_ID = "2026-11-22T10:24:33:076106"  # the first migration of the old chain

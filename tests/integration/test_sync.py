@@ -54,7 +54,8 @@ async def test_first_import_unchanged_rescan_and_add(env, monkeypatch):
     found = await env.assets()
     assert set(found) == {"Events/Summer 2024/beach.jpg", "Events/office.jpg", "top.jpg"}
     beach = await asset_query.get_asset(env.admin, found["Events/Summer 2024/beach.jpg"]["id"])
-    assert beach.tags == ["events", "summer 2024"]
+    # Folder names become tags spelled as in the storage (matched ignoring case).
+    assert beach.tags == ["Events", "Summer 2024"]
     assert beach.status == "available" and "thumbnail" in beach.proxies
     assert beach.origin == "sync"
 

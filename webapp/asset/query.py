@@ -21,7 +21,7 @@ from webapp.account.tables import User
 from webapp.actor import Actor, Perm
 from webapp.asset import order
 from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
-from webapp.asset.tags import normalize_tag
+from webapp.asset.tags import tag_key
 from webapp.asset.views import (
     ASSET_COLUMNS,
     AssetView,
@@ -74,6 +74,16 @@ async def get_asset(actor: Actor, ref: str | int) -> AssetView:
     return (await with_source_names([view]))[0]
 
 
+@dataclass(frozen=True)
+class FieldMatch:
+    """One metadata field's filter: its value lower-cased, matched whole (dates, choices) or
+    as a part of the value (text fields)."""
+
+    field_id: int
+    value_key: str
+    contains: bool = False
+
+
 @dataclass
 class AssetFilter:
     q: str = ""
@@ -95,6 +105,8 @@ class AssetFilter:
     # Date taken from / until (days in `zone`, like date_from / date_to for date added).
     taken_from: date | None = None
     taken_to: date | None = None
+    # Admin-defined metadata fields (webapp/asset/metadata.py builds these from field_<id>).
+    fields: Sequence[FieldMatch] = ()
 
     def is_empty(self) -> bool:
         return not any(
@@ -109,6 +121,7 @@ class AssetFilter:
                 self.person_id,
                 self.taken_from,
                 self.taken_to,
+                self.fields,
             ]
         )
 
@@ -191,7 +204,7 @@ def _conditions(f: AssetFilter) -> list[Any]:
         where.append(
             WhereRaw(
                 'EXISTS (SELECT 1 FROM asset_tag t WHERE t.asset = "asset"."id" AND t.tag = {})',
-                normalize_tag(f.tag),
+                tag_key(f.tag),
             )
         )
     if f.uploader_id:
@@ -209,7 +222,22 @@ def _conditions(f: AssetFilter) -> list[Any]:
     if f.member_query is not None:
         where.append(Asset.id.is_in(f.member_query))
     for word in _like_text(f.q).split():
-        where.append(Asset.search_text.like(f"%{word}%"))
+        # search_text (file name, tags, the file's metadata) or meta_text (what users set).
+        where.append(Asset.search_text.like(f"%{word}%") | Asset.meta_text.like(f"%{word}%"))
+    for m in f.fields:
+        # Metadata fields (webapp/asset/metadata.py): EXISTS on (field, value_key, asset).
+        if m.contains:
+            sql = (
+                'EXISTS (SELECT 1 FROM asset_field_value fv WHERE fv.asset = "asset"."id" '
+                "AND fv.field = {} AND fv.value_key LIKE {})"
+            )
+            where.append(WhereRaw(sql, int(m.field_id), f"%{_like_text(m.value_key)}%"))
+        else:
+            sql = (
+                'EXISTS (SELECT 1 FROM asset_field_value fv WHERE fv.asset = "asset"."id" '
+                "AND fv.field = {} AND fv.value_key = {})"
+            )
+            where.append(WhereRaw(sql, int(m.field_id), m.value_key))
     if f.person_id:
         # Faces (webapp/face): EXISTS like the tag filter, so the keyset walk stops early.
         where.append(
@@ -554,7 +582,11 @@ async def known_tags(actor: Actor, limit: int = 200) -> list[str]:
     cached = redis.get(cache_key)
     if cached is not None:
         return list(json.loads(cached))
-    rows = await AssetTag.select(AssetTag.tag).distinct().order_by(AssetTag.tag).limit(limit)
-    tags = [r["tag"] for r in rows]
+    # One spelling a tag (tags keep their case; asset_tag.tag is the lower-cased key).
+    rows = await AssetTag.raw(
+        "SELECT tag, MIN(label) AS label FROM asset_tag GROUP BY tag ORDER BY tag LIMIT {}",
+        limit,
+    )
+    tags = [r["label"] or r["tag"] for r in rows]
     redis.set(cache_key, json.dumps(tags), ex=KNOWN_TAGS_TTL)
     return tags

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from webapp.asset.tables import Asset, AssetTag
-from webapp.asset.tags import search_text
+from webapp.asset.tags import search_text, tag_rows
 from webapp.core import db
 from webapp.core.clock import now
 
@@ -79,12 +79,18 @@ async def register_assets(items: Sequence[NewAsset]) -> list[int]:
             for r in await _insert(plan, rows[start:end]):
                 ids[(int(r["storage"]), r["path"])] = int(r["id"])
         result = [ids[(new.storage_id, new.path)] for new in items]
-        pairs = [(i, t) for i, new in zip(result, items, strict=True) for t in new.tags]
-        for start, end in _chunks(len(pairs), 2):
-            chunk = pairs[start:end]
+        # One row a tag key (asset_tag.tag, lower-cased), with the spelling as its label.
+        triples = [
+            (i, row.tag, row.label)
+            for i, new in zip(result, items, strict=True)
+            for row in tag_rows(i, new.tags)
+        ]
+        for start, end in _chunks(len(triples), 3):
+            chunk = triples[start:end]
+            values = ", ".join(["({}, {}, {})"] * len(chunk))
             await AssetTag.raw(
-                f"INSERT INTO asset_tag (asset, tag) VALUES {', '.join(['({}, {})'] * len(chunk))}",
-                *[v for pair in chunk for v in pair],
+                f"INSERT INTO asset_tag (asset, tag, label) VALUES {values}",
+                *[v for triple in chunk for v in triple],
             )
     return result
 

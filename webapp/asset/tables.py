@@ -1,4 +1,5 @@
-"""Asset tables: assets, their tags, proxies, proxy types and attachments."""
+"""Asset tables: assets, their tags, proxies, proxy types, attachments, and the metadata
+fields an admin defines with their values per asset."""
 
 from piccolo.columns import (
     JSON,
@@ -69,12 +70,24 @@ class Asset(Table, tablename="asset"):
     source_id = Integer(null=True, default=None)
     remote_id = Varchar(length=64, default="")
     remote_updated_at = Timestamptz(null=True, default=None)
+    # Metadata set by users (docs/metadata-editing.md): empty means "the file's value",
+    # which stays in `metadata`; the original file is never rewritten.
+    title = Text(default="")
+    description = Text(default="")
+    creator = Text(default="")
+    copyright = Text(default="")
+    # Lower-cased text of the user's metadata (the four above and the values of text and
+    # choice fields): the feed's search matches it beside search_text, which ingest rewrites.
+    meta_text = Text(default="")
 
 
 class AssetTag(Table, tablename="asset_tag"):
     id = Serial(primary_key=True)
     asset = ForeignKey(references=Asset, index=True)
+    # The match key: the tag lower-cased (core.names.tag_key); filters and dedupe use it.
     tag = Varchar(length=100, index=True)
+    # The spelling as typed ("Beach"); Asset.tags holds the same spellings in order.
+    label = Varchar(length=100, default="")
 
 
 class ProxyType(Table, tablename="proxy_type"):
@@ -110,3 +123,25 @@ class Attachment(Table, tablename="attachment"):
     uploader = ForeignKey(references=User, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     note = Text(default="")
+
+
+class MetadataField(Table, tablename="metadata_field"):
+    """A metadata field an admin defined: text, date (YYYY-MM-DD) or choice (one of
+    `options`)."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=60, unique=True)
+    kind = Varchar(length=8, default="text")  # text, date, choice
+    options = JSON(default="[]")  # choice fields: the allowed values, in order
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AssetFieldValue(Table, tablename="asset_field_value"):
+    """One asset's value of one field (no row: no value). Unique on (asset, field); the
+    filter walks (field, value_key, asset)."""
+
+    id = Serial(primary_key=True)
+    asset = ForeignKey(references=Asset, index=True)
+    field = ForeignKey(references=MetadataField, index=True)
+    value = Text(default="")
+    value_key = Varchar(length=500, default="")  # the value lower-cased: what filters compare

@@ -1,6 +1,8 @@
 """How names that arrive from outside are cleaned, for every package that keeps them: a file
 name becomes one path part without control characters (at most 200 characters); a tag loses
-its outer spaces and "#", keeps single inner spaces and is lower case (at most 100 characters).
+its outer spaces and "#", keeps single inner spaces and its case as typed (at most 100
+characters); `tag_key` is what tags are matched and de-duplicated by ("Beach" and "beach" are
+one tag).
 
 Uploads, the storage sync and the validation of a source's listing all clean names the same
 way; the listing sits below the asset package, so the rule lives here, beneath both."""
@@ -14,7 +16,12 @@ import unicodedata
 def normalize_tag(tag: str) -> str:
     tag = unicodedata.normalize("NFC", str(tag)).strip().strip("#").strip()
     tag = re.sub(r"\s+", " ", tag)
-    return tag[:100].lower()
+    return tag[:100]
+
+
+def tag_key(tag: str) -> str:
+    """The case-insensitive match key of a tag: its normal form lower-cased."""
+    return normalize_tag(tag).lower()
 
 
 def safe_filename(name: str) -> str:

@@ -12,7 +12,9 @@ from litestar.di import Provide
 from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from webapp.asset import downloads, edits, trash
+from webapp.actor import Actor
+from webapp.asset import downloads, edits, metadata, trash
+from webapp.asset import fields as field_defs
 from webapp.asset import order as asset_order
 from webapp.asset import query as asset_query
 from webapp.asset import upload as asset_upload
@@ -25,12 +27,19 @@ from webapp.routes.auth import CurrentActor, api_actor
 from webapp.settings import get_settings
 
 
-def _json(asset: asset_views.AssetView) -> dict[str, Any]:
-    return asset.as_json(get_settings().base_url)
+def _json(asset: asset_views.AssetView, meta: metadata.AssetMetadata) -> dict[str, Any]:
+    """An asset in JSON (DESIGN.md section 6) with its editable metadata: title,
+    description, creator, copyright (the user's value, else the file's) and `fields`."""
+    return {**asset.as_json(get_settings().base_url), **meta.as_json()}
+
+
+async def _json_one(actor: Actor, asset: asset_views.AssetView) -> dict[str, Any]:
+    return _json(asset, await metadata.asset_metadata(actor, asset))
 
 
 @get("/", name="api_assets_list")
 async def assets_list(
+    request: Request,
     actor: CurrentActor,
     limit: FromQuery[int] = 50,
     cursor: FromQuery[str | None] = None,
@@ -57,13 +66,15 @@ async def assets_list(
         taken_to=taken_to,
     )
     order = asset_order.parse_sort(sort)
+    f.fields = await metadata.field_filters(actor, request.query_params)  # field_<id>=value
     page = await asset_query.list_assets(actor, f, cursor=cursor, limit=limit, sort=order)
-    return {"items": [_json(a) for a in page.items], "next_cursor": page.next_cursor}
+    metas = await metadata.metadata_of(actor, page.items)
+    return {"items": [_json(a, metas[a.id]) for a in page.items], "next_cursor": page.next_cursor}
 
 
 @get("/{ref:str}", name="api_asset")
 async def asset_get(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
-    return _json(await asset_query.get_asset(actor, ref))
+    return await _json_one(actor, await asset_query.get_asset(actor, ref))
 
 
 _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
@@ -112,36 +123,67 @@ async def asset_create(request: Request, actor: CurrentActor) -> Response:
                 "message": "The same file is already in the workspace.",
                 "field": "file",
             },
-            "asset": _json(result.duplicate_of),
+            "asset": await _json_one(actor, result.duplicate_of),
         }
         return Response(body, status_code=409)
     assert result.asset is not None
-    return Response(_json(result.asset), status_code=201)
+    return Response(await _json_one(actor, result.asset), status_code=201)
 
 
 @dataclass
 class AssetPatch:
     tags: list[str] | None = None
     filename: str | None = None
+    # Metadata (docs/metadata-editing.md): a key left out stays as it is; "" or null clears (the
+    # built-in four then show the file's value again). fields: {name: value}.
+    title: str | None = None
+    description: str | None = None
+    creator: str | None = None
+    copyright: str | None = None
+    fields: dict[str, Any] | None = None
 
 
 @patch("/{ref:str}", name="api_asset_update")
 async def asset_update(
-    actor: CurrentActor, ref: FromPath[str], data: JSONBody[AssetPatch]
+    request: Request, actor: CurrentActor, ref: FromPath[str], data: JSONBody[AssetPatch]
 ) -> dict[str, Any]:
-    return _json(await edits.update_asset(actor, ref, tags=data.tags, filename=data.filename))
+    """Checks every metadata value before anything is stored: a refused one answers 422
+    naming it (`field`: "title", or "fields.<name>") and changes nothing."""
+    body = await request.json()
+    sent = body if isinstance(body, dict) else {}
+    basics = {k: getattr(data, k) or "" for k in metadata.BASICS if k in sent}
+    defs = await field_defs.list_fields(actor)
+    if data.fields is not None and not isinstance(data.fields, dict):
+        raise Invalid("fields must be an object of name: value.", field="fields")
+    try:
+        values = metadata.values_by_name(defs, data.fields or {})
+        edit = metadata.clean_edit(defs, basics, values)
+    except metadata.MetadataInvalid as exc:
+        names = {f.form_key: f"fields.{f.name}" for f in defs}
+        key = exc.field or ""
+        raise Invalid(exc.message, field=names.get(key, key)) from None
+    asset = await asset_query.get_asset(actor, ref)
+    if edit:
+        # The same checks as update_asset (rights, external, trashed) before either writes.
+        await metadata.check_editable(actor, asset)
+    if data.tags is not None or data.filename is not None:
+        asset = await edits.update_asset(actor, ref, tags=data.tags, filename=data.filename)
+    if edit:
+        await metadata.apply_edit(actor, asset, edit)
+        asset = await asset_query.get_asset(actor, asset.id)
+    return await _json_one(actor, asset)
 
 
 @delete("/{ref:str}", name="api_asset_delete", status_code=200)
 async def asset_delete(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
     await trash.trash_assets(actor, [ref])
-    return _json(await asset_query.get_asset(actor, ref))
+    return await _json_one(actor, await asset_query.get_asset(actor, ref))
 
 
 @post("/{ref:str}/restore", name="api_asset_restore", status_code=200)
 async def asset_restore(actor: CurrentActor, ref: FromPath[str]) -> dict[str, Any]:
     await trash.restore_assets(actor, [ref])
-    return _json(await asset_query.get_asset(actor, ref))
+    return await _json_one(actor, await asset_query.get_asset(actor, ref))
 
 
 api_assets_router = Router(

@@ -14,7 +14,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from webapp.actor import Actor, Perm
-from webapp.asset import attachments, downloads, edits, ingest, selection_zip
+from webapp.asset import attachments, downloads, edits, ingest, metadata, selection_zip
+from webapp.asset import fields as field_defs
 from webapp.asset import order as asset_order
 from webapp.asset import query as asset_query
 from webapp.asset import trash as asset_trash
@@ -90,6 +91,17 @@ def filter_from_query(params: Any) -> tuple[asset_query.AssetFilter, dict[str, s
     return f, {k: v for k, v in {**raw, "tz": tz}.items() if v}
 
 
+async def _with_field_filters(
+    actor: Actor, params: Any, f: asset_query.AssetFilter, active: dict[str, str]
+) -> None:
+    """The admin fields' filters, field_<id>=value (webapp/asset/metadata.py), kept in the
+    active filters for the next page and the form."""
+    f.fields = await metadata.field_filters(actor, params)
+    for k in params:
+        if k.startswith("field_") and str(params.get(k) or "").strip():
+            active[k] = str(params.get(k)).strip()
+
+
 async def _feed_context(
     actor: Actor,
     f: asset_query.AssetFilter,
@@ -137,6 +149,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
     status = 200
     try:
         f, active = filter_from_query(params)
+        await _with_field_filters(actor, params, f, active)
         ctx = await _feed_context(actor, f, active, None)
         error = None
     except Invalid as exc:
@@ -157,6 +170,7 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         filtered=not f.is_empty() or "flow" in active,
         feed_flows=await feed_flows(actor),
         filter_person=await people.person_name(actor, f.person_id) if f.person_id else "",
+        metadata_fields=await field_defs.list_fields(actor),
     )
     ctx.update(await selection_zip.bulkbar_context(actor))
     return render(request, "asset/feed.html", ctx, block="feed_results", status_code=status)
@@ -168,6 +182,7 @@ async def feed_page(
 ) -> Response:
     f, active = filter_from_query(request.query_params)
     group_after = str(request.query_params.get("group_after") or "")[:20]
+    await _with_field_filters(actor, request.query_params, f, active)
     ctx = await _feed_context(actor, f, active, cursor, group_after)
     return render(request, "asset/_tiles.html", ctx)
 
@@ -177,7 +192,9 @@ async def asset_tile(request: Request, actor: CurrentActor, ref: FromPath[str]) 
     asset = await asset_query.get_asset(actor, ref)
     # A tile that was processing keeps the feed's order and filters in its link.
     try:
-        tile_query = urlencode(filter_from_query(request.query_params)[1])
+        f, active = filter_from_query(request.query_params)
+        await _with_field_filters(actor, request.query_params, f, active)
+        tile_query = urlencode(active)
     except Invalid:
         tile_query = ""
     return render(request, "asset/_tile.html", {"asset": asset, "tile_query": tile_query})
@@ -249,6 +266,7 @@ async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
         "my_collections": await collections.list_collections(actor),
         "retention": await system.get("trash_retention_days"),
         "asset_faces": await people.people_of_asset(actor, asset.id),
+        "asset_meta": await metadata.asset_metadata(actor, asset),
     }
 
 
@@ -258,6 +276,7 @@ async def _steps(request: Request, actor: Actor, asset: asset_views.AssetView) -
     when that address holds no valid order)."""
     try:
         f, active = filter_from_query(request.query_params)
+        await _with_field_filters(actor, request.query_params, f, active)
         sort = asset_order.parse_sort(active.get("sort"))
         asset_order.parse_group(active.get("group"))
         if asset.status == "trashed":
@@ -428,10 +447,14 @@ def _ids(form: Any) -> list[int]:
 BULK_CAP = 5000
 
 
-def _filter_of(form_or_query: Any) -> tuple[asset_query.AssetFilter, dict[str, str]]:
-    """The feed's filter a bulk action was sent with (the feed's query string, in "filter")."""
+async def _filter_of(
+    actor: Actor, form_or_query: Any
+) -> tuple[asset_query.AssetFilter, dict[str, str]]:
+    """The feed's filter a bulk action was sent with (the feed's query string, in "filter"),
+    its admin fields' filters included."""
     params = dict(parse_qsl(str(form_or_query.get("filter") or ""))[:50])
     f, active = filter_from_query(params)
+    await _with_field_filters(actor, params, f, active)
     if active.get("flow"):
         raise Invalid(
             "“Select all results” does not take a flow filter: select the assets on the page.",
@@ -445,7 +468,7 @@ async def _selected(actor: Actor, form: Any) -> list[int]:
     feed's filter, run again here, refused over BULK_CAP."""
     if str(form.get("all") or "") != "1":
         return _ids(form)
-    f, _ = _filter_of(form)
+    f, _ = await _filter_of(actor, form)
     ids = await asset_query.filtered_ids(actor, f, BULK_CAP + 1)
     if len(ids) > BULK_CAP:
         raise Invalid(
@@ -459,7 +482,7 @@ async def _selected(actor: Actor, form: Any) -> list[int]:
 @get("/assets/bulk/count", name="assets_bulk_count")
 async def assets_bulk_count(request: Request, actor: CurrentActor) -> Response:
     """How many assets the feed's filter holds (the bulk bar's "Select all N results")."""
-    f, _ = _filter_of(request.query_params)
+    f, _ = await _filter_of(actor, request.query_params)
     total = await asset_query.count_visible(actor, f)
     return Response(
         {"total": total, "cap": BULK_CAP, "zip_cap": selection_zip.MAX_ZIP_ASSETS},

@@ -131,7 +131,7 @@ def parse_item(raw: Any) -> RemoteAsset | None:
     tags: list[str] = []
     for tag in tags_raw[:1000]:
         clean = normalize_tag(tag)
-        if clean and clean not in tags and len(tags) < 200:
+        if clean and clean.lower() not in {t.lower() for t in tags} and len(tags) < 200:
             tags.append(clean)
     metadata = {} if raw.get("metadata") is None else raw["metadata"]
     if not isinstance(metadata, dict):

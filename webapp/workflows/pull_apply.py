@@ -190,10 +190,10 @@ async def apply_batch(
         if known_before:
             await AssetTag.delete().where(AssetTag.asset.is_in(sorted(known_before)))
         tag_rows = [
-            AssetTag(asset=existing[i.remote_id], tag=t)
+            row
             for i in batch
             if existing[i.remote_id] in known_before
-            for t in i.tags
+            for row in tags.tag_rows(existing[i.remote_id], i.tags)
         ]
         if tag_rows:
             await AssetTag.insert(*tag_rows)

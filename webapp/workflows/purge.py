@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from webapp.actor import Actor, Perm
 from webapp.asset.files import delete_quietly
-from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
+from webapp.asset.tables import Asset, AssetFieldValue, AssetTag, Attachment, Proxy
 from webapp.asset.trash import ids_for
 from webapp.collection.tables import CollectionAsset
 from webapp.core.clock import now
@@ -108,12 +108,13 @@ async def _purge_one(asset_id: int) -> bool:
 
 async def delete_rows(asset_ids: Sequence[int]) -> None:
     """The one deletion of asset rows, in one transaction: proxies, attachments, tags,
-    collection entries, then the assets. The files are the caller's (the purge deletes them
-    first; external assets have only cached proxies)."""
+    metadata field values, collection entries, then the assets. The files are the caller's
+    (the purge deletes them first; external assets have only cached proxies)."""
     ids = list(asset_ids)
     async with Asset._meta.db.transaction():
         await Proxy.delete().where(Proxy.asset.is_in(ids))
         await Attachment.delete().where(Attachment.asset.is_in(ids))
         await AssetTag.delete().where(AssetTag.asset.is_in(ids))
+        await AssetFieldValue.delete().where(AssetFieldValue.asset.is_in(ids))
         await CollectionAsset.delete().where(CollectionAsset.asset.is_in(ids))
         await Asset.delete().where(Asset.id.is_in(ids))

@@ -82,7 +82,7 @@ def folder_tags(path: str) -> list[str]:
     tags: list[str] = []
     for part in parts:
         tag = asset_tags.normalize_tag(unicodedata.normalize("NFC", part))
-        if tag and tag not in tags:
+        if tag and tag.lower() not in {t.lower() for t in tags}:
             tags.append(tag)
     return tags
 
