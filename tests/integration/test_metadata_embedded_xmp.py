@@ -107,14 +107,14 @@ def eps(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["gif", "pdf", "mp4", "psd", "eps"])
+@pytest.mark.parametrize("kind", ["gif", "pdf", "mp4", "mov", "psd", "eps"])
 def test_xmp_that_exiftool_writes_into_the_container_is_read(kind: str, tmp_path: Path) -> None:
     path = tmp_path / f"sample.{kind}"
     if kind == "gif":
         gif(path)
     elif kind == "pdf":
         ms.make_pdf(path)
-    elif kind == "mp4":
+    elif kind in ("mp4", "mov"):
         ms.make_mp4(path, 64, 48, frames=3)
     elif kind == "psd":
         psd(path)
@@ -177,6 +177,22 @@ def test_a_scanned_packet_with_a_doctype_is_ignored_with_a_warning(tmp_path: Pat
     info = processed(path)
     assert "description" not in info.metadata
     assert any("document type" in w for w in info.metadata["warnings"])
+
+
+def test_a_sidecar_is_held_to_the_same_caps(tmp_path: Path) -> None:
+    packet = sidecar_packet(tmp_path)
+    found = xmp_scan.sidecar_xmp(packet, 1 << 20)
+    assert found.values["title"] == "Harbour at dawn" and not found.warnings
+    too_big = xmp_scan.sidecar_xmp(packet, len(packet) - 1)
+    assert too_big.values == {} and too_big.warnings == [
+        "The XMP sidecar is too large and was ignored."
+    ]
+    hostile = packet.replace(b"<x:xmpmeta", b'<!DOCTYPE x [<!ENTITY a "b">]><x:xmpmeta', 1)
+    refused = xmp_scan.sidecar_xmp(hostile, 1 << 20)
+    assert refused.values == {}
+    assert any("document type" in w for w in refused.warnings)
+    junk = xmp_scan.sidecar_xmp(b"not xml at all", 1 << 20)
+    assert junk.values == {} and junk.warnings
 
 
 def test_a_packet_over_the_cap_is_left_out(tmp_path: Path) -> None:
