@@ -26,7 +26,7 @@ from webapp.asset.tags import search_text
 from webapp.asset.upload import queue_ingest
 from webapp.asset.views import AssetView, json_value
 from webapp.core.clock import now
-from webapp.errors import Conflict, Forbidden
+from webapp.errors import Conflict, Forbidden, NotFound
 from webapp.fs.errors import StoreNotFound, StoreUnavailable
 from webapp.storage import service as storages
 
@@ -111,7 +111,7 @@ async def _examine(
 ) -> str | tuple[str, Any, list[Any]]:
     """Copies the original to a temp file and reads it: (sha256, media info, proxy outputs),
     or the status the asset got instead ("unavailable", "failed")."""
-    from webapp.media import imaging
+    from webapp.media import imaging, xmp_scan
 
     asset_id = row["id"]
     fd, tmp = tempfile.mkstemp(dir=tmp_dir(), prefix="ingest-")
@@ -129,7 +129,7 @@ async def _examine(
             if isolated:
                 info, outputs = await asyncio.to_thread(
                     imaging.run_isolated,
-                    imaging.process,
+                    xmp_scan.process,
                     tmp,
                     row["filename"],
                     specs,
@@ -138,7 +138,7 @@ async def _examine(
                 )
             else:
                 info, outputs = await asyncio.to_thread(
-                    imaging.process, tmp, row["filename"], specs
+                    xmp_scan.process, tmp, row["filename"], specs
                 )
         except imaging.MediaRejected as exc:
             kind, mime = await asyncio.to_thread(imaging.sniff, tmp, row["filename"])
@@ -155,7 +155,35 @@ async def _examine(
             return "failed"
     finally:
         os.unlink(tmp)
+    info = await with_sidecar(row, source, info)
     return sha256, info, outputs
+
+
+async def with_sidecar(row: dict[str, Any], source: Any, info: Any) -> Any:
+    """The media info with the asset's XMP sidecar merged in, when the sync listed one
+    (`asset.sidecar`): its descriptive fields and its date win over the file's own, its
+    keywords come first (docs/metadata.md, "Sidecars"). A sidecar that went since the
+    listing is no sidecar; one that cannot be read leaves a warning."""
+    from webapp.media import xmp_scan
+    from webapp.media.specs import Limits
+    from webapp.storage.plan import sidecar_key
+
+    key = sidecar_key(row.get("sidecar") or "")
+    if key is None:
+        return info
+    cap = Limits().max_metadata_bytes
+    try:
+        data = await asyncio.to_thread(_read_capped, source, key, cap + 1)
+    except StoreNotFound:
+        return info
+    found = await asyncio.to_thread(xmp_scan.sidecar_xmp, data, cap)
+    found.put("sidecar", key.rsplit("/", 1)[-1])
+    return xmp_scan.merge_found(info, found, override=True)
+
+
+def _read_capped(source: Any, key: str, limit: int) -> bytes:
+    with source.open_read(key) as fh:
+        return bytes(fh.read(limit))
 
 
 async def _save_outputs(
@@ -235,3 +263,94 @@ async def reingest(actor: Actor, ref: str | int) -> AssetView:
     await _set_status(asset.id, "processing")
     queue_ingest(asset.id)
     return await get_asset(actor, asset.id)
+
+
+async def reread_metadata(asset_id: int) -> str:
+    """Reads an available asset's metadata again, from its file and its XMP sidecar, without
+    making its proxies (the job of "Read metadata again" and of a sync that saw a sidecar
+    come, change or go). Returns the asset's status; one that is not available (processing:
+    its ingest reads the metadata anyway) is left alone."""
+    from webapp.media import imaging, xmp_scan
+
+    row = await Asset.select().where(Asset.id == asset_id).first()
+    if row is None or row["status"] != "available" or row["origin"] == "source":
+        return str(row["status"]) if row else "gone"
+    storage = await storages.get_storage(row["storage"])
+    if storage is None:
+        return "gone"
+    source = await storages.open_storage(storage)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir(), prefix="metadata-")
+    os.close(fd)
+    try:
+        try:
+            await asyncio.to_thread(copy_to_file, source, row["path"], tmp)
+        except StoreNotFound:
+            return str(row["status"])  # the next sync run says what became of the file
+        try:
+            # No proxy specs: the header and the metadata, no pixels (a video's poster frame
+            # is still decoded by its reader).
+            info, _outputs = await asyncio.to_thread(
+                imaging.run_isolated,
+                xmp_scan.process,
+                tmp,
+                row["filename"],
+                [],
+                video_specs=[],
+                timeout_s=ISOLATED_TIMEOUT_S,
+                memory_mb=ISOLATED_MEMORY_MB,
+            )
+        except imaging.MediaRejected:
+            return str(row["status"])  # its previews stand; "Make previews again" says why
+    finally:
+        os.unlink(tmp)
+    info = await with_sidecar(row, source, info)
+    metadata = _json_safe(info.metadata or {})
+    tags = json_value(row["tags"], [])
+    await Asset.update(
+        {
+            Asset.taken_at: info.taken_at,
+            Asset.taken_at_local: info.taken_at_local,
+            Asset.taken_at_offset: info.taken_at_offset,
+            Asset.metadata: metadata,
+            Asset.search_text: search_text(row["filename"], tags, metadata),
+            Asset.updated_at: now(),
+        }
+    ).where((Asset.id == asset_id) & (Asset.status == "available"))
+    return "available"
+
+
+async def reread_metadata_of(actor: Actor, asset_ids: list[int]) -> int:
+    """ "Read metadata again" on the feed's selection (admins): queues a metadata read for
+    each available local asset among `asset_ids`; returns how many were queued."""
+    actor.require_admin()
+    if not asset_ids:
+        return 0
+    rows = await Asset.select(Asset.id).where(
+        Asset.id.is_in(list(asset_ids)[:10_000])
+        & (Asset.status == "available")
+        & (Asset.origin != "source")
+    )
+    ids = [int(r["id"]) for r in rows]
+    await asyncio.to_thread(_queue_metadata_reads, ids)
+    return len(ids)
+
+
+def _queue_metadata_reads(asset_ids: list[int]) -> None:
+    from webapp.core.tasks import enqueue_metadata_read
+
+    for asset_id in asset_ids:
+        enqueue_metadata_read(asset_id)
+
+
+async def reread_storage_metadata(actor: Actor, storage_id: int) -> int:
+    """ "Read metadata again" for every available asset of a storage (admins); returns how
+    many reads were queued."""
+    actor.require_admin()
+    if await storages.get_storage(storage_id) is None:
+        raise NotFound("No such storage.")
+    rows = await Asset.select(Asset.id).where(
+        (Asset.storage == storage_id) & (Asset.status == "available") & (Asset.origin != "source")
+    )
+    ids = [int(r["id"]) for r in rows]
+    await asyncio.to_thread(_queue_metadata_reads, ids)
+    return len(ids)

@@ -50,6 +50,9 @@ class Asset(Table, tablename="asset"):
     fp_size = BigInt(null=True, default=None)
     fp_mtime = Float(null=True, default=None)
     fp_etag = Varchar(length=200, null=True, default=None)
+    # The XMP sidecar next to the file in its storage (docs/metadata.md, "Sidecars"), as the
+    # sync last listed it: JSON [key, size, mtime, etag]; "" when there is none.
+    sidecar = Varchar(length=1400, default="")
     # "Transfer to main storage": a verified copy of an external original in the main storage.
     copy_storage = Integer(null=True, default=None)
     copy_path = Varchar(length=1000, default="")

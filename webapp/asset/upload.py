@@ -68,6 +68,14 @@ async def upload_asset(
     actor.require(Perm.update)
     limits = limits or await upload_limits()
     name = safe_filename(filename)
+    if name.lower().endswith(".xmp"):
+        # An XMP sidecar belongs to its image, it is not an asset (docs/metadata.md).
+        raise Invalid(
+            f"{name} is an XMP sidecar: its metadata belongs to its image, so it is not "
+            "uploaded on its own. Put it next to its image in a synchronised storage, or "
+            "upload the image with the metadata written into it.",
+            field="file",
+        )
     tag_list = parse_tags(tags)
     path, size, sha256 = await asyncio.to_thread(spool, source, limits.max_bytes)
     try:

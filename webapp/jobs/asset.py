@@ -118,6 +118,14 @@ def _ingest(asset_ids: list[int], *, batch: bool) -> dict[int, str]:
     return results
 
 
+def read_metadata(asset_id: int) -> str:
+    """Reads an available asset's metadata again (its file and its XMP sidecar), without
+    its proxies; returns its status ("Read metadata again", a sidecar that changed)."""
+    from webapp.asset import ingest
+
+    return run_async(ingest.reread_metadata(int(asset_id)))
+
+
 def purge_trash() -> int:
     """Deletes assets that have been in the recycle bin longer than the retention."""
     from webapp.workflows import purge

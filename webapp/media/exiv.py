@@ -48,8 +48,9 @@ def _text(text: str) -> str:
     return decode_bytes(_raw(text))
 
 
-def read_blocks(path: str) -> Blocks | None:
-    """The metadata of the file at `path`; None when exiv2 cannot read the file at all."""
+def read_blocks(path: str | bytes) -> Blocks | None:
+    """The metadata of the file at `path` (or of these bytes: an XMP packet or sidecar);
+    None when exiv2 cannot read it at all."""
     try:
         image = exiv2.ImageFactory.open(path)
         image.readMetadata()
@@ -117,3 +118,16 @@ def blocks_into(blocks: Blocks, found: Found, max_metadata_bytes: int) -> None:
             iptc_into(blocks.iptc, found)
         else:
             found.warn("The IPTC metadata is too large and was ignored.")
+
+
+def xmp_packet_into(packet: bytes, found: Found, max_metadata_bytes: int) -> bool:
+    """An XMP packet found outside exiv2's formats (media/xmp_scan.py), or a sidecar file's
+    bytes, into `found`. The size cap and the safe parse come first, so exiv2 never sees a
+    packet over the cap or one that declares a document type. Returns whether it was used."""
+    if not xmp_packet_usable(packet, found, max_metadata_bytes):
+        return False
+    blocks = read_blocks(packet)
+    if blocks is None or not blocks.xmp:
+        return False
+    xmp_into(blocks.xmp, found)
+    return True

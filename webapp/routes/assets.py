@@ -547,6 +547,38 @@ async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
     return redirect(request, back, notice=notice)
 
 
+# ---- "Read metadata again" (admins): the bulk bar's selection, or a whole storage ----------
+
+
+@post("/assets/bulk/metadata", name="assets_bulk_metadata")
+async def assets_bulk_metadata(request: Request, actor: CurrentActor) -> Response:
+    """Queues a metadata read (file and XMP sidecar, no previews) for the selection."""
+    actor.require_admin()
+    form = await request.form()
+    ids = await _selected(actor, form)
+    if not ids:
+        raise Invalid("Select at least one asset first.", field="ids")
+    queued = await ingest.reread_metadata_of(actor, ids)
+    skipped = len(ids) - queued
+    notice = f"Metadata will be read again for {queued} asset(s)."
+    if skipped:
+        notice += f" {skipped} skipped (not available, or from another workspace)."
+    return redirect(request, _back(form), notice=notice)
+
+
+@post("/admin/storages/{storage_id:int}/metadata", name="storage_metadata")
+async def storage_metadata(
+    request: Request, actor: CurrentActor, storage_id: FromPath[int]
+) -> Response:
+    """Queues a metadata read for every available asset of the storage."""
+    queued = await ingest.reread_storage_metadata(actor, storage_id)
+    return redirect(
+        request,
+        f"/admin/storages/{storage_id}",
+        notice=f"Metadata will be read again for {queued} asset(s) of this storage.",
+    )
+
+
 @get("/trash", name="trash")
 async def trash(
     request: Request, actor: CurrentActor, cursor: FromQuery[str | None] = None
@@ -606,6 +638,8 @@ assets_router = Router(
         assets_bulk,
         assets_bulk_count,
         assets_bulk_versions,
+        assets_bulk_metadata,
+        storage_metadata,
         trash,
         trash_restore,
         trash_empty,

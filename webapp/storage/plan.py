@@ -6,6 +6,7 @@ No I/O: the run (webapp/workflows/sync.py) reads the rows and applies the plan."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class Known:
     fp_etag: str | None
     tombstoned: bool = False
     missing: bool = False  # missing, not confirmed (a live status with missing_since set)
+    sidecar: str = ""  # the XMP sidecar as last listed (sidecar_value), "" for none
 
 
 @dataclass
@@ -87,3 +89,80 @@ def brake_tripped(missing: int, live: int, share: float, recent: int = 0) -> boo
     run with nothing newly missing never stops."""
     size = live + recent
     return size > 0 and missing > 0 and (missing + recent) / size > share
+
+
+# ---- XMP sidecars (docs/metadata.md, "Sidecars") ---------------------------------------------
+# A file "name.ext.xmp" (darktable, digiKam) or "name.xmp" (Lightroom, Capture One) next to
+# "name.ext" holds metadata of that file: it is not an asset of its own.
+
+SIDECAR_EXT = ".xmp"
+
+
+def is_sidecar(key: str) -> bool:
+    name = key.rsplit("/", 1)[-1]
+    return len(name) > len(SIDECAR_EXT) and name.lower().endswith(SIDECAR_EXT)
+
+
+def stem(key: str) -> str | None:
+    """ "a/b.jpg" -> "a/b"; None when the name has no extension."""
+    name = key.rsplit("/", 1)[-1]
+    if "." not in name.lstrip("."):
+        return None
+    return key[: key.rfind(".")]
+
+
+def sidecar_base(key: str) -> str:
+    """A sidecar's name without ".xmp": its file's full name ("a.jpg.xmp" -> "a.jpg") or,
+    in the Lightroom naming, its file's stem ("a.xmp" -> "a", for any "a.<ext>")."""
+    return key[: -len(SIDECAR_EXT)]
+
+
+def sidecar_candidates(key: str) -> list[str]:
+    """Where a file's sidecar may be, best first: "a.jpg.xmp", then "a.xmp" (each in the
+    lower and upper case of the extension)."""
+    out = [key + ".xmp", key + ".XMP"]
+    base = stem(key)
+    if base is not None:
+        out += [base + ".xmp", base + ".XMP"]
+    return out
+
+
+def sidecar_of(key: str, sidecars: dict[str, Entry]) -> Entry | None:
+    """The listed sidecar of the file at `key`, if any."""
+    for candidate in sidecar_candidates(key):
+        found = sidecars.get(candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def sidecar_value(entry: Entry | None) -> str:
+    """What the asset row keeps of its sidecar: its key and fingerprint; "" for none."""
+    if entry is None:
+        return ""
+    return json.dumps([entry.key, entry.size, entry.mtime, entry.etag])
+
+
+def sidecar_changed(recorded: str, entry: Entry | None) -> bool:
+    """Whether the listed sidecar (or its absence) differs from what the row records: a new
+    sidecar, one that went, one at another name, or one whose fingerprint changed."""
+    if not recorded:
+        return entry is not None
+    if entry is None:
+        return True
+    try:
+        key, size, mtime, etag = json.loads(recorded)
+    except (ValueError, TypeError):
+        return True
+    return key != entry.key or not same_file(entry, size, mtime, etag)
+
+
+def sidecar_key(recorded: str) -> str | None:
+    """The key of the sidecar a row records (sidecar_value); None for none."""
+    if not recorded:
+        return None
+    try:
+        key = json.loads(recorded)[0]
+    except (ValueError, TypeError, IndexError):
+        return None
+    return key if isinstance(key, str) and key else None

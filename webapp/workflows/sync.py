@@ -29,14 +29,14 @@ from typing import Any
 
 from webapp.asset.tables import Asset
 from webapp.core.kv import RunLock, key
-from webapp.core.runs import Spool
+from webapp.core.runs import Spool, key_digest
 from webapp.fs.base import Entry
 from webapp.fs.errors import StoreError
 from webapp.fs.key import NOT_UTF8, key_refusal, shown_key
 from webapp.settings import get_settings
 from webapp.storage import marker, runs
 from webapp.storage import service as storages
-from webapp.storage.plan import LIVE, brake_tripped
+from webapp.storage.plan import LIVE, brake_tripped, is_sidecar, sidecar_base, stem
 from webapp.storage.runs import SyncCounts, now
 from webapp.storage.tables import SyncRun
 from webapp.system import service as system
@@ -100,7 +100,7 @@ async def _run(
             suspect = await marker.problem(storage, store)
             if suspect:
                 raise RunStopped("aborted", suspect, "suspect")
-            await asyncio.to_thread(_spool_listing, store, spool, run_id, counts)
+            sidecars = await asyncio.to_thread(_spool_listing, store, spool, run_id, counts)
         except StoreError as exc:
             raise RunStopped(
                 "aborted",
@@ -142,7 +142,7 @@ async def _run(
             )
 
         # Phase 3: new, changed and returning files.
-        await apply_spool(storage, spool, run_id, counts)
+        await apply_spool(storage, spool, run_id, counts, sidecars)
 
         # Phase 4: missing files, marked or confirmed.
         await mark_missing(storage.id, missing, counts)
@@ -155,14 +155,22 @@ async def _run(
         spool.remove()
 
 
-def _spool_listing(store: Any, spool: Spool[Entry], run_id: int, counts: SyncCounts) -> None:
+def _spool_listing(
+    store: Any, spool: Spool[Entry], run_id: int, counts: SyncCounts
+) -> dict[str, Entry]:
     """The listing into the spool. A name the product cannot take as a key (not UTF-8, a
     backslash, a control character, too long: fs/key.py) is skipped with its reason in the
     journal, so that one odd file neither stops the run nor leaves an asset that can never be
-    read (docs/sync.md, "Names the product cannot take")."""
+    read (docs/sync.md, "Names the product cannot take").
+
+    XMP sidecars ("a.jpg.xmp", "a.xmp" next to "a.jpg") are not assets: they are returned
+    (key -> entry) for the files they belong to; one with no file of its name beside it is
+    skipped with a journal line (docs/metadata.md, "Sidecars")."""
     # A server that shows undecodable bytes as a stand-in character (pyftpdlib: U+FFFD) names
     # a file that cannot be opened under the name it shows.
     mark = getattr(store, "undecodable_mark", None)
+    sidecars: dict[str, Entry] = {}
+    stems: set[bytes] = set()
     for entry in store.list(""):
         reason = key_refusal(entry.key)
         if reason is None and mark and mark in entry.key:
@@ -170,4 +178,21 @@ def _spool_listing(store: Any, spool: Spool[Entry], run_id: int, counts: SyncCou
         if reason is not None:
             counts.note(f"skipped {shown_key(entry.key, 200)}: {reason}")
             continue
+        if is_sidecar(entry.key):
+            sidecars[entry.key] = entry
+            continue
         spool.add(entry)
+        base = stem(entry.key)
+        if base is not None:
+            stems.add(key_digest(base))
+    for sidecar in list(sidecars):
+        digest = key_digest(sidecar_base(sidecar))
+        if digest not in spool.seen and digest not in stems:
+            del sidecars[sidecar]
+            counts.note(
+                f"skipped {shown_key(sidecar, 200)}: an XMP sidecar with no file of its name "
+                "beside it (a sidecar is not an asset of its own)"
+            )
+        # An .xmp asset made before sidecars were read stays as it is (not missing).
+        spool.seen.add(key_digest(sidecar))
+    return sidecars

@@ -20,12 +20,20 @@ from webapp.asset.register import NewAsset, register_asset, register_assets
 from webapp.asset.tables import Asset
 from webapp.core.kv import held, key
 from webapp.core.runs import Spool
-from webapp.core.tasks import enqueue_ingest_many, enqueue_lost_ingests
+from webapp.core.tasks import enqueue_ingest_many, enqueue_lost_ingests, enqueue_metadata_read
 from webapp.fs.base import Entry
 from webapp.fs.errors import StoreError
 from webapp.storage import runs
 from webapp.storage import service as storages
-from webapp.storage.plan import BATCH, Known, plan_batch, same_file
+from webapp.storage.plan import (
+    BATCH,
+    Known,
+    plan_batch,
+    same_file,
+    sidecar_changed,
+    sidecar_of,
+    sidecar_value,
+)
 from webapp.storage.runs import SyncCounts, now
 from webapp.storage.tables import Storage, Tombstone
 from webapp.workflows.sync_copy import copy_verified
@@ -112,7 +120,7 @@ async def _known(storage_id: int, keys: list[str], tombstones: bool = True) -> d
     """What the database knows of a batch's paths. Plain SQL: the query builder's per-value
     work cost more than the database itself on a 100,000-file listing (bench/sync.py)."""
     rows = await Asset.raw(
-        "SELECT id, path, status, fp_size, fp_mtime, fp_etag, missing_since FROM asset "
+        "SELECT id, path, status, fp_size, fp_mtime, fp_etag, missing_since, sidecar FROM asset "
         f"WHERE storage = {{}} AND path IN ({_marks(len(keys))})",
         storage_id,
         *keys,
@@ -135,6 +143,7 @@ async def _known(storage_id: int, keys: list[str], tombstones: bool = True) -> d
             r["fp_etag"],
             r["path"] in tombstoned,
             r["missing_since"] is not None,
+            r["sidecar"] or "",
         )
         for r in rows
     }
@@ -143,13 +152,20 @@ async def _known(storage_id: int, keys: list[str], tombstones: bool = True) -> d
 # ---- the batches ----------------------------------------------------------------------------
 
 
-async def apply_spool(storage: Any, spool: Spool[Entry], run_id: int, counts: SyncCounts) -> None:
-    """Phase 3: new, changed and returning files, a batch at a time."""
+async def apply_spool(
+    storage: Any,
+    spool: Spool[Entry],
+    run_id: int,
+    counts: SyncCounts,
+    sidecars: dict[str, Entry] | None = None,
+) -> None:
+    """Phase 3: new, changed and returning files, a batch at a time; `sidecars` are the
+    listed XMP sidecars (key -> entry) of the files they belong to."""
     # Most storages have no tombstone: then no batch needs to look for one.
     stones = await Tombstone.exists().where(Tombstone.storage == storage.id)
     queuing = _Queuing()
     try:
-        await _reconcile(storage, spool, run_id, counts, stones, queuing)
+        await _reconcile(storage, spool, run_id, counts, stones, queuing, sidecars or {})
     finally:
         await queuing.wait()
 
@@ -182,6 +198,7 @@ async def _reconcile(
     counts: SyncCounts,
     stones: bool,
     queuing: _Queuing,
+    sidecars: dict[str, Entry],
 ) -> None:
     # New files scattered over the listing are inserted BATCH at a time, not a few per batch
     # (one transaction each); the progress row is written at most once a second. Every
@@ -201,15 +218,17 @@ async def _reconcile(
         async with writing(storage.id):
             await stop_if_withdrawn(storage.id)
             if len(new) >= BATCH:
-                await queuing.submit(await _insert_new(storage, new, counts))
+                await queuing.submit(await _insert_new(storage, new, counts, sidecars))
                 new = []
             await _write_known(plan, counts, queuing)
+            if not storage.is_collector:
+                await _write_sidecars(plan, sidecars, counts)
         if time.monotonic() - shown >= 1.0:
             await runs.save_progress(run_id, counts)
             shown = time.monotonic()
     async with writing(storage.id):
         await stop_if_withdrawn(storage.id)
-        await queuing.submit(await _insert_new(storage, new, counts))
+        await queuing.submit(await _insert_new(storage, new, counts, sidecars))
     await runs.save_progress(run_id, counts)
 
 
@@ -256,7 +275,9 @@ async def _write_known(plan: Any, counts: SyncCounts, queuing: Any) -> None:
         await queuing.submit(processing, lost_only=True)
 
 
-async def _insert_new(storage: Any, entries: list[Entry], counts: SyncCounts) -> list[int]:
+async def _insert_new(
+    storage: Any, entries: list[Entry], counts: SyncCounts, sidecars: dict[str, Entry]
+) -> list[int]:
     """New files become assets (processing, with their folder tags) in one statement per
     batch (webapp/asset/register.py); the other columns take their defaults. Returns their
     ids, for their ingest jobs."""
@@ -282,10 +303,48 @@ async def _insert_new(storage: Any, entries: list[Entry], counts: SyncCounts) ->
             for entry in entries
         ]
     )
-    for entry in entries:
+    for asset_id, entry in zip(ids, entries, strict=True):
         counts.new += 1
         counts.note(f"new {entry.key}")
+        sidecar = sidecar_of(entry.key, sidecars) if sidecars else None
+        if sidecar is not None:
+            # Before its ingest job is queued: the ingest reads the sidecar it names.
+            await Asset.update({Asset.sidecar: sidecar_value(sidecar)}).where(Asset.id == asset_id)
+            counts.note(f"sidecar {sidecar.key}: its metadata goes to {entry.key}")
     return ids
+
+
+async def _write_sidecars(plan: Any, sidecars: dict[str, Entry], counts: SyncCounts) -> None:
+    """Known files whose sidecar came, changed or went: the row records the sidecar as
+    listed, and an available asset's metadata is read again (metadata only; a file that
+    changed too is ingested whole anyway, and one still processing reads it in its ingest).
+    The asset's availability never depends on its sidecar."""
+    ingested = {asset.id for asset, _entry in plan.changed}
+    ingested |= {
+        asset.id
+        for asset, entry in plan.restored
+        if not same_file(entry, asset.fp_size, asset.fp_mtime, asset.fp_etag)
+    }
+    known = [
+        *((asset, entry) for asset, entry in plan.changed),
+        *((asset, entry) for asset, entry in plan.restored),
+        *((asset, entry) for asset, entry in plan.back),
+        *((asset, None) for asset in plan.unchanged),
+    ]
+    for asset, entry in known:
+        if asset.status == "trashed":
+            continue
+        sidecar = sidecar_of(asset.path, sidecars) if sidecars else None
+        if not sidecar_changed(asset.sidecar, sidecar):
+            continue
+        await Asset.update({Asset.sidecar: sidecar_value(sidecar)}).where(Asset.id == asset.id)
+        shown = entry.key if entry is not None else asset.path
+        if sidecar is None:
+            counts.note(f"sidecar of {shown} removed: its metadata goes")
+        else:
+            counts.note(f"sidecar {sidecar.key}: its metadata goes to {shown}")
+        if asset.id not in ingested and asset.status == "available":
+            enqueue_metadata_read(asset.id)
 
 
 async def _refingerprint(asset_id: int, entry: Entry, status: str) -> None:

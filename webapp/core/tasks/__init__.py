@@ -218,6 +218,19 @@ def enqueue_lost_ingests(asset_ids: list[int]) -> None:
         enqueue_ingest_many(lost)
 
 
+def enqueue_metadata_read(asset_id: int) -> Job:
+    """Reads an asset's metadata again (its file and its XMP sidecar), without its proxies:
+    "Read metadata again", and a sync whose listing shows a sidecar came, changed or went.
+    One job per asset at a time (its id), on the ingest queue (it reads the original)."""
+    return enqueue(
+        "webapp.jobs.asset.read_metadata",
+        asset_id,
+        queue_name="ingest",
+        job_id=f"metadata-{asset_id}",
+        timeout=INGEST_TIMEOUT,
+    )
+
+
 def enqueue_face_detection(asset_id: int) -> Job:
     # Its own queue, after ingest in every worker's order: proxies first, faces when idle.
     return enqueue(
