@@ -49,7 +49,7 @@ async def test_read_metadata_again_from_the_bulk_bar(page, live_server, admin, t
     await sign_in(page, base, admin.email, DEFAULT_PASSWORD)
     await page.locator('[data-test="asset-tile"]').first.hover()
     await page.locator('[data-test="asset-select"]').first.check()
-    await page.click('[data-test="bulk-metadata"]')
+    await page.click('[data-test="bulk-reread"]')
     await page.wait_for_selector('[data-test="notice"]')
     assert "Metadata will be read again for 1 asset(s)." in await page.inner_text(
         '[data-test="notice"]'

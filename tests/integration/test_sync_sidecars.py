@@ -193,9 +193,9 @@ async def test_read_metadata_again_for_a_selection_and_a_storage(
 
     browser = await _admin_browser(client)
     feed = await browser.get("/")
-    assert 'data-test="bulk-metadata"' in feed.text
+    assert 'data-test="bulk-reread"' in feed.text
     done = await browser.post(
-        "/assets/bulk/metadata", {"ids": [str(ids[0])], "back": "/"}, follow_redirects=False
+        "/assets/bulk/reread", {"ids": [str(ids[0])], "back": "/"}, follow_redirects=False
     )
     assert done.status_code == 303, done.text
     assert "Metadata will be read again for 1 asset(s)." in _notice(done)
@@ -227,9 +227,9 @@ async def test_read_metadata_again_is_for_admins(env: Env, client: Any, tmp_path
     browser = Browser(client)
     await browser.login("editor@example.com")
     feed = await browser.get("/")
-    assert 'data-test="bulk-metadata"' not in feed.text
+    assert 'data-test="bulk-reread"' not in feed.text
     refused = await browser.post(
-        "/assets/bulk/metadata", {"ids": [str(asset_id)]}, follow_redirects=False
+        "/assets/bulk/reread", {"ids": [str(asset_id)]}, follow_redirects=False
     )
     assert refused.status_code == 403
     refused = await browser.post(

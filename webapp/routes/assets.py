@@ -550,8 +550,8 @@ async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
 # ---- "Read metadata again" (admins): the bulk bar's selection, or a whole storage ----------
 
 
-@post("/assets/bulk/metadata", name="assets_bulk_metadata")
-async def assets_bulk_metadata(request: Request, actor: CurrentActor) -> Response:
+@post("/assets/bulk/reread", name="assets_bulk_reread")
+async def assets_bulk_reread(request: Request, actor: CurrentActor) -> Response:
     """Queues a metadata read (file and XMP sidecar, no previews) for the selection."""
     actor.require_admin()
     form = await request.form()
@@ -638,7 +638,7 @@ assets_router = Router(
         assets_bulk,
         assets_bulk_count,
         assets_bulk_versions,
-        assets_bulk_metadata,
+        assets_bulk_reread,
         storage_metadata,
         trash,
         trash_restore,
