@@ -342,6 +342,32 @@ def test_ico_and_pbm(tmp_path: Path) -> None:
     assert {(o.width, o.height) for o in outputs} == DEFAULT_SIZES
 
 
+def pam(depth: int, maxval: int, samples: bytes) -> bytes:
+    tuple_type = {1: "GRAYSCALE", 3: "RGB", 4: "RGB_ALPHA"}[depth]
+    header = f"P7\nWIDTH {W}\nHEIGHT {H}\nDEPTH {depth}\nMAXVAL {maxval}\n"
+    return (header + f"TUPLTYPE {tuple_type}\n# by hand\nENDHDR\n").encode() + samples
+
+
+def test_pam_in_8_and_16_bits(tmp_path: Path) -> None:
+    """PAM (P7), which Pillow does not read, has a small reader of its own."""
+    path = tmp_path / "photo.pam"
+    path.write_bytes(pam(3, 255, rgb_bytes(W, H)))
+    info, outputs = process(str(path), path.name)
+    assert (info.mime, info.width, info.height) == ("image/x-portable-arbitrarymap", W, H)
+    assert {(o.width, o.height) for o in outputs} == DEFAULT_SIZES
+    check_quarters(outputs[0].data, lambda c: c)
+
+    grey16 = drawn().convert("L").tobytes()
+    wide = b"".join(struct.pack(">H", v * 257) for v in grey16)
+    path.write_bytes(pam(1, 65535, wide))
+    info, outputs = process(str(path), path.name)
+    check_quarters(outputs[0].data, lambda c: (grey(c),) * 3)
+
+    path.write_bytes(pam(3, 255, rgb_bytes(W, H)[:1000]))
+    with pytest.raises(MediaRejected, match=r"^The file is damaged: its PAM image data ends early"):
+        process(str(path), path.name)
+
+
 def test_sniffing_by_content_and_its_limits() -> None:
     bmp = pillow_file("BMP")(Path())
     assert sniff_bytes(bmp, "photo.jpg").mime == "image/bmp"  # the content wins over the name

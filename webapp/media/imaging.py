@@ -76,6 +76,7 @@ PILLOW_MIMES = (
     "image/x-portable-graymap",
     "image/x-portable-pixmap",
     "image/x-portable-anymap",
+    "image/x-portable-arbitrarymap",
     "image/vnd.adobe.photoshop",
     "image/jp2",
     "image/x-jp2-codestream",
@@ -230,7 +231,7 @@ def _process(
         info, frame, videos = process_av(path, mime, _largest(all_images), mp4_specs, limits)
         outputs = _outputs(frame, all_images) if frame is not None else []
         return info, outputs + videos
-    # Formats kept without a preview: office documents, archives, PAM...
+    # Formats kept without a preview: office documents, archives, ...
     return MediaInfo(kind=found.kind, mime=mime), []
 
 

@@ -14,7 +14,9 @@ child). Pixels go to pyvips at the largest proxy size, for the one proxy pipelin
 
 from __future__ import annotations
 
+import array
 import struct
+import sys
 import warnings
 from typing import Any
 
@@ -37,6 +39,7 @@ PILLOW_FORMATS = {
     "image/x-portable-graymap": "PPM",
     "image/x-portable-pixmap": "PPM",
     "image/x-portable-anymap": "PPM",
+    "image/x-portable-arbitrarymap": "PAM",  # read by decode_pam, not Pillow
     "image/vnd.adobe.photoshop": "PSD",
     "image/jp2": "JPEG2000",
     "image/x-jp2-codestream": "JPEG2000",
@@ -71,6 +74,8 @@ def decode_pillow(
     """(info, pixels at most `largest` on the long edge, or None when `largest` is 0).
     `allow_truncated` decodes what there is of a file that ends early, and says so in the
     metadata warnings."""
+    if mime == "image/x-portable-arbitrarymap":
+        return decode_pam(path, largest, limits)
     label = label_of(mime)
     fmt = PILLOW_FORMATS[mime]
     ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -127,6 +132,52 @@ def decode_pillow(
         return _info(mime, shown_w, shown_h, orientation, found), image
     finally:
         im.close()
+
+
+def decode_pam(path: str, largest: int, limits: Limits) -> tuple[MediaInfo, pyvips.Image | None]:
+    """PAM (P7), which Pillow does not read: a text header of keywords, then raw samples."""
+    mime, label = "image/x-portable-arbitrarymap", "PAM"
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+        end = head.find(b"ENDHDR\n")
+        if not head.startswith(b"P7\n") or end < 0:
+            raise MediaRejected(f"The file is damaged: it could not be read as {label}.")
+        fields: dict[str, str] = {}
+        for line in head[3:end].decode("ascii", "replace").splitlines():
+            words = line.split("#", 1)[0].split(None, 1)
+            if len(words) == 2:
+                fields[words[0].upper()] = words[1].strip()
+        try:
+            width, height = int(fields["WIDTH"]), int(fields["HEIGHT"])
+            depth, maxval = int(fields["DEPTH"]), int(fields["MAXVAL"])
+        except (KeyError, ValueError):
+            raise MediaRejected(f"The file is damaged: it could not be read as {label}.") from None
+        check_pixels(width, height, limits)
+        if not (1 <= depth <= 4 and 1 <= maxval <= 65535):
+            raise MediaRejected(f"The file is damaged: it could not be read as {label}.")
+        info = _info(mime, width, height, 1, Found())
+        if not largest:
+            return info, None
+        wide = maxval > 255
+        fh.seek(end + 7)
+        data = fh.read(width * height * depth * (2 if wide else 1))
+    if len(data) < width * height * depth * (2 if wide else 1):
+        raise MediaRejected(reasons.truncated(label))
+    if wide and sys.byteorder == "little":  # PAM's samples are big-endian
+        samples = array.array("H")
+        samples.frombytes(data)
+        samples.byteswap()
+        data = samples.tobytes()
+    image = pyvips.Image.new_from_memory(data, width, height, depth, "ushort" if wide else "uchar")
+    top = 65535 if wide else 255
+    if maxval != top:
+        image = image * (top / maxval)
+    if wide:
+        image = image / 257
+    image = image.cast("uchar").copy(interpretation="srgb" if depth >= 3 else "b-w")
+    if max(image.width, image.height) > largest:
+        image = image.thumbnail_image(largest, height=largest, size="down", no_rotate=True)
+    return info, image.copy_memory()
 
 
 def _info(mime: str, width: int, height: int, orientation: int, found: Found) -> MediaInfo:
