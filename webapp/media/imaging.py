@@ -204,13 +204,13 @@ def _process(
         from webapp.media.pillow_decode import decode_pillow
 
         info, base = decode_pillow(path, mime, _largest(image_specs), limits)
-        return info, _outputs(base, image_specs)
+        return info, _outputs(base, image_specs, in_memory=True)
     if mime in RAW_MIMES:
         _check_file_size(size, limits, mime)
         from webapp.media.raw import decode_raw
 
         info, base = decode_raw(path, mime, _largest(image_specs), limits)
-        return info, _outputs(base, image_specs)
+        return info, _outputs(base, image_specs, in_memory=True)
     if mime == "application/pdf":
         _check_file_size(size, limits, mime)
         from webapp.media.pdf import render_pdf
@@ -309,7 +309,7 @@ def _process_vips(
     from webapp.media.pillow_decode import decode_pillow
 
     info, base = decode_pillow(path, mime, _largest(specs), limits, allow_truncated=png_cut)
-    return info, _outputs(base, specs)
+    return info, _outputs(base, specs, in_memory=True)
 
 
 def _vips_decode(
@@ -364,7 +364,7 @@ def _vips_decode(
             raise MediaRejected(failed.reason) from None
         found.warn(TRUNCATED_NOTE)
         info.metadata = found.as_metadata()
-    return info, _outputs(base, specs, label, path)
+    return info, _outputs(base, specs, label, path, in_memory=True)
 
 
 def _ends_early(path: str, mime: str) -> bool:
@@ -459,12 +459,16 @@ def _outputs(
     specs: Sequence[ProxySpec],
     label: str = "image",
     path: str = "",
+    in_memory: bool = False,
 ) -> list[ProxyOutput]:
+    """The proxies of `base`; `in_memory` says its pixels are computed already (a copy in
+    memory), so an image that needs no conversion is not copied again."""
     if base is None or not specs:
         return []
     try:
         # Pixels are computed here, once; every proxy is cut from this copy in memory.
-        base = to_srgb8(base).copy_memory()
+        srgb = to_srgb8(base)
+        base = srgb if (in_memory and srgb is base) else srgb.copy_memory()
         long_edge = max(base.width, base.height)
         made: dict[int, pyvips.Image] = {}
         outputs = []
