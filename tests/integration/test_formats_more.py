@@ -481,12 +481,12 @@ LIBRARY_WORDS = ("vips", "unable to call", "tiff2vips", "pillow", "libraw", "err
         (
             "cut.dng",
             lambda t: dng(t)[:300],
-            None,
+            "The DNG file is damaged or from a camera Pictorium cannot read.",
         ),
         (
             "bad.png",
             lambda t: ms.png_bytes(40, 30, b"this is not zlib data at all"),
-            None,
+            "The file is damaged: its PNG image data is corrupt.",
         ),
     ],
     ids=["old-jpeg-tiff", "cut-bmp", "cut-psd", "cut-dng", "bad-png"],

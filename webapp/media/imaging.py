@@ -6,10 +6,13 @@ values out; no database, no queue, no web.
 Images are decoded once: the header is read first (pixel floods are refused before any
 pixel is decoded), then `pyvips.Image.thumbnail` decodes with shrink-on-load at the size of
 the largest proxy (applying the EXIF orientation), and every smaller proxy is made from that
-one in-memory image. PDFs (pypdfium2), HEIC (pillow-heif), videos (PyAV) and SVGs hand their
-pixels to the same proxy code. Everything that goes wrong while decoding ends as a
-MediaRejected with one readable sentence; MemoryError is let through for the caller (see
-run_isolated, which turns it into a rejection as well).
+one in-memory image. PDFs (pypdfium2), HEIC (pillow-heif), videos (PyAV), SVGs, the formats
+pyvips-binary has no loader for (Pillow: BMP, ICO, TGA, PCX, PNM, PSD, JPEG 2000, and the TIFF
+variants libvips refuses) and camera RAW (rawpy) hand their pixels to the same proxy code
+(docs/formats.md). A JPEG or PNG cut short shows what decodes, with a warning. Everything
+that goes wrong while decoding ends as a MediaRejected with one readable sentence
+(media/reasons.py; the decoder's own words go to the log); MemoryError is let through for the
+caller (see run_isolated, which turns it into a rejection as well).
 """
 
 from __future__ import annotations
@@ -405,6 +408,9 @@ def _failed(exc: pyvips.Error, label: str, path: str) -> _VipsFailed:
     text = _vips_text(exc)
     truncated = any(word in text.lower() for word in reasons.TRUNCATED_WORDS)
     reason = vips_reason(exc, label, path)
+    if truncated and label in ("JPEG", "PNG") and not _ends_early(path, f"image/{label.lower()}"):
+        # libpng and libjpeg say "read error" for corrupt data too; the end marker is there.
+        return _VipsFailed(reasons.corrupt(label), False)
     if not truncated and label == "WebP" and _ends_early(path, "image/webp"):
         # libwebp says only "unable to parse image"; the RIFF size says the file is cut.
         return _VipsFailed(reasons.truncated(label), True)

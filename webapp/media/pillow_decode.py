@@ -25,7 +25,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from webapp.media import reasons
 from webapp.media.exiv import metadata_into
-from webapp.media.imaging import check_pixels, label_of
+from webapp.media.imaging import TRUNCATED_NOTE, check_pixels, label_of
 from webapp.media.meta import Found
 from webapp.media.specs import Limits, MediaInfo, MediaRejected
 
@@ -46,8 +46,6 @@ PILLOW_FORMATS = {
     "image/tiff": "TIFF",
     "image/png": "PNG",
 }
-
-TRUNCATED_NOTE = "The file is truncated; the preview shows what could be read."
 
 # What Pillow's plugins raise on a file they cannot read (struct.error: a header too short).
 _READ_ERRORS: tuple[type[BaseException], ...] = (

@@ -111,7 +111,8 @@ def _reason(exc: BaseException, label: str, path: str) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, rawpy.LibRawFileUnsupportedError):
         reasons.explain(text, label, library="LibRaw", path=path)
-        return f"This {label} file is from a camera or a variant Pictorium cannot read."
+        # LibRaw says "unsupported" for a file cut short as well as for an unknown camera.
+        return f"The {label} file is damaged or from a camera Pictorium cannot read."
     if isinstance(exc, rawpy.LibRawUnsufficientMemoryError | rawpy.LibRawMemPoolOverflowError):
         raise MemoryError(text)
     if isinstance(exc, rawpy.LibRawTooBigError):

@@ -79,6 +79,10 @@ def truncated(label: str) -> str:
     return f"The file is damaged: its {label} image data ends early."
 
 
+def corrupt(label: str) -> str:
+    return f"The file is damaged: its {label} image data is corrupt."
+
+
 def compression(label: str, name: str) -> str:
     return f"This {label} uses a compression Pictorium cannot read ({name})."
 
