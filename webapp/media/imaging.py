@@ -6,10 +6,13 @@ values out; no database, no queue, no web.
 Images are decoded once: the header is read first (pixel floods are refused before any
 pixel is decoded), then `pyvips.Image.thumbnail` decodes with shrink-on-load at the size of
 the largest proxy (applying the EXIF orientation), and every smaller proxy is made from that
-one in-memory image. PDFs (pypdfium2), HEIC (pillow-heif), videos (PyAV) and SVGs hand their
-pixels to the same proxy code. Everything that goes wrong while decoding ends as a
-MediaRejected with one readable sentence; MemoryError is let through for the caller (see
-run_isolated, which turns it into a rejection as well).
+one in-memory image. PDFs (pypdfium2), HEIC (pillow-heif), videos (PyAV), SVGs, the formats
+pyvips-binary has no loader for (Pillow: BMP, ICO, TGA, PCX, PNM, PSD, JPEG 2000, and the TIFF
+variants libvips refuses) and camera RAW (rawpy) hand their pixels to the same proxy code
+(docs/formats.md). A JPEG or PNG cut short shows what decodes, with a warning. Everything
+that goes wrong while decoding ends as a MediaRejected with one readable sentence
+(media/reasons.py; the decoder's own words go to the log); MemoryError is let through for the
+caller (see run_isolated, which turns it into a rejection as well).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ guard_libvips()  # before the first decode in any process that imports this
 
 import pyvips  # noqa: E402
 
+from webapp.media import reasons  # noqa: E402
 from webapp.media.exiv import metadata_into  # noqa: E402
 from webapp.media.isolate import apply_resource_limits, run_isolated  # noqa: E402
 from webapp.media.meta import Found  # noqa: E402
@@ -65,6 +69,36 @@ VIPS_LOADERS = {
     "image/avif": "heifload",
 }
 HEIF_MIMES = ("image/heic", "image/heif")
+# Read with Pillow (media/pillow_decode.py): pyvips-binary has no loader for these.
+PILLOW_MIMES = (
+    "image/bmp",
+    "image/x-icon",
+    "image/x-tga",
+    "image/x-pcx",
+    "image/x-portable-bitmap",
+    "image/x-portable-graymap",
+    "image/x-portable-pixmap",
+    "image/x-portable-anymap",
+    "image/x-portable-arbitrarymap",
+    "image/vnd.adobe.photoshop",
+    "image/jp2",
+    "image/x-jp2-codestream",
+)
+# Camera RAW, read with rawpy (media/raw.py).
+RAW_MIMES = (
+    "image/x-adobe-dng",
+    "image/x-canon-cr2",
+    "image/x-canon-cr3",
+    "image/x-nikon-nef",
+    "image/x-nikon-nrw",
+    "image/x-sony-arw",
+    "image/x-olympus-orf",
+    "image/x-panasonic-rw2",
+    "image/x-fuji-raf",
+    "image/x-pentax-pef",
+    "image/x-samsung-srw",
+)
+TRUNCATED_NOTE = "The file is truncated; the preview shows what could be read."
 
 LABELS = {
     "image/jpeg": "JPEG",
@@ -76,6 +110,29 @@ LABELS = {
     "image/heic": "HEIC",
     "image/heif": "HEIF",
     "image/svg+xml": "SVG",
+    "image/bmp": "BMP",
+    "image/x-icon": "ICO",
+    "image/x-tga": "TGA",
+    "image/x-pcx": "PCX",
+    "image/x-portable-bitmap": "PBM",
+    "image/x-portable-graymap": "PGM",
+    "image/x-portable-pixmap": "PPM",
+    "image/x-portable-anymap": "PNM",
+    "image/x-portable-arbitrarymap": "PAM",
+    "image/vnd.adobe.photoshop": "PSD",
+    "image/jp2": "JPEG 2000",
+    "image/x-jp2-codestream": "JPEG 2000",
+    "image/x-adobe-dng": "DNG",
+    "image/x-canon-cr2": "CR2",
+    "image/x-canon-cr3": "CR3",
+    "image/x-nikon-nef": "NEF",
+    "image/x-nikon-nrw": "NRW",
+    "image/x-sony-arw": "ARW",
+    "image/x-olympus-orf": "ORF",
+    "image/x-panasonic-rw2": "RW2",
+    "image/x-fuji-raf": "RAF",
+    "image/x-pentax-pef": "PEF",
+    "image/x-samsung-srw": "SRW",
     "application/pdf": "PDF",
     "video/mp4": "MP4",
     "video/quicktime": "QuickTime",
@@ -89,19 +146,6 @@ LABELS = {
     "audio/mp4": "M4A",
     "video/x-yuv4mpeg": "YUV4MPEG",
 }
-
-_MEMORY_WORDS = ("out of memory", "memory allocation", "cannot allocate", "failed to allocate")
-_TRUNCATED_WORDS = (
-    "premature end",
-    "truncated",
-    "unexpected end",
-    "end of file",
-    "end of data",
-    "read error",
-    "not enough data",
-    "short read",
-    "eof",
-)
 
 
 def label_of(mime: str) -> str:
@@ -158,6 +202,18 @@ def _process(
 
         info, base = decode_heif(path, mime, bool(image_specs), limits)
         return info, _outputs(base, image_specs)
+    if mime in PILLOW_MIMES:
+        _check_file_size(size, limits, mime)
+        from webapp.media.pillow_decode import decode_pillow
+
+        info, base = decode_pillow(path, mime, _largest(image_specs), limits)
+        return info, _outputs(base, image_specs, in_memory=True)
+    if mime in RAW_MIMES:
+        _check_file_size(size, limits, mime)
+        from webapp.media.raw import decode_raw
+
+        info, base = decode_raw(path, mime, _largest(image_specs), limits)
+        return info, _outputs(base, image_specs, in_memory=True)
     if mime == "application/pdf":
         _check_file_size(size, limits, mime)
         from webapp.media.pdf import render_pdf
@@ -178,7 +234,7 @@ def _process(
         info, frame, videos = process_av(path, mime, _largest(all_images), mp4_specs, limits)
         outputs = _outputs(frame, all_images) if frame is not None else []
         return info, outputs + videos
-    # Formats kept without a preview: raw camera files, PSD, office documents, archives...
+    # Formats kept without a preview: office documents, archives, ...
     return MediaInfo(kind=found.kind, mime=mime), []
 
 
@@ -189,6 +245,8 @@ def _refuse_unconfirmed(found: Sniffed, filename: str) -> None:
     decodable = (
         found.mime in VIPS_LOADERS
         or found.mime in HEIF_MIMES
+        or found.mime in PILLOW_MIMES
+        or found.mime in RAW_MIMES
         or found.mime == "application/pdf"
         or found.kind in ("video", "audio")
     )
@@ -231,7 +289,33 @@ def _largest(specs: Sequence[ProxySpec]) -> int:
 # ---------------------------------------------------------------------------- images
 
 
+class _VipsFailed(Exception):
+    """libvips could not read the file: the reason, and whether its data ends early."""
+
+    def __init__(self, reason: str, truncated: bool):
+        super().__init__(reason)
+        self.reason = reason
+        self.truncated = truncated
+
+
 def _process_vips(
+    path: str, mime: str, specs: list[ProxySpec], limits: Limits
+) -> tuple[MediaInfo, list[ProxyOutput]]:
+    """libvips first; Pillow for the TIFF variants libvips refuses (CIELab, some planar and
+    tiled layouts, old-style JPEG) and for what can be read of a PNG that ends early."""
+    try:
+        return _vips_decode(path, mime, specs, limits)
+    except _VipsFailed as failed:
+        png_cut = mime == "image/png" and failed.truncated and _ends_early(path, mime)
+        if mime != "image/tiff" and not png_cut:
+            raise MediaRejected(failed.reason) from None
+    from webapp.media.pillow_decode import decode_pillow
+
+    info, base = decode_pillow(path, mime, _largest(specs), limits, allow_truncated=png_cut)
+    return info, _outputs(base, specs, in_memory=True)
+
+
+def _vips_decode(
     path: str, mime: str, specs: list[ProxySpec], limits: Limits
 ) -> tuple[MediaInfo, list[ProxyOutput]]:
     label = label_of(mime)
@@ -244,7 +328,7 @@ def _process_vips(
         width, height = header.width, header.height
         fields = set(header.get_fields())
     except pyvips.Error as exc:
-        raise MediaRejected(vips_reason(exc, label, path)) from None
+        raise _failed(exc, label, path) from None
     check_pixels(width, height, limits)
 
     found = Found()
@@ -272,17 +356,65 @@ def _process_vips(
         colour["export_profile"] = "srgb"
     del header
     try:
-        # The one decode: shrink-on-load to the largest proxy, EXIF orientation applied,
-        # an embedded colour profile converted to sRGB. First page/frame only.
+        base = _thumbnail(path, loader, label, largest, "error", colour)
+    except _VipsFailed as failed:
+        if not (failed.truncated and mime == "image/jpeg" and _ends_early(path, mime)):
+            raise
+        # A JPEG that ends early: libjpeg decodes the rows that are there (the rest grey).
+        try:
+            base = _thumbnail(path, loader, label, largest, "none", colour)
+        except _VipsFailed:
+            raise MediaRejected(failed.reason) from None
+        found.warn(TRUNCATED_NOTE)
+        info.metadata = found.as_metadata()
+    return info, _outputs(base, specs, label, path, in_memory=True)
+
+
+def _ends_early(path: str, mime: str) -> bool:
+    """Whether the file stops before its format's end marker (PNG's IEND chunk, JPEG's EOI)
+    or the size its header states (WebP's RIFF): cut short, rather than damaged inside."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            fh.seek(max(0, size - 64))
+            tail = fh.read()
+    except OSError:
+        return False
+    if mime == "image/webp":
+        return len(head) == 8 and int.from_bytes(head[4:8], "little") + 8 > size
+    marker = b"IEND" if mime == "image/png" else b"\xff\xd9"
+    return marker not in tail
+
+
+def _thumbnail(
+    path: str, loader: str, label: str, largest: int, fail_on: str, colour: dict[str, str]
+) -> pyvips.Image:
+    """The one decode: shrink-on-load to the largest proxy, EXIF orientation applied, an
+    embedded colour profile converted to sRGB, first page/frame only; computed here."""
+    try:
         base = pyvips.Image.thumbnail(
-            path, largest, height=largest, size="down", fail_on="error", **colour
+            path, largest, height=largest, size="down", fail_on=fail_on, **colour
         )
         used = base.get("vips-loader") if base.get_typeof("vips-loader") else loader
         if used != loader:
             raise MediaRejected(f"The file could not be read as {label}.")
-        return info, _outputs(base, specs, label, path)
+        return base.copy_memory()
     except pyvips.Error as exc:
-        raise MediaRejected(vips_reason(exc, label, path)) from None
+        raise _failed(exc, label, path) from None
+
+
+def _failed(exc: pyvips.Error, label: str, path: str) -> _VipsFailed:
+    text = _vips_text(exc)
+    truncated = any(word in text.lower() for word in reasons.TRUNCATED_WORDS)
+    reason = vips_reason(exc, label, path)
+    if truncated and label in ("JPEG", "PNG") and not _ends_early(path, f"image/{label.lower()}"):
+        # libpng and libjpeg say "read error" for corrupt data too; the end marker is there.
+        return _VipsFailed(reasons.corrupt(label), False)
+    if not truncated and label == "WebP" and _ends_early(path, "image/webp"):
+        # libwebp says only "unable to parse image"; the RIFF size says the file is cut.
+        return _VipsFailed(reasons.truncated(label), True)
+    return _VipsFailed(reason, truncated)
 
 
 def needs_colour_transform(header: pyvips.Image, fields: set[str]) -> bool:
@@ -333,12 +465,16 @@ def _outputs(
     specs: Sequence[ProxySpec],
     label: str = "image",
     path: str = "",
+    in_memory: bool = False,
 ) -> list[ProxyOutput]:
+    """The proxies of `base`; `in_memory` says its pixels are computed already (a copy in
+    memory), so an image that needs no conversion is not copied again."""
     if base is None or not specs:
         return []
     try:
         # Pixels are computed here, once; every proxy is cut from this copy in memory.
-        base = to_srgb8(base).copy_memory()
+        srgb = to_srgb8(base)
+        base = srgb if (in_memory and srgb is base) else srgb.copy_memory()
         long_edge = max(base.width, base.height)
         made: dict[int, pyvips.Image] = {}
         outputs = []
@@ -378,20 +514,13 @@ def _encode(image: pyvips.Image, spec: ProxySpec) -> ProxyOutput:
 
 
 def vips_reason(exc: pyvips.Error, label: str, path: str = "") -> str:
-    """One readable sentence from a libvips error (raises MemoryError for out-of-memory)."""
-    detail = f"{getattr(exc, 'detail', '') or ''}\n{getattr(exc, 'message', '') or ''}"
-    low = detail.lower()
-    if any(word in low for word in _MEMORY_WORDS):
-        raise MemoryError(detail.strip())
-    if any(word in low for word in _TRUNCATED_WORDS):
-        return f"The file is truncated or corrupt ({label} data ends early)."
-    if "not a known file format" in low or "unsupported image format" in low:
-        return f"The file is corrupt (it could not be read as {label})."
-    line = next((ln.strip() for ln in detail.splitlines() if ln.strip()), "unknown error")
-    if path:
-        line = line.replace(path, "the file")
-    line = line.split(": ", 1)[-1] if ": " in line else line
-    return f"The {label} file is corrupt or unsupported ({line[:160].rstrip('.')})."
+    """One readable sentence from a libvips error, whose own text goes to the log (raises
+    MemoryError for out-of-memory)."""
+    return reasons.explain(_vips_text(exc), label, library="libvips", path=path)
+
+
+def _vips_text(exc: pyvips.Error) -> str:
+    return f"{getattr(exc, 'message', '') or ''}\n{getattr(exc, 'detail', '') or ''}"
 
 
 def describe(info: MediaInfo) -> dict[str, Any]:

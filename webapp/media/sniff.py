@@ -57,6 +57,22 @@ EXT_MIME = {
     "psd": "image/vnd.adobe.photoshop",
     "jxl": "image/jxl",
     "ico": "image/x-icon",
+    "tga": "image/x-tga",
+    "icb": "image/x-tga",
+    "vda": "image/x-tga",
+    "vst": "image/x-tga",
+    "pcx": "image/x-pcx",
+    "pbm": "image/x-portable-bitmap",
+    "pgm": "image/x-portable-graymap",
+    "ppm": "image/x-portable-pixmap",
+    "pnm": "image/x-portable-anymap",
+    "pam": "image/x-portable-arbitrarymap",
+    "jp2": "image/jp2",
+    "jpf": "image/jp2",
+    "jpx": "image/jp2",
+    "j2k": "image/x-jp2-codestream",
+    "j2c": "image/x-jp2-codestream",
+    "jpc": "image/x-jp2-codestream",
     "dng": "image/x-adobe-dng",
     "cr2": "image/x-canon-cr2",
     "cr3": "image/x-canon-cr3",
@@ -159,6 +175,21 @@ ZIP_CONTAINERS = {
 }
 
 RAW_EXTENSIONS = {"dng", "cr2", "nef", "nrw", "arw", "orf", "rw2", "pef", "srw"}
+TGA_EXTENSIONS = {"tga", "icb", "vda", "vst"}
+# A TIFF-structured file without a RAW extension (a NEF saved with no name or a wrong one)
+# is taken for its camera's RAW only when IFD0 names the maker and points to sub-IFDs, as
+# these cameras' RAW files do (their TIFFs from scanners or software rarely have sub-IFDs).
+RAW_BY_MAKE = {"NIKON": "nef", "SONY": "arw", "PENTAX": "pef", "SAMSUNG": "srw"}
+PNM_MIMES = {
+    b"1": "image/x-portable-bitmap",
+    b"4": "image/x-portable-bitmap",
+    b"2": "image/x-portable-graymap",
+    b"5": "image/x-portable-graymap",
+    b"3": "image/x-portable-pixmap",
+    b"6": "image/x-portable-pixmap",
+    b"7": "image/x-portable-arbitrarymap",
+}
+BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
 AVIF_BRANDS = {b"avif", b"avis"}
@@ -229,11 +260,11 @@ def _magic(head: bytes, ext: str) -> str | None:
             h[8:12], "application/octet-stream"
         )
     if h[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        if ext in RAW_EXTENSIONS:
-            return EXT_MIME[ext]
-        return "image/tiff"
-    if h[:4] in (b"IIRO", b"IIRS", b"IIU\x00"):
-        return EXT_MIME.get(ext, "image/x-raw") if ext in RAW_EXTENSIONS else "image/x-raw"
+        return _tiff_family(h, ext)
+    if h[:4] in (b"IIRO", b"IIRS", b"MMOR"):
+        return "image/x-olympus-orf"
+    if h[:4] == b"IIU\x00":
+        return "image/x-panasonic-rw2"
     if h.startswith(b"FUJIFILMCCD-RAW"):
         return "image/x-fuji-raf"
     if len(h) >= 12 and h[4:8] == b"ftyp":
@@ -268,10 +299,20 @@ def _magic(head: bytes, ext: str) -> str | None:
         return "image/vnd.adobe.photoshop"
     if h.startswith(b"\xff\x0a") or h.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
         return "image/jxl"
-    if h.startswith(b"BM") and ext in ("bmp", "dib") and len(h) >= 18:
+    if h.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n"):
+        return "image/jp2"
+    if h.startswith(b"\xff\x4f\xff\x51"):
+        return "image/x-jp2-codestream"
+    if h.startswith(b"BM") and _is_bmp(h):
         return "image/bmp"
-    if h.startswith(b"\x00\x00\x01\x00") and ext == "ico":
+    if h.startswith(b"\x00\x00\x01\x00") and _is_ico(h):
         return "image/x-icon"
+    if h[:1] == b"P" and h[1:2] in PNM_MIMES and _is_pnm(h):
+        return PNM_MIMES[h[1:2]]
+    if h[:1] == b"\x0a" and _is_pcx(h, ext):
+        return "image/x-pcx"
+    if ext in TGA_EXTENSIONS and _is_tga(h):
+        return "image/x-tga"
     if h.startswith(b"{\\rtf"):
         return "application/rtf"
     if h.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -294,6 +335,116 @@ def _magic(head: bytes, ext: str) -> str | None:
     if len(h) > 262 and h[257:262] == b"ustar":
         return "application/x-tar"
     return None
+
+
+def _tiff_family(h: bytes, ext: str) -> str:
+    """TIFF, or one of the RAW formats built on it (by their marks, then by name)."""
+    if h[8:11] == b"CR\x02":
+        return "image/x-canon-cr2"
+    if ext in RAW_EXTENSIONS:
+        return EXT_MIME[ext]
+    tags = _ifd0_tags(h)
+    if 0xC612 in tags:  # DNGVersion
+        return "image/x-adobe-dng"
+    if ext not in ("tif", "tiff") and 0x014A in tags:  # SubIFDs
+        make = _ifd0_ascii(h, tags.get(0x010F)).upper()
+        for maker, raw_ext in RAW_BY_MAKE.items():
+            if make.startswith(maker):
+                return EXT_MIME[raw_ext]
+    return "image/tiff"
+
+
+def _ifd0_tags(h: bytes) -> dict[int, tuple[int, int, bytes]]:
+    """IFD0 of a classic TIFF in the head: tag -> (type, count, the 4 value bytes)."""
+    if h[:4] not in (b"II*\x00", b"MM\x00*") or len(h) < 8:
+        return {}
+    order = "<" if h[:2] == b"II" else ">"
+    (offset,) = struct.unpack(order + "I", h[4:8])
+    if offset + 2 > len(h):
+        return {}
+    (count,) = struct.unpack(order + "H", h[offset : offset + 2])
+    tags: dict[int, tuple[int, int, bytes]] = {}
+    for i in range(min(count, 1000)):
+        at = offset + 2 + 12 * i
+        if at + 12 > len(h):
+            break
+        tag, kind, n = struct.unpack(order + "HHI", h[at : at + 8])
+        tags[tag] = (kind, n, h[at + 8 : at + 12])
+    return tags
+
+
+def _ifd0_ascii(h: bytes, entry: tuple[int, int, bytes] | None) -> str:
+    if entry is None or entry[0] != 2:
+        return ""
+    _kind, n, value = entry
+    if n <= 4:
+        raw = value[:n]
+    else:
+        order = "<" if h[:2] == b"II" else ">"
+        (at,) = struct.unpack(order + "I", value)
+        raw = h[at : at + min(n, 64)]
+    return raw.split(b"\x00", 1)[0].decode("latin-1", "replace").strip()
+
+
+def _is_bmp(h: bytes) -> bool:
+    """ "BM", then a header size BMP knows and sane planes (the letters alone are common)."""
+    if len(h) < 30:
+        return False
+    (header_size,) = struct.unpack("<I", h[14:18])
+    if header_size not in BMP_HEADER_SIZES:
+        return False
+    planes_at = 22 if header_size == 12 else 26
+    (planes,) = struct.unpack("<H", h[planes_at : planes_at + 2])
+    return planes == 1
+
+
+def _is_ico(h: bytes) -> bool:
+    if len(h) < 22:
+        return False
+    count, _width, _height, _colours, reserved = struct.unpack("<HBBBB", h[4:10])
+    (offset,) = struct.unpack("<I", h[18:22])
+    return 1 <= count <= 512 and reserved in (0, 255) and offset >= 6 + 16 * count
+
+
+def _is_pnm(h: bytes) -> bool:
+    """P1-P7 followed by numbers (P7: its header keywords), not prose that starts with P."""
+    if len(h) < 3 or h[2:3] not in b" \t\r\n":
+        return False
+    if h[1:2] == b"7":
+        return b"WIDTH" in h[:512] and b"ENDHDR" in h[:1024]
+    tokens: list[bytes] = []
+    for line in h[2:512].split(b"\n"):
+        tokens.extend(line.split(b"#", 1)[0].split())
+        if len(tokens) >= 3:
+            break
+    needed = 2 if h[1:2] in b"14" else 3
+    return len(tokens) >= needed and all(t.isdigit() for t in tokens[:needed])
+
+
+def _is_pcx(h: bytes, ext: str) -> bool:
+    if len(h) < 128:
+        return False
+    version, encoding, bits = h[1], h[2], h[3]
+    sane = version in (0, 2, 3, 4, 5) and encoding == 1 and bits in (1, 2, 4, 8)
+    xmin, ymin, xmax, ymax = struct.unpack("<HHHH", h[4:12])
+    sane = sane and xmax >= xmin and ymax >= ymin and h[64] == 0 and h[65] in (1, 3, 4)
+    return sane and (ext == "pcx" or version == 5)
+
+
+def _is_tga(h: bytes) -> bool:
+    """TGA has no signature: its name, and a header whose fields are all plausible."""
+    if len(h) < 18:
+        return False
+    colour_map, image_type = h[1], h[2]
+    width, height = struct.unpack("<HH", h[12:16])
+    depth = h[16]
+    return (
+        colour_map in (0, 1)
+        and image_type in (1, 2, 3, 9, 10, 11)
+        and width > 0
+        and height > 0
+        and depth in (8, 15, 16, 24, 32)
+    )
 
 
 def _iso_bmff(h: bytes, ext: str) -> str:
