@@ -68,12 +68,24 @@
   "use strict";
   var zoneName = "";
   try { zoneName = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zoneName = ""; }
-  var digits = new Intl.DateTimeFormat("en-US", {
+  // A signed-in user's own zone (My account; base.html's <body data-user-zone>) wins over
+  // the browser's, when this browser knows it.
+  var zone = {};
+  var own = document.body && document.body.getAttribute("data-user-zone");
+  if (own) {
+    try { new Intl.DateTimeFormat("en-US", { timeZone: own }); zone = { timeZone: own }; zoneName = own; }
+    catch (e) { zone = {}; }
+  }
+  function withZone(options) {
+    if (zone.timeZone) options.timeZone = zone.timeZone;
+    return options;
+  }
+  var digits = new Intl.DateTimeFormat("en-US", withZone({
     year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23"
-  });
+  }));
   var label;
-  try { label = new Intl.DateTimeFormat(navigator.language || "en-US", { timeZoneName: "short" }); }
-  catch (e) { label = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }); }
+  try { label = new Intl.DateTimeFormat(navigator.language || "en-US", withZone({ timeZoneName: "short" })); }
+  catch (e) { label = new Intl.DateTimeFormat("en-US", withZone({ timeZoneName: "short" })); }
 
   function parts(formatter, date) {
     var out = {};

@@ -53,6 +53,8 @@ class Actor:
     perms: frozenset[Perm] = field(default_factory=frozenset)
     token_id: int | None = None
     session_id: int | None = None
+    # The IANA zone the user sees times in ("" = the browser's): base.html, static/app.js.
+    time_zone: str = ""
 
     @property
     def is_admin(self) -> bool:

@@ -12,6 +12,7 @@ from litestar.types import Message, Scope
 
 from webapp.core import db
 from webapp.media.guard import guard_libvips
+from webapp.routes.account import account_router
 from webapp.routes.admin import admin_router
 from webapp.routes.admin_media import admin_media_router
 from webapp.routes.api import api_router
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
             assets_router,
             admin_fields_router,
             collections_router,
+            account_router,
             admin_router,
             admin_media_router,
             api_router,

@@ -87,6 +87,7 @@ def actor_for(row: dict[str, Any], *, kind: str, **extra: Any) -> Actor:
         name=row["name"],
         role=Role(row["role"]),
         perms=_perms_of(row),
+        time_zone=row.get("time_zone") or "",
         **extra,
     )
 

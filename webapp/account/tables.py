@@ -27,6 +27,8 @@ class User(Table, tablename="account_user"):
     can_download_original = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
+    # The IANA zone the user chose to see times in (docs/account.md); "" = the browser's.
+    time_zone = Varchar(length=64, default="")
 
 
 class LoginSession(Table, tablename="account_session"):
