@@ -162,7 +162,7 @@ async def test_recipient_page_grid_lightbox_fragment_and_headers(browser, strang
     editor = await signed_in(browser)
     items = await uploaded(editor, 3)
     await Asset.update(
-        {Asset.metadata: {"gps_latitude": 48.8583, "gps_longitude": 2.2945, "title": "Tower"}}
+        {Asset.metadata: {"gps_lat": 48.8583, "gps_lon": 2.2945, "title": "Tower"}}
     ).where(Asset.id == items[0].id)
     link = (
         await manage.create_link(

@@ -305,8 +305,9 @@ async def test_public_page_never_shows_gps_or_the_storage_path():
     await Asset.update(
         {
             Asset.metadata: {
-                "gps_latitude": 52.1,
-                "gps_longitude": 13.2,
+                "gps_lat": 52.1,
+                "gps_lon": 13.2,
+                "gps_alt": -3.25,
                 "title": "Harbour",
                 "camera": "X100",
             }
