@@ -148,6 +148,19 @@ LABELS = {
 }
 
 
+def image_info(mime: str, width: int, height: int, orientation: int, found: Found) -> MediaInfo:
+    """An image's MediaInfo: its shown size and what its readers found (every decoder's)."""
+    return MediaInfo(
+        kind="image",
+        mime=mime,
+        width=width,
+        height=height,
+        orientation=orientation,
+        metadata=found.as_metadata(),
+        **found.taken_fields(),
+    )
+
+
 def label_of(mime: str) -> str:
     return LABELS.get(mime) or mime.split("/")[-1].upper()
 
@@ -339,15 +352,7 @@ def _vips_decode(
             found.put("frames" if mime in ("image/gif", "image/webp") else "pages", pages)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    info = MediaInfo(
-        kind="image",
-        mime=mime,
-        width=width,
-        height=height,
-        orientation=orientation,
-        metadata=found.as_metadata(),
-        **found.taken_fields(),
-    )
+    info = image_info(mime, width, height, orientation, found)
     if not specs:
         return info, []
     largest = _largest(specs)

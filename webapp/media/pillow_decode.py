@@ -25,7 +25,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from webapp.media import reasons
 from webapp.media.exiv import metadata_into
-from webapp.media.imaging import TRUNCATED_NOTE, check_pixels, label_of
+from webapp.media.imaging import TRUNCATED_NOTE, check_pixels, image_info, label_of
 from webapp.media.meta import Found
 from webapp.media.specs import Limits, MediaInfo, MediaRejected
 
@@ -100,7 +100,7 @@ def decode_pillow(
         metadata_into(path, found, limits.max_metadata_bytes)  # exiv2: PSD, TIFF, JP2...
         shown_w, shown_h = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
         if not largest:
-            return _info(mime, shown_w, shown_h, orientation, found), None
+            return image_info(mime, shown_w, shown_h, orientation, found), None
         if fmt == "JPEG2000":
             # JPEG 2000 decodes at a power-of-two reduction: no more pixels than the proxies use.
             factor = 0
@@ -127,7 +127,7 @@ def decode_pillow(
         if max(image.width, image.height) > largest:
             image = image.thumbnail_image(largest, height=largest, size="down", no_rotate=True)
         image = image.copy_memory()
-        return _info(mime, shown_w, shown_h, orientation, found), image
+        return image_info(mime, shown_w, shown_h, orientation, found), image
     finally:
         im.close()
 
@@ -153,7 +153,7 @@ def decode_pam(path: str, largest: int, limits: Limits) -> tuple[MediaInfo, pyvi
         check_pixels(width, height, limits)
         if not (1 <= depth <= 4 and 1 <= maxval <= 65535):
             raise MediaRejected(f"The file is damaged: it could not be read as {label}.")
-        info = _info(mime, width, height, 1, Found())
+        info = image_info(mime, width, height, 1, Found())
         if not largest:
             return info, None
         wide = maxval > 255
@@ -176,18 +176,6 @@ def decode_pam(path: str, largest: int, limits: Limits) -> tuple[MediaInfo, pyvi
     if max(image.width, image.height) > largest:
         image = image.thumbnail_image(largest, height=largest, size="down", no_rotate=True)
     return info, image.copy_memory()
-
-
-def _info(mime: str, width: int, height: int, orientation: int, found: Found) -> MediaInfo:
-    return MediaInfo(
-        kind="image",
-        mime=mime,
-        width=width,
-        height=height,
-        orientation=orientation,
-        metadata=found.as_metadata(),
-        **found.taken_fields(),
-    )
 
 
 def _too_large(limits: Limits) -> str:

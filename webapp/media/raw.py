@@ -19,7 +19,7 @@ import rawpy
 
 from webapp.media import reasons
 from webapp.media.exiv import metadata_into
-from webapp.media.imaging import check_pixels, label_of
+from webapp.media.imaging import check_pixels, image_info, label_of
 from webapp.media.meta import Found
 from webapp.media.specs import Limits, MediaInfo, MediaRejected
 
@@ -49,15 +49,7 @@ def decode_raw(
         if turn in ("d90", "d270"):
             width, height = height, width
         metadata_into(path, found, limits.max_metadata_bytes)
-        info = MediaInfo(
-            kind="image",
-            mime=mime,
-            width=width,
-            height=height,
-            orientation=orientation,
-            metadata=found.as_metadata(),
-            **found.taken_fields(),
-        )
+        info = image_info(mime, width, height, orientation, found)
         if not largest:
             return info, None
         image = _embedded_preview(raw, largest, limits, turn)
