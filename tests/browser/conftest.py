@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser.screens import DESKTOP, PHONE, opened
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",
@@ -148,3 +150,17 @@ async def sign_in(page: Any, base: str, email: str, password: str) -> None:
     await page.fill('[data-test="login-password"]', password)
     await page.click('[data-test="login-submit"]')
     await page.wait_for_url(f"{base}/")
+
+
+@pytest.fixture
+async def desktop(chromium: Any) -> AsyncIterator[Any]:
+    context = await opened(chromium, DESKTOP)
+    yield await context.new_page()
+    await context.close()
+
+
+@pytest.fixture
+async def phone(chromium: Any) -> AsyncIterator[Any]:
+    context = await opened(chromium, PHONE, is_mobile=True, has_touch=True)
+    yield await context.new_page()
+    await context.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +22,6 @@ from webapp.asset.tables import Asset
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("PICTORIUM_SHOTS")
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
 # Uploaded in this order; noon UTC, so the same day in any zone of a test machine.
 TAKEN = [
     datetime(2025, 7, 20, 12, 0, tzinfo=UTC),
@@ -70,26 +67,6 @@ async def headings(page: Any) -> list[str]:
     return [
         t.strip() for t in await page.locator('[data-test="feed-group-heading"]').all_inner_texts()
     ]
-
-
-async def opened(chromium: Any, viewport: dict[str, int], **kw: Any) -> Any:
-    context = await chromium.new_context(viewport=viewport, bypass_csp=True, **kw)
-    context.set_default_timeout(20000)
-    return context
-
-
-@pytest.fixture
-async def desktop(chromium: Any) -> AsyncIterator[Any]:
-    context = await opened(chromium, DESKTOP)
-    yield await context.new_page()
-    await context.close()
-
-
-@pytest.fixture
-async def phone(chromium: Any) -> AsyncIterator[Any]:
-    context = await opened(chromium, PHONE, is_mobile=True, has_touch=True)
-    yield await context.new_page()
-    await context.close()
 
 
 async def test_sort_by_date_taken_group_and_step_through_with_the_arrow_keys(

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import sign_in
+from tests.browser.screens import DESKTOP, PHONE, opened
 from tests.factories import DEFAULT_PASSWORD, make_token, make_user
 from tests.media_samples import jpeg
 from tests.share_helpers import actor_of
@@ -23,8 +23,6 @@ from webapp.storage.tables import Storage, SyncRun
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("PICTORIUM_SHOTS")  # a folder: save screenshots there to look at
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 async def shot(page: Any, name: str) -> None:
@@ -60,26 +58,6 @@ async def settled(page: Any) -> None:
         "document.querySelectorAll('[data-test=asset-processing]').length === 0",
         timeout=120000,
     )
-
-
-async def opened(chromium: Any, viewport: dict[str, int], **kw: Any) -> Any:
-    context = await chromium.new_context(viewport=viewport, bypass_csp=True, **kw)
-    context.set_default_timeout(20000)
-    return context
-
-
-@pytest.fixture
-async def desktop(chromium: Any) -> AsyncIterator[Any]:
-    context = await opened(chromium, DESKTOP)
-    yield await context.new_page()
-    await context.close()
-
-
-@pytest.fixture
-async def phone(chromium: Any) -> AsyncIterator[Any]:
-    context = await opened(chromium, PHONE, is_mobile=True, has_touch=True)
-    yield await context.new_page()
-    await context.close()
 
 
 async def test_the_bulk_bar_stays_in_view_when_a_tile_low_in_the_feed_is_selected(

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import sign_in
-from tests.browser.test_layout_browser import DESKTOP, PHONE, feed_of, opened
+from tests.browser.screens import DESKTOP, PHONE, opened
+from tests.browser.test_layout_browser import feed_of
 from tests.factories import DEFAULT_PASSWORD, make_token, make_user
 from webapp.account.tables import ApiToken
 

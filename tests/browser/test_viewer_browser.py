@@ -17,6 +17,7 @@ import pytest
 
 from tests import media_samples
 from tests.browser.conftest import sign_in
+from tests.browser.screens import DESKTOP, PHONE
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.share_helpers import actor_of, jpeg
 from tests.waiting import async_wait_until
@@ -28,8 +29,6 @@ from webapp.share import options as share_options
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("PICTORIUM_SHOTS", "/tmp/shots")
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 async def shot(page, name: str) -> None:
