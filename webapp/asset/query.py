@@ -474,6 +474,52 @@ async def list_scoped_assets(scope: Scope, *, cursor: str | None, limit: int) ->
     return Page(items, encode_cursor(ids[-1]) if more and ids else None)
 
 
+async def scoped_marker(scope: Scope) -> tuple[str, datetime | None]:
+    """A change marker of what the scope's set shows, and the newest time among its parts:
+    the members that may be shown (how many, which, when added), their rows' updated time,
+    their storages' state and their proxies and attachments (remade ones get new ids). Any
+    change a link's page shows changes the marker. One query whatever the set's size."""
+    scope.actor.require(Perm.read)
+    if scope.members is None:
+        raise NotFound("No such asset in this link.")
+    m = scope.members
+    members = f"{m.table} c2 WHERE c2.{m.set_column} = {{}} AND c2.{m.asset_column}"
+    rows = await Asset.raw(
+        "SELECT count(*) AS n, coalesce(sum(a.id), 0) AS ids, max(a.updated_at) AS changed, "
+        "max(ca.added_at) AS added, max(a.missing_since) AS missing, "
+        "coalesce(sum(CASE WHEN s.status = 'ok' THEN 0 ELSE a.id END), 0) AS unreachable, "
+        "coalesce(sum(CASE WHEN a.status = 'available' THEN 0 ELSE a.id END), 0) AS held, "
+        "coalesce(sum(length(a.status)), 0) AS statuses, "
+        "(SELECT coalesce(sum(p.id + p.size), 0) FROM proxy p "
+        f"WHERE EXISTS (SELECT 1 FROM {members} = p.asset)) AS proxies, "
+        "(SELECT max(p.created_at) FROM proxy p "
+        f"WHERE EXISTS (SELECT 1 FROM {members} = p.asset)) AS proxies_made, "
+        "(SELECT coalesce(sum(t.id + t.size), 0) FROM attachment t "
+        f"WHERE EXISTS (SELECT 1 FROM {members} = t.asset)) AS attachments "
+        f"FROM {m.table} ca JOIN asset a ON a.id = ca.{m.asset_column} "
+        f"JOIN storage s ON s.id = a.storage WHERE ca.{m.set_column} = {{}} AND {SHAREABLE_SQL}",
+        m.set_id,
+        m.set_id,
+        m.set_id,
+        m.set_id,
+    )
+    r = rows[0]
+    times = [_as_time(r[k]) for k in ("changed", "added")]
+    newest = max((t for t in times if t is not None), default=None)
+    return "|".join(str(v) for v in r.values()), newest
+
+
+def _as_time(value: Any) -> datetime | None:
+    """An aggregate's time: a datetime on PostgreSQL, ISO text on SQLite."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 async def scoped_proxy_rows(
     scope: Scope, asset_ids: Sequence[int], proxy_types: Sequence[str]
 ) -> dict[tuple[int, str], dict[str, Any]]:
