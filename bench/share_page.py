@@ -25,6 +25,7 @@ import asyncio
 import json
 import logging
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -159,6 +160,9 @@ async def prepare(engine: str, tmp: Path) -> dict[str, Any]:
     }
     items_file = tmp / "items.json"
     items_file.write_text(json.dumps(items, default=str))
+    # The same objects the app renders, for the bare routes to render from memory.
+    with open(tmp / "items.pickle", "wb") as out:
+        pickle.dump({"link": page.items, "feed": feed.items, "base": base}, out)
     return {
         "link": f"/s/{link.link.token}",
         "small": f"/s/{small.link.token}",

@@ -474,39 +474,49 @@ async def list_scoped_assets(scope: Scope, *, cursor: str | None, limit: int) ->
     return Page(items, encode_cursor(ids[-1]) if more and ids else None)
 
 
-async def scoped_marker(scope: Scope) -> tuple[str, datetime | None]:
-    """A change marker of what the scope's set shows, and the newest time among its parts:
-    the members that may be shown (how many, which, when added), their rows' updated time,
-    their storages' state and their proxies and attachments (remade ones get new ids). Any
-    change a link's page shows changes the marker. One query whatever the set's size."""
-    scope.actor.require(Perm.read)
-    if scope.members is None:
-        raise NotFound("No such asset in this link.")
-    m = scope.members
-    members = f"{m.table} c2 WHERE c2.{m.set_column} = {{}} AND c2.{m.asset_column}"
-    rows = await Asset.raw(
-        "SELECT count(*) AS n, coalesce(sum(a.id), 0) AS ids, max(a.updated_at) AS changed, "
-        "max(ca.added_at) AS added, max(a.missing_since) AS missing, "
-        "coalesce(sum(CASE WHEN s.status = 'ok' THEN 0 ELSE a.id END), 0) AS unreachable, "
-        "coalesce(sum(CASE WHEN a.status = 'available' THEN 0 ELSE a.id END), 0) AS held, "
-        "coalesce(sum(length(a.status)), 0) AS statuses, "
-        "(SELECT coalesce(sum(p.id + p.size), 0) FROM proxy p "
-        f"WHERE EXISTS (SELECT 1 FROM {members} = p.asset)) AS proxies, "
-        "(SELECT max(p.created_at) FROM proxy p "
-        f"WHERE EXISTS (SELECT 1 FROM {members} = p.asset)) AS proxies_made, "
-        "(SELECT coalesce(sum(t.id + t.size), 0) FROM attachment t "
-        f"WHERE EXISTS (SELECT 1 FROM {members} = t.asset)) AS attachments "
-        f"FROM {m.table} ca JOIN asset a ON a.id = ca.{m.asset_column} "
-        f"JOIN storage s ON s.id = a.storage WHERE ca.{m.set_column} = {{}} AND {SHAREABLE_SQL}",
-        m.set_id,
-        m.set_id,
-        m.set_id,
-        m.set_id,
+def marker_columns(table: str, set_column: str, asset_column: str, set_expr: str) -> str:
+    """Select-list columns of a change marker of a set of assets (a MemberIndex's table and
+    columns; `set_expr` the set's id, a placeholder or another table's column):
+    `member_marker`, text that changes with anything a link's page shows of the set (which
+    members may be shown and when they were added, their rows' updated time, status and
+    storage state, their proxies and attachments, which get new ids and times when remade),
+    and `member_changed` / `member_added`, the newest of those times. Scalar subqueries, so
+    that the link's own row and its marker are one statement."""
+    shown = (
+        f"{table} ca JOIN asset a ON a.id = ca.{asset_column} JOIN storage s ON s.id = a.storage "
+        f"WHERE ca.{set_column} = {set_expr} AND {SHAREABLE_SQL}"
     )
-    r = rows[0]
-    times = [_as_time(r[k]) for k in ("changed", "added")]
-    newest = max((t for t in times if t is not None), default=None)
-    return "|".join(str(v) for v in r.values()), newest
+    parts = [
+        "count(*)",
+        "sum(a.id)",
+        "max(a.updated_at)",
+        "max(ca.added_at)",
+        "max(a.missing_since)",
+        "sum(CASE WHEN s.status = 'ok' THEN 0 ELSE a.id END)",
+        "sum(CASE WHEN a.status = 'available' THEN 0 ELSE a.id END)",
+        "sum(length(a.status))",
+    ]
+    members = f"{table} c2 WHERE c2.{set_column} = {set_expr} AND c2.{asset_column}"
+
+    def text(items: list[str]) -> str:
+        return " || '|' || ".join(f"coalesce(CAST({i} AS TEXT), '')" for i in items)
+
+    proxies = text(["sum(p.id + p.size)", "max(p.created_at)", "count(*)"])
+    attachments = text(["sum(t.id + t.size)", "count(*)"])
+    return (
+        f"(SELECT {text(parts)} FROM {shown}) || '/' || "
+        f"(SELECT {proxies} FROM proxy p WHERE EXISTS (SELECT 1 FROM {members} = p.asset)) "
+        f"|| '/' || (SELECT {attachments} FROM attachment t "
+        f"WHERE EXISTS (SELECT 1 FROM {members} = t.asset)) AS member_marker, "
+        f"(SELECT max(a.updated_at) FROM {shown}) AS member_changed, "
+        f"(SELECT max(ca.added_at) FROM {shown}) AS member_added"
+    )
+
+
+def marker_of(row: dict[str, Any]) -> tuple[str, datetime | None]:
+    """The marker and its newest time from a row with marker_columns."""
+    times = [_as_time(row[k]) for k in ("member_changed", "member_added")]
+    return str(row["member_marker"]), max((t for t in times if t is not None), default=None)
 
 
 def _as_time(value: Any) -> datetime | None:

@@ -25,7 +25,7 @@ from webapp.core import db
 from webapp.errors import AppError, Conflict, Forbidden, NotFound, Unavailable
 from webapp.fs.errors import StoreError
 from webapp.settings import get_settings
-from webapp.share.authorize import _may_original, authorize, link_scope
+from webapp.share.authorize import _may_original, authorize, authorize_page, link_scope
 from webapp.share.counters import _count
 from webapp.share.options import IMAGE_GROUP, VIDEO_GROUP
 from webapp.share.tokens import public_metadata
@@ -214,24 +214,23 @@ async def landing(
     """What /s/<token> answers: a public link's page (or one more page of its grid), or a
     download link's original. Counts a view on a page's first request, a download of the
     original when count_download (default: count) says so."""
-    async with db.read_group(engine()):
-        grant = await authorize(token, cookie, Access("page"))
-        link = grant.link
-        if link.kind == "download":
-            assert grant.asset is not None
-            original = await asset_downloads.original_download(grant.owner, grant.asset.id)
-        else:
-            single = link.collection_id is None
-            if single:
-                marker, changed = _single_marker(grant)
-            else:
-                marker, changed = await asset_query.scoped_marker(
-                    link_scope(grant.link, grant.owner)
-                )
-            etag = _validator(grant, marker)
-            key = (link.id, etag, cursor or "")
-            kept = _kept.get(key)
-            if kept is None:
+    # The link's row and its members' marker are one statement: a page kept by its
+    # validator costs no other read (and, on SQLite, no transaction).
+    grant, marker, changed = await authorize_page(token, cookie)
+    link = grant.link
+    single = link.collection_id is None
+    kept = None
+    if link.kind == "download":
+        assert grant.asset is not None
+        original = await asset_downloads.original_download(grant.owner, grant.asset.id)
+    else:
+        if single:
+            marker, changed = _single_marker(grant)
+        etag = _validator(grant, marker)
+        key = (link.id, etag, cursor or "")
+        kept = _kept.get(key)
+        if kept is None:
+            async with db.read_group(engine()):
                 items, next_cursor = await _page(grant, cursor, PAGE_SIZE)
                 ids = [a.id for a in items]
                 attachments = await _attachments_of(grant, ids) if link.allow_attachments else {}
