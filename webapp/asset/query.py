@@ -496,7 +496,14 @@ def marker_columns(table: str, set_column: str, asset_column: str, set_expr: str
         "sum(CASE WHEN a.status = 'available' THEN 0 ELSE a.id END)",
         "sum(length(a.status))",
     ]
-    members = f"{table} c2 WHERE c2.{set_column} = {set_expr} AND c2.{asset_column}"
+
+    # Each through the set's (set, asset) index, then the proxies' and attachments' asset
+    # index: the cost follows the set, not the tables.
+    def of_members(other: str, alias: str) -> str:
+        return (
+            f"{table} c2 JOIN {other} {alias} ON {alias}.asset = c2.{asset_column} "
+            f"WHERE c2.{set_column} = {set_expr}"
+        )
 
     def text(items: list[str]) -> str:
         return " || '|' || ".join(f"coalesce(CAST({i} AS TEXT), '')" for i in items)
@@ -505,9 +512,9 @@ def marker_columns(table: str, set_column: str, asset_column: str, set_expr: str
     attachments = text(["sum(t.id + t.size)", "count(*)"])
     return (
         f"(SELECT {text(parts)} FROM {shown}) || '/' || "
-        f"(SELECT {proxies} FROM proxy p WHERE EXISTS (SELECT 1 FROM {members} = p.asset)) "
-        f"|| '/' || (SELECT {attachments} FROM attachment t "
-        f"WHERE EXISTS (SELECT 1 FROM {members} = t.asset)) AS member_marker, "
+        f"(SELECT {proxies} FROM {of_members('proxy', 'p')}) "
+        f"|| '/' || (SELECT {attachments} FROM {of_members('attachment', 't')}) "
+        "AS member_marker, "
         f"(SELECT max(a.updated_at) FROM {shown}) AS member_changed, "
         f"(SELECT max(ca.added_at) FROM {shown}) AS member_added"
     )
