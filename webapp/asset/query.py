@@ -245,10 +245,24 @@ async def list_assets(
     rows = await _walk_rows(where, order.walk(sort, order.decode_cursor(sort, cursor)), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    proxies = await proxies_for([r["id"] for r in rows])
+    proxies = await _page_proxies([r["id"] for r in rows])
     items = await with_source_names([asset_view(r, proxies[r["id"]]) for r in rows])
     last = order.encode_cursor(sort, order.position_of(sort, rows[-1])) if more and rows else None
     return Page(items, last)
+
+
+async def _page_proxies(asset_ids: Sequence[int]) -> dict[int, dict[str, ProxyInfo]]:
+    """The proxies of a page of assets (as views.proxies_for): one plain statement with
+    every id in one parameter, without Piccolo's query building and row objects."""
+    infos: dict[int, dict[str, ProxyInfo]] = {i: {} for i in asset_ids}
+    if asset_ids:
+        for p in await Proxy.raw(
+            "SELECT p.asset, p.type, p.mime, p.width, p.height, p.size FROM proxy p "
+            f"WHERE {db.ids_clause(_engine(), 'p', 'asset')}",
+            db.ids_param(_engine(), list(asset_ids)),
+        ):
+            infos[p["asset"]][p["type"]] = _proxy_info(p)
+    return infos
 
 
 async def _walk_rows(where: list[Any], steps: list[order.Step], limit: int) -> list[dict[str, Any]]:
@@ -310,7 +324,7 @@ async def list_asset_streams(
         for c in [*base, condition] + ([Asset.id < after] if after is not None else []):
             query = query.where(c)
         fetched.append(await query)
-    proxies = await proxies_for([r["id"] for rows in fetched for r in rows[:limit]])
+    proxies = await _page_proxies([r["id"] for rows in fetched for r in rows[:limit]])
     views = await with_source_names(
         [asset_view(r, proxies[r["id"]]) for rows in fetched for r in rows[:limit]]
     )
@@ -462,14 +476,7 @@ async def list_scoped_assets(scope: Scope, *, cursor: str | None, limit: int) ->
     more = len(rows) > limit
     rows = rows[:limit]
     ids = [r["id"] for r in rows]
-    infos: dict[int, dict[str, ProxyInfo]] = {i: {} for i in ids}
-    if ids:
-        for p in await Proxy.raw(
-            "SELECT p.asset, p.type, p.mime, p.width, p.height, p.size FROM proxy p "
-            f"WHERE {db.ids_clause(_engine(), 'p', 'asset')}",
-            db.ids_param(_engine(), ids),
-        ):
-            infos[p["asset"]][p["type"]] = _proxy_info(p)
+    infos = await _page_proxies(ids)
     items = [asset_view(r, infos[r["id"]]) for r in rows]
     return Page(items, encode_cursor(ids[-1]) if more and ids else None)
 
