@@ -159,6 +159,11 @@ async def clean_state() -> None:
 
     get_redis().flushdb()
     await _truncate_all()
+    # What a web process keeps besides Redis: counts not yet sent, pages kept by validator.
+    from webapp.share import counters, recipient
+
+    counters._pending.clear()
+    recipient._kept.clear()
 
 
 async def _truncate_all() -> None:

@@ -5,6 +5,7 @@ in the ready window decoded back to the link; and the bulk share with its N/M co
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 from datetime import date, timedelta
@@ -144,7 +145,12 @@ async def test_password_link_with_expiry_and_watermark_from_the_preview_window(
         assert not (await original.body()).startswith(b"\xff\xd8")
     finally:
         await context.close()
-    link = (await manage.list_links(actor_of(editor)))[0]
+    # The web process sends its counts to Redis in batches (share/counters.py BATCH_SECONDS).
+    for _ in range(50):
+        link = (await manage.list_links(actor_of(editor)))[0]
+        if link.views and link.downloads:
+            break
+        await asyncio.sleep(0.1)
     assert link.views == 1 and link.downloads == 1 and link.failed_password_tries == 1
     assert link.expires_at is not None and link.expires_at.date().isoformat() == last_day
 

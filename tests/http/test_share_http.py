@@ -176,7 +176,7 @@ async def test_recipient_page_grid_lightbox_fragment_and_headers(browser, strang
     assert page.text.count('data-test="share-tile"') == 3
     assert f"/s/{link.token}/a/{items[0].uuid}/p/thumbnail" in page.text
     assert page.headers["x-frame-options"] == "DENY"
-    assert page.headers["cache-control"] == "private, no-store"
+    assert page.headers["cache-control"] == "private, no-cache"
     assert "noindex" in page.headers["x-robots-tag"]
     assert page.headers["referrer-policy"] == "no-referrer"
     assert 'data-test="share-zip"' not in page.text  # nothing downloadable

@@ -273,10 +273,24 @@ async def list_assets(
     rows = await _walk_rows(where, order.walk(sort, order.decode_cursor(sort, cursor)), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    proxies = await proxies_for([r["id"] for r in rows])
+    proxies = await _page_proxies([r["id"] for r in rows])
     items = await with_source_names([asset_view(r, proxies[r["id"]]) for r in rows])
     last = order.encode_cursor(sort, order.position_of(sort, rows[-1])) if more and rows else None
     return Page(items, last)
+
+
+async def _page_proxies(asset_ids: Sequence[int]) -> dict[int, dict[str, ProxyInfo]]:
+    """The proxies of a page of assets (as views.proxies_for): one plain statement with
+    every id in one parameter, without Piccolo's query building and row objects."""
+    infos: dict[int, dict[str, ProxyInfo]] = {i: {} for i in asset_ids}
+    if asset_ids:
+        for p in await Proxy.raw(
+            "SELECT p.asset, p.type, p.mime, p.width, p.height, p.size FROM proxy p "
+            f"WHERE {db.ids_clause(_engine(), 'p', 'asset')}",
+            db.ids_param(_engine(), list(asset_ids)),
+        ):
+            infos[p["asset"]][p["type"]] = _proxy_info(p)
+    return infos
 
 
 async def _walk_rows(where: list[Any], steps: list[order.Step], limit: int) -> list[dict[str, Any]]:
@@ -338,7 +352,7 @@ async def list_asset_streams(
         for c in [*base, condition] + ([Asset.id < after] if after is not None else []):
             query = query.where(c)
         fetched.append(await query)
-    proxies = await proxies_for([r["id"] for rows in fetched for r in rows[:limit]])
+    proxies = await _page_proxies([r["id"] for rows in fetched for r in rows[:limit]])
     views = await with_source_names(
         [asset_view(r, proxies[r["id"]]) for rows in fetched for r in rows[:limit]]
     )
@@ -490,16 +504,72 @@ async def list_scoped_assets(scope: Scope, *, cursor: str | None, limit: int) ->
     more = len(rows) > limit
     rows = rows[:limit]
     ids = [r["id"] for r in rows]
-    infos: dict[int, dict[str, ProxyInfo]] = {i: {} for i in ids}
-    if ids:
-        for p in await Proxy.raw(
-            "SELECT p.asset, p.type, p.mime, p.width, p.height, p.size FROM proxy p "
-            f"WHERE {db.ids_clause(_engine(), 'p', 'asset')}",
-            db.ids_param(_engine(), ids),
-        ):
-            infos[p["asset"]][p["type"]] = _proxy_info(p)
+    infos = await _page_proxies(ids)
     items = [asset_view(r, infos[r["id"]]) for r in rows]
     return Page(items, encode_cursor(ids[-1]) if more and ids else None)
+
+
+def marker_columns(table: str, set_column: str, asset_column: str, set_expr: str) -> str:
+    """Select-list columns of a change marker of a set of assets (a MemberIndex's table and
+    columns; `set_expr` the set's id, a placeholder or another table's column):
+    `member_marker`, text that changes with anything a link's page shows of the set (which
+    members may be shown and when they were added, their rows' updated time, status and
+    storage state, their proxies and attachments, which get new ids and times when remade),
+    and `member_changed` / `member_added`, the newest of those times. Scalar subqueries, so
+    that the link's own row and its marker are one statement."""
+    shown = (
+        f"{table} ca JOIN asset a ON a.id = ca.{asset_column} JOIN storage s ON s.id = a.storage "
+        f"WHERE ca.{set_column} = {set_expr} AND {SHAREABLE_SQL}"
+    )
+    parts = [
+        "count(*)",
+        "sum(a.id)",
+        "max(a.updated_at)",
+        "max(ca.added_at)",
+        "max(a.missing_since)",
+        "sum(CASE WHEN s.status = 'ok' THEN 0 ELSE a.id END)",
+        "sum(CASE WHEN a.status = 'available' THEN 0 ELSE a.id END)",
+        "sum(length(a.status))",
+    ]
+
+    # Each through the set's (set, asset) index, then the proxies' and attachments' asset
+    # index: the cost follows the set, not the tables.
+    def of_members(other: str, alias: str) -> str:
+        return (
+            f"{table} c2 JOIN {other} {alias} ON {alias}.asset = c2.{asset_column} "
+            f"WHERE c2.{set_column} = {set_expr}"
+        )
+
+    def text(items: list[str]) -> str:
+        return " || '|' || ".join(f"coalesce(CAST({i} AS TEXT), '')" for i in items)
+
+    proxies = text(["sum(p.id + p.size)", "max(p.created_at)", "count(*)"])
+    attachments = text(["sum(t.id + t.size)", "count(*)"])
+    return (
+        f"(SELECT {text(parts)} FROM {shown}) || '/' || "
+        f"(SELECT {proxies} FROM {of_members('proxy', 'p')}) "
+        f"|| '/' || (SELECT {attachments} FROM {of_members('attachment', 't')}) "
+        "AS member_marker, "
+        f"(SELECT max(a.updated_at) FROM {shown}) AS member_changed, "
+        f"(SELECT max(ca.added_at) FROM {shown}) AS member_added"
+    )
+
+
+def marker_of(row: dict[str, Any]) -> tuple[str, datetime | None]:
+    """The marker and its newest time from a row with marker_columns."""
+    times = [_as_time(row[k]) for k in ("member_changed", "member_added")]
+    return str(row["member_marker"]), max((t for t in times if t is not None), default=None)
+
+
+def _as_time(value: Any) -> datetime | None:
+    """An aggregate's time: a datetime on PostgreSQL, ISO text on SQLite."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 async def scoped_proxy_rows(

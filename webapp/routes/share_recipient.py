@@ -7,6 +7,7 @@ errors into responses."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -15,12 +16,21 @@ from litestar.datastructures import Cookie
 from litestar.enums import HttpMethod, MediaType
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
+from markupsafe import Markup
 
 from webapp.errors import AppError, Invalid, NotFound, TooManyRequests, Unavailable
 from webapp.face import selfie
 from webapp.routes._client import client_address
 from webapp.routes._files import content_disposition, file_response
-from webapp.routes._htmx import redirect, render
+from webapp.routes._htmx import (
+    NOTICE_COOKIE,
+    TEMPLATES,
+    UNDO_COOKIE,
+    env,
+    is_htmx,
+    redirect,
+    render,
+)
 from webapp.settings import get_settings
 from webapp.share import authorize, counters, recipient, tokens
 from webapp.share import views as share_views
@@ -32,6 +42,48 @@ PAGE_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",
 }
+
+
+# A link's page may be kept by the visitor's browser and revalidated on every visit
+# (ETag / Last-Modified, 304 without rendering); never by a shared cache.
+REVALIDATE = "private, no-cache"
+
+
+def _templates_mark() -> str:
+    """A digest of the templates a link's page is made of: a deploy changing them changes
+    every page's ETag."""
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted((TEMPLATES / "share").glob("*.html")) + [TEMPLATES / "base.html"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+_TEMPLATES_MARK = _templates_mark()
+
+
+def _etag(page: recipient.SharedPage, *parts: object) -> str:
+    """The page's validator (the link and its members, share/recipient.py) with what this
+    route adds to the page: embedded or not, the face search form, htmx or not."""
+    extra = "\0".join(str(p) for p in (_TEMPLATES_MARK, *parts))
+    return f'W/"{page.etag}-{hashlib.blake2b(extra.encode(), digest_size=6).hexdigest()}"'
+
+
+def _not_modified(request: Request, etag: str, page: recipient.SharedPage) -> bool:
+    """Whether the visitor's copy is current: If-None-Match names this ETag (or, without
+    it, If-Modified-Since is not older than the page). A notice to show is never a 304."""
+    if NOTICE_COOKIE in request.cookies or UNDO_COOKIE in request.cookies:
+        return False
+    sent = request.headers.get("if-none-match")
+    if sent is not None:
+        return etag in {t.strip() for t in sent.split(",")} or sent.strip() == "*"
+    return False
+
+
+def _validators(etag: str, page: recipient.SharedPage) -> dict[str, str]:
+    headers = {"ETag": etag, "Cache-Control": REVALIDATE}
+    if page.last_modified is not None:
+        headers["Last-Modified"] = page.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return headers
 
 
 def _cookie(request: Request) -> str | None:
@@ -86,13 +138,30 @@ async def _guarded(
         return _link_error(request, token, exc, embed=embed)
 
 
+def _tiles(page: recipient.SharedPage, token: str) -> Markup:
+    """The grid's tiles, rendered once per page as long as its validator holds."""
+    html = page.rendered.get("tiles")
+    if html is None:
+        html = env.get_template("share/_tiles.html").render(page=page, token=token)
+        page.rendered["tiles"] = html
+    return Markup(html)
+
+
 def _page(request: Request, template: str, ctx: dict[str, Any], *, embed: bool = False) -> Response:
-    if request.method == "HEAD":
+    page: recipient.SharedPage = ctx["page"]
+    etag = _etag(page, embed, ctx.get("face_search"), ctx.get("more"), is_htmx(request))
+    validators = _validators(etag, page)
+    if _not_modified(request, etag, page):
+        response = Response(b"", status_code=304, headers={**PAGE_HEADERS, **validators})
+    elif request.method == "HEAD":
         response = Response(b"", media_type=MediaType.HTML, headers=dict(PAGE_HEADERS))
     else:
+        if not page.single:
+            ctx["tiles_html"] = _tiles(page, ctx["token"])
         # Later pages of a grid are only more tiles (htmx swaps them in for "More").
         response = render(request, "share/_tiles.html" if ctx.get("more") else template, ctx)
         response.headers.update(PAGE_HEADERS)
+    response.headers.update(validators)
     if embed:
         # The one page that may be framed, by anyone: app.py then leaves X-Frame-Options out.
         response.headers["Content-Security-Policy"] = "frame-ancestors *"

@@ -10,7 +10,9 @@ watermark through a watermarked link or from an owner who sees them only so."""
 
 from __future__ import annotations
 
+import functools
 import logging
+from datetime import datetime
 from typing import Any
 
 from webapp.account.service import FLAG_COLUMNS, actor_for
@@ -37,23 +39,39 @@ class PasswordRequired(AppError):
     code = "password_required"
 
 
-def _link_sql() -> str:
+@functools.cache
+def _link_sql(marker: bool = False) -> str:
+    """The link's row with its owner's; with `marker`, its members' change marker too
+    (asset.query.marker_columns): a link's page then knows whether it changed from this
+    one statement."""
     flags = ", ".join(f"u.{column}" for column in FLAG_COLUMNS.values())
+    members = ""
+    if marker:
+        columns = _member_columns()
+        members = ", " + asset_query.marker_columns(*columns, set_expr="l.collection")
     return (
         "SELECT l.*, u.email AS owner_email, u.name AS owner_name, u.role AS owner_role, "
-        f"u.is_active AS owner_active, {flags}, c.name AS collection_name "
+        f"u.is_active AS owner_active, {flags}, c.name AS collection_name{members} "
         "FROM share_link l JOIN account_user u ON u.id = l.owner "
         "LEFT JOIN collection c ON c.id = l.collection WHERE l.token_hash = {}"
     )
 
 
-async def _resolve(token: str) -> tuple[dict[str, Any], LinkView, Actor]:
+def _member_columns() -> tuple[str, str, str]:
+    return (
+        CollectionAsset._meta.tablename,
+        CollectionAsset.collection._meta.db_column_name,
+        CollectionAsset.asset._meta.db_column_name,
+    )
+
+
+async def _resolve(token: str, *, marker: bool = False) -> tuple[dict[str, Any], LinkView, Actor]:
     """The link behind a token, if it may answer at all: 404 for unknown, deactivated or
     deleted links and links whose owner can no longer share; 410 once expired. One plain
     query: every image of a shared page comes through here."""
     if not _TOKEN_RE.match(token or ""):
         raise NotFound("This link does not exist or was removed.")
-    rows = await ShareLink.raw(_link_sql(), token_hash(token))
+    rows = await ShareLink.raw(_link_sql(marker), token_hash(token))
     row = rows[0] if rows else None
     if row is None or not row["is_active"] or not row["owner_active"]:
         raise NotFound("This link does not exist or was removed.")
@@ -80,12 +98,7 @@ def link_scope(link: LinkView, owner: Actor) -> asset_query.Scope:
     its collection's members (walked through the collection's (collection, asset) index)."""
     if link.collection_id is None:
         return asset_query.Scope(owner, asset_id=link.asset_id)
-    members = asset_query.MemberIndex(
-        CollectionAsset._meta.tablename,
-        CollectionAsset.collection._meta.db_column_name,
-        CollectionAsset.asset._meta.db_column_name,
-        link.collection_id,
-    )
+    members = asset_query.MemberIndex(*_member_columns(), link.collection_id)
     return asset_query.Scope(owner, members=members)
 
 
@@ -105,8 +118,24 @@ async def authorize(token: str, cookie: str | None, access: Access) -> LinkGrant
     """THE check for everything served through a link. Raises NotFound, Gone,
     PasswordRequired, Forbidden or Unavailable; returns what the caller may serve. Every
     refusal but the password prompt is logged (never the token)."""
+    grant, _row = await _checked(token, cookie, access)
+    return grant
+
+
+async def authorize_page(token: str, cookie: str | None) -> tuple[LinkGrant, str, datetime | None]:
+    """`authorize(token, cookie, Access("page"))`, with the change marker of the link's
+    members (a one-asset link: "", its asset is in the grant) and the newest time of it,
+    read in the same statement as the link: what a link's page validator is made of."""
+    grant, row = await _checked(token, cookie, Access("page"), marker=True)
+    marker, changed = asset_query.marker_of(row)
+    return grant, marker, changed
+
+
+async def _checked(
+    token: str, cookie: str | None, access: Access, *, marker: bool = False
+) -> tuple[LinkGrant, dict[str, Any]]:
     try:
-        return await _check(token, cookie, access)
+        return await _check(token, cookie, access, marker=marker)
     except PasswordRequired:
         raise
     except AppError as exc:
@@ -114,8 +143,10 @@ async def authorize(token: str, cookie: str | None, access: Access) -> LinkGrant
         raise
 
 
-async def _check(token: str, cookie: str | None, access: Access) -> LinkGrant:
-    row, link, owner = await _resolve(token)
+async def _check(
+    token: str, cookie: str | None, access: Access, *, marker: bool = False
+) -> tuple[LinkGrant, dict[str, Any]]:
+    row, link, owner = await _resolve(token, marker=marker)
     if link.has_password and not password_cookie_ok(link.id, row["password_hash"], cookie):
         raise PasswordRequired("Enter the link's password to continue.")
     if access.what in ("page", "zip", "qr"):
@@ -133,7 +164,7 @@ async def _check(token: str, cookie: str | None, access: Access) -> LinkGrant:
             assert asset is not None
             if not _may_original(link, owner, asset):
                 raise Forbidden("This link no longer allows downloading the original.")
-        return LinkGrant(link, owner, access, asset, None)
+        return LinkGrant(link, owner, access, asset, None), row
     if link.kind == "download" and access.what != "original":
         raise Forbidden("This link downloads the original only.")
     member = await asset_query.get_scoped_asset(link_scope(link, owner), access.asset)
@@ -159,4 +190,4 @@ async def _check(token: str, cookie: str | None, access: Access) -> LinkGrant:
             raise Forbidden("This link does not offer attachments.")
     elif access.what != "asset":
         raise NotFound("No such page.")
-    return LinkGrant(link, owner, access, asset, config, member.proxy_rows)
+    return LinkGrant(link, owner, access, asset, config, member.proxy_rows), row

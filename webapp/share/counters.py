@@ -33,25 +33,103 @@ logger = logging.getLogger("pictorium.share")
 COUNT_FLUSH_SECONDS = 30
 
 
+# A visit does not wait for Redis either: counts gather in this process for at most
+# BATCH_SECONDS, then one pipeline (off the event loop) adds every link's to Redis. What is
+# pending here is added to what the owner sees from this process; other processes see it
+# once the batch is out. A process that stops loses at most its last batch.
+BATCH_SECONDS = 0.5
+
+
 def _count_key(link_id: int) -> str:
     return kv_key("share-count", link_id)
 
 
+# link id -> [views, downloads, time of the last]
+_pending: dict[int, list[float]] = {}
+_timer: asyncio.TimerHandle | None = None
+_sending: asyncio.Task[None] | None = None
+
+
 async def _count(link_id: int, *, view: bool = False, download: bool = False) -> None:
-    redis = get_redis()
-    pipe = redis.pipeline(transaction=False)
-    if view:
-        pipe.hincrby(_count_key(link_id), "views", 1)
-    if download:
-        pipe.hincrby(_count_key(link_id), "downloads", 1)
-    pipe.hset(_count_key(link_id), "last", f"{time.time():.3f}")
-    pipe.set(kv_key("share-count-flush", link_id), 1, nx=True, ex=COUNT_FLUSH_SECONDS)
-    if pipe.execute()[-1]:
-        await flush_counts(link_id)
+    """Counts a view or a download of a link; returns at once (see BATCH_SECONDS)."""
+    global _timer
+    entry = _pending.setdefault(link_id, [0, 0, 0.0])
+    entry[0] += int(view)
+    entry[1] += int(download)
+    entry[2] = time.time()
+    loop = asyncio.get_running_loop()
+    if _timer is None or _timer.cancelled() or getattr(_timer, "_loop", loop) is not loop:
+        _timer = loop.call_later(BATCH_SECONDS, _start_sending)
 
 
-async def flush_counts(link_id: int) -> None:
-    """Moves a link's pending counts from Redis into its row."""
+def _start_sending() -> None:
+    global _timer, _sending
+    _timer = None
+    _sending = asyncio.get_running_loop().create_task(_send())
+
+
+def _take() -> dict[int, list[float]]:
+    taken = dict(_pending)
+    _pending.clear()
+    return taken
+
+
+def _write(batch: dict[int, list[float]]) -> list[int]:
+    """Adds a batch to Redis in one pipeline; returns the links whose row is due a flush."""
+    if not batch:
+        return []
+    pipe = get_redis().pipeline(transaction=False)
+    for link_id, (views, downloads, last) in batch.items():
+        if views:
+            pipe.hincrby(_count_key(link_id), "views", int(views))
+        if downloads:
+            pipe.hincrby(_count_key(link_id), "downloads", int(downloads))
+        pipe.hset(_count_key(link_id), "last", f"{last:.3f}")
+        pipe.set(kv_key("share-count-flush", link_id), 1, nx=True, ex=COUNT_FLUSH_SECONDS)
+    answers = pipe.execute()
+    due, i = [], 0
+    for _link_id, (views, downloads, _last) in batch.items():
+        i += bool(views) + bool(downloads) + 2
+        if answers[i - 1]:
+            due.append(_link_id)
+    return due
+
+
+async def _send() -> None:
+    batch = _take()
+    try:
+        due = await asyncio.to_thread(_write, batch)
+    except Exception:
+        # Redis is away: keep the counts for the next batch rather than lose them.
+        for link_id, (views, downloads, last) in batch.items():
+            entry = _pending.setdefault(link_id, [0, 0, 0.0])
+            entry[0] += views
+            entry[1] += downloads
+            entry[2] = max(entry[2], last)
+        logger.warning("share counts not sent to Redis; kept for the next batch", exc_info=True)
+        return
+    for link_id in due:
+        try:
+            await flush_counts(link_id, local=False)
+        except Exception:
+            logger.warning("share counts of link %s not written", link_id, exc_info=True)
+
+
+async def settle() -> None:
+    """Sends what is pending now, and waits for it (and for a batch on its way)."""
+    global _timer
+    if _timer is not None:
+        _timer.cancel()
+        _timer = None
+    if _sending is not None and not _sending.done():
+        await _sending
+    await _send()
+
+
+async def flush_counts(link_id: int, *, local: bool = True) -> None:
+    """Moves a link's pending counts (this process's batch first) from Redis into its row."""
+    if local:
+        await settle()
     redis = get_redis()
     pipe = redis.pipeline(transaction=True)
     pipe.hgetall(_count_key(link_id))
@@ -94,6 +172,13 @@ def _with_pending(links: list[LinkView]) -> list[LinkView]:
         pipe.hgetall(_count_key(link.id))
     for link, raw in zip(links, pipe.execute(), strict=True):
         views, downloads, last = _decode_counts(raw)
+        here = _pending.get(link.id)
+        if here:
+            # Counted in this process, not yet in Redis.
+            views += int(here[0])
+            downloads += int(here[1])
+            local = datetime.fromtimestamp(here[2], UTC)
+            last = max(last, local) if last else local
         link.views += views
         link.downloads += downloads
         if last and (link.last_used_at is None or last > link.last_used_at):

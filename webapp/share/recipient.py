@@ -7,8 +7,10 @@ grouped (one SQLite transaction); views and downloads are counted after them."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +25,7 @@ from webapp.core import db
 from webapp.errors import AppError, Conflict, Forbidden, NotFound, Unavailable
 from webapp.fs.errors import StoreError
 from webapp.settings import get_settings
-from webapp.share.authorize import _may_original, authorize, link_scope
+from webapp.share.authorize import _may_original, authorize, authorize_page, link_scope
 from webapp.share.counters import _count
 from webapp.share.options import IMAGE_GROUP, VIDEO_GROUP
 from webapp.share.tokens import public_metadata
@@ -73,6 +75,59 @@ class SharedPage:
     title: str = ""  # the collection's or the asset's name (share.views.shown_name)
     # What "Download all" may hold: (value, label) for zip_all's `version`.
     zip_versions: list[tuple[str, str]] = field(default_factory=list)
+    # The page's validator (see _validator) and the newest time among its parts: the
+    # routes answer If-None-Match with 304 from these, without rendering.
+    etag: str = ""
+    last_modified: datetime | None = None
+    # Markup the routes rendered from these very items, kept with them while the validator
+    # holds (the grid's tiles are most of a page's cost): by name, e.g. "tiles".
+    rendered: dict[str, str] = field(default_factory=dict)
+
+
+# ---- the page's validator and the pages kept by it --------------------------------------
+# A link's page changes only when the link (its row, its owner's rights) or its members
+# (added, removed, renamed, proxies remade, storage state) change. `_validator` digests all
+# of that, the members through one aggregate query (asset.query.scoped_marker), and a page
+# read once is kept here by (link, validator, cursor): a popular link's visitors then cost
+# the link's row, the marker and the rendering of the page's frame.
+
+# Fields of a link that never show on its page (counted by visits themselves).
+_UNSHOWN = frozenset({"views", "downloads", "failed_password_tries", "last_used_at"})
+_LINK_FIELDS = tuple(f.name for f in fields(LinkView) if f.name not in _UNSHOWN)
+PAGE_CACHE_SIZE = 256
+
+
+@dataclass
+class _Kept:
+    items: list[SharedAsset]
+    next_cursor: str | None
+    rendered: dict[str, str]
+
+
+_kept: OrderedDict[tuple[int, str, str], _Kept] = OrderedDict()
+
+
+def _validator(grant: LinkGrant, members: str) -> str:
+    link, owner = grant.link, grant.owner
+    parts = [repr(getattr(link, name)) for name in _LINK_FIELDS]
+    parts += [owner.role, ",".join(sorted(owner.perms)), str(owner.watermark_only), members]
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _single_marker(grant: LinkGrant) -> tuple[str, datetime | None]:
+    """A one-asset link's marker, from what authorize read already: no query."""
+    asset = grant.asset
+    assert asset is not None
+    proxies = sorted((t, p.mime, p.width, p.height, p.size) for t, p in asset.proxies.items())
+    state = (asset.id, asset.updated_at, asset.status, asset.original_unavailable, proxies)
+    return repr(state), asset.updated_at
+
+
+def _keep(key: tuple[int, str, str], kept: _Kept) -> None:
+    _kept[key] = kept
+    _kept.move_to_end(key)
+    while len(_kept) > PAGE_CACHE_SIZE:
+        _kept.popitem(last=False)
 
 
 async def _page(
@@ -159,27 +214,54 @@ async def landing(
     """What /s/<token> answers: a public link's page (or one more page of its grid), or a
     download link's original. Counts a view on a page's first request, a download of the
     original when count_download (default: count) says so."""
-    async with db.read_group(engine()):
-        grant = await authorize(token, cookie, Access("page"))
-        link = grant.link
-        if link.kind == "download":
-            assert grant.asset is not None
-            original = await asset_downloads.original_download(grant.owner, grant.asset.id)
-        else:
-            items, next_cursor = await _page(grant, cursor, PAGE_SIZE)
-            ids = [a.id for a in items]
-            attachments = await _attachments_of(grant, ids) if link.allow_attachments else {}
+    # The link's row and its members' marker are one statement: a page kept by its
+    # validator costs no other read (and, on SQLite, no transaction).
+    grant, marker, changed = await authorize_page(token, cookie)
+    link = grant.link
+    single = link.collection_id is None
+    kept = None
+    if link.kind == "download":
+        assert grant.asset is not None
+        original = await asset_downloads.original_download(grant.owner, grant.asset.id)
+    else:
+        if single:
+            marker, changed = _single_marker(grant)
+        etag = _validator(grant, marker)
+        key = (link.id, etag, cursor or "")
+        kept = _kept.get(key)
+        if kept is None:
+            async with db.read_group(engine()):
+                items, next_cursor = await _page(grant, cursor, PAGE_SIZE)
+                ids = [a.id for a in items]
+                attachments = await _attachments_of(grant, ids) if link.allow_attachments else {}
     if link.kind == "download":
         if count if count_download is None else count_download:
             await _count(link.id, download=True)
         return original
-    shared = [_shared(link, grant.owner, a, attachments.get(a.id, ())) for a in items]
+    if kept is None:
+        shared = [_shared(link, grant.owner, a, attachments.get(a.id, ())) for a in items]
+        kept = _Kept(shared, next_cursor, {})
+        _keep(key, kept)
+    else:
+        _kept.move_to_end(key)
     if count and cursor is None:
         await _count(link.id, view=True)
     can_zip = bool(link.proxy_types or link.allow_attachments or link.allow_original)
-    single = link.collection_id is None
     title = shown_name(link, grant.asset if single else None)
-    return SharedPage(link, token, shared, next_cursor, single, can_zip, title, zip_versions(link))
+    newest = max((t for t in (changed, link.updated_at) if t is not None), default=None)
+    return SharedPage(
+        link,
+        token,
+        kept.items,
+        kept.next_cursor,
+        single,
+        can_zip,
+        title,
+        zip_versions(link),
+        etag=etag,
+        last_modified=newest,
+        rendered=kept.rendered,
+    )
 
 
 def zip_versions(link: LinkView) -> list[tuple[str, str]]:
