@@ -90,7 +90,10 @@ async def test_add_s3_storage_test_sync_and_see_folder_tags(page, live_server, r
     await tiles.first.locator('[data-test="asset-open"]').click()
     tags = page.locator('[data-test="asset-tags"]')
     await tags.wait_for()
-    assert await tags.locator("a.tag").all_inner_texts() == ["events", "summer 2024"]
+    assert await tags.locator("a.tag").all_inner_texts() == [
+        "Events",
+        "Summer 2024",
+    ]  # as the folders spell them
     await page.goto(f"{base}/?tag=events")
     await page.wait_for_function(
         "document.querySelectorAll('[data-test=asset-thumb]').length === 3", timeout=90000

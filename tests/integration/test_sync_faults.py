@@ -243,8 +243,9 @@ async def assert_matches(storage_id: int, keys: set[str], before: set[str]) -> N
 
     by_id = {r["id"]: r for r in rows}
     tags: dict[int, set[str]] = {}
-    for t in await AssetTag.select(AssetTag.asset, AssetTag.tag):
-        tags.setdefault(t["asset"], set()).add(t["tag"])
+    # The spelling the folders have (the label; `tag` is its lower-cased match key).
+    for t in await AssetTag.select(AssetTag.asset, AssetTag.label):
+        tags.setdefault(t["asset"], set()).add(t["label"])
     for asset_id, r in by_id.items():
         assert tags.get(asset_id, set()) == set(folder_tags(r["path"])), r["path"]
 
