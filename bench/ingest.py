@@ -8,11 +8,13 @@ reuses them). With W = BENCH_WORKERS (default: the number of cores, as `pictoriu
     pyvips.Image.thumbnail(path, 2500) (shrink-on-load, the one decode), copied to memory,
     then the 2500, 800 and 500 px JPEGs from that one image (the product's three proxies);
   - Pictorium: W real `pictorium worker` processes started and registered in Redis first;
-    then, timed, every file uploaded through the asset service (hash, copy into the central
-    storage, row, the ingest queued) while the workers ingest (metadata, the proxies written
+    then, timed, every file uploaded through the asset service, BENCH_UPLOADS (default 4)
+    at a time (hash, copy into the central storage, row, the ingest queued) while the
+    workers ingest (metadata, the proxies written
     to the central storage, the rows), until no asset is "processing".
-Prints images per second of each, their ratio (target >= 0.9), the jobs RQ ran for the
-files, and the peak RSS of the workers' processes.
+Prints images per second of each, their ratio (target >= 0.9), the CPU seconds per file of
+each side and their ratio (this machine class is shared: the CPU ratio moves much less with
+the load than the wall-clock one), the jobs RQ ran, and the peak RSS of the workers.
 
 BENCH_ROOT runs the Pictorium side from another checkout (the "before" figure: e.g.
 BENCH_ROOT=/work/main). Usage: `BENCH_N=100 .venv/bin/python bench/ingest.py`.
