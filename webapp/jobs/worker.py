@@ -52,8 +52,8 @@ WORK_HORSE_MEMORY_MB = 3072
 # a signal handled in Python, cannot reach): its process ends itself, the supervisor starts a
 # new one and recovery puts the job back (jobs/asset.py reads a suspect file isolated then).
 HARD_KILL_GRACE_S = 60
-# `pictorium worker` gives up when its work-horse dies this many times in a row within
-# QUICK_DEATH_S of its start (it cannot start: a setting, Redis gone), rather than loop.
+# `pictorium worker` gives up when its work-horse exits with an error this many times in a row
+# within QUICK_DEATH_S of its start (it cannot start: a setting, Redis gone), rather than loop.
 QUICK_DEATHS = 5
 QUICK_DEATH_S = 10.0
 
@@ -246,7 +246,9 @@ def run_supervised(*, burst: bool = False) -> int:
         code = proc.wait()
         if stop["signal"] or code == 0:
             return code if code >= 0 else 0
-        quick = quick + 1 if time.monotonic() - started < QUICK_DEATH_S else 0
+        # Killed by a signal is a job's doing (a decoder crashed, a deadline): never give
+        # up on that; an exit with an error code soon after the start is a failure to start.
+        quick = quick + 1 if code > 0 and time.monotonic() - started < QUICK_DEATH_S else 0
         how = f"signal {-code}" if code < 0 else f"code {code}"
         if quick >= QUICK_DEATHS:
             logger.error("the work-horse died %d times at its start (%s); giving up", quick, how)
