@@ -142,15 +142,23 @@ def web(host: str | None, port: int | None) -> None:
     )
 
 
-@main.command(help="Run a job worker (RQ).")
+@main.command(help="Run a job worker (RQ): a long-lived work-horse, started again if it dies.")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:
+    from webapp.jobs.worker import run_supervised
+
+    _preflight()
+    sys.exit(run_supervised(burst=burst))
+
+
+@main.command("work-horse", hidden=True, help="The process `pictorium worker` runs jobs in.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def work_horse(burst: bool) -> None:
     from webapp.jobs.worker import run_worker
     from webapp.media.guard import guard_libvips
 
-    _preflight()
     guard_libvips()
-    run_worker(burst=burst)
+    run_worker(burst=burst, work_horse=True)
 
 
 @main.command(help="Run the cron scheduler (RQ's CronScheduler).")

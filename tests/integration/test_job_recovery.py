@@ -55,7 +55,13 @@ def test_job_of_a_killed_worker_goes_back_at_once():
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
-    assert recovery.is_pending(job, queue("default")) is False
+    # The job runs in the worker's work-horse, killed with it: dead once the kernel is done.
+    wait_until(
+        lambda: recovery.is_pending(job, queue("default")) is False,
+        10,
+        "the killed work-horse to be gone",
+        interval=0.05,
+    )
     assert recovery.requeue_abandoned(_queues(), redis) == ["sleepy"]
     assert job.get_status(refresh=True) == JobStatus.QUEUED
     assert queue("default").get_job_ids() == ["sleepy"]

@@ -66,6 +66,18 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
+def registered_workers(data_dir: Path) -> int:
+    """RQ workers registered in the embedded Redis of `data_dir`."""
+    from redis import Redis
+    from rq import Worker
+
+    redis = Redis.from_url((data_dir / "redis.url").read_text().strip())
+    try:
+        return len(Worker.all(connection=redis))
+    finally:
+        redis.close()
+
+
 def stop(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
@@ -90,6 +102,11 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path):
         assert login.status_code == 200 and "Sign in" in login.text
         pids = children_of(a.pid)
         assert len(pids) == 6  # redis-server, web, WORKERS=3 workers, scheduler
+        # Each worker's work-horse registers with RQ: WORKERS=3 of them, and one per core
+        # without the setting.
+        wait_until(lambda: registered_workers(a_dir) == 3, 60, "3 workers in Redis")
+        cores = os.cpu_count() or 1
+        wait_until(lambda: registered_workers(b_dir) == cores, 60, f"{cores} workers in Redis")
     finally:
         out_a = stop(a)
         out_b = stop(b)

@@ -22,6 +22,7 @@ ABANDON_LIMIT times is left to RQ's own handling (its retries, then the failed r
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 
@@ -43,8 +44,16 @@ LIST_CHECK_LIMIT = 10_000
 _own_names: set[str] = set()
 
 
+SUPERVISOR_ENV = "PICTORIUM_WORKER_SUPERVISOR"
+
+
 def worker_name() -> str:
-    name = f"{process_tag()}.{uuid.uuid4().hex[:8]}"
+    """host.pidns.pid.random, or for the work-horse of `pictorium worker` (jobs/worker.py)
+    host.pidns.pid.supervisor-pid.random: the work-horse's own pid tells whether it died,
+    the supervisor's tells an operator (and a test) which `pictorium worker` it belongs to."""
+    supervisor = os.environ.get(SUPERVISOR_ENV, "")
+    middle = f".{supervisor}" if supervisor.isdigit() else ""
+    name = f"{process_tag()}{middle}.{uuid.uuid4().hex[:8]}"
     _own_names.add(name)
     return name
 
@@ -57,7 +66,10 @@ def worker_dead(connection: Redis, name: str) -> bool:
     if not connection.exists(Worker.redis_worker_namespace_prefix + name):
         return True
     parts = name.split(".")
-    return len(parts) >= 4 and process_gone(".".join(parts[:-1]))
+    # The process tag is all but the last part, or all but the last two (a work-horse's).
+    return len(parts) >= 4 and any(
+        process_gone(".".join(parts[:-drop])) for drop in (1, 2) if len(parts) - drop >= 3
+    )
 
 
 def _in_list(connection: Redis, key: str, job_id: str) -> bool:
