@@ -1,7 +1,7 @@
 """The ingest, run in a worker: read an asset's original once, take its metadata, make its
 proxies in the central storage, and set its status. Also asking for it again (`reingest`).
 
-A worker ingests in its own (forked, memory-capped) process. `isolated=True` decodes in a
+A worker ingests in its long-lived (memory-capped) work-horse. `isolated=True` decodes in a
 child process of its own instead (media.isolate.run_isolated: memory cap and wall-clock
 timeout), for a file that was being read when an earlier attempt died: a decoder that loops
 or crashes on it then ends as a rejection ("failed", with the reason) instead of killing the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.actor import Actor, Perm
-from webapp.asset.files import copy_to_file, tmp_dir
+from webapp.asset.files import CHUNK, copy_to_file, tmp_dir
 from webapp.asset.proxy_types import proxy_specs
 from webapp.asset.query import get_asset
 from webapp.asset.tables import Asset, Proxy
@@ -106,20 +107,64 @@ async def ingest_asset(
     return "available"
 
 
+def _local_path(source: Any, key: str) -> str | None:
+    """The real path of an original on a folder of this machine (a "local" storage, the
+    local central storage), which the decoder reads in place; None for any other kind (a
+    remote original is copied down to a temp file first: the decoder needs a path). The
+    store's own resolution refuses a key that leads outside its root."""
+    if getattr(source, "kind", None) != "local":
+        return None
+    return os.path.realpath(source._path(key))
+
+
+def _hash_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _known_sha256(row: dict[str, Any], entry: Any) -> str | None:
+    """The row's SHA-256 when the file is still the one it was taken from: the upload (or a
+    sync) recorded its size and modification time, and both still hold (the sync's own rule,
+    storage.plan.same_file). A file rewritten under the same path since (another size, or
+    another mtime) is hashed again. The guard is the fingerprint: a rewrite to the same size
+    within the same second would pass it, as it passes a sync."""
+    from webapp.storage.plan import same_file
+
+    sha256 = str(row.get("sha256") or "")
+    if not sha256 or row.get("fp_size") is None or row.get("fp_mtime") is None:
+        return None
+    if not same_file(entry, row["fp_size"], row["fp_mtime"], None):
+        return None
+    return sha256
+
+
 async def _examine(
     row: dict[str, Any], source: Any, specs: list[Any], isolated: bool = False
 ) -> str | tuple[str, Any, list[Any]]:
-    """Copies the original to a temp file and reads it: (sha256, media info, proxy outputs),
-    or the status the asset got instead ("unavailable", "failed")."""
+    """Reads the original: (sha256, media info, proxy outputs), or the status the asset got
+    instead ("unavailable", "failed"). A local original is decoded where it lies and hashed
+    only when its fingerprint changed since its row was written (`_known_sha256`); any
+    other is copied to a temp file (and hashed on the way)."""
     from webapp.media import imaging, xmp_scan
 
     asset_id = row["id"]
-    fd, tmp = tempfile.mkstemp(dir=tmp_dir(), prefix="ingest-")
-    os.close(fd)
+    tmp = ""
     try:
         try:
-            sha256 = await asyncio.to_thread(copy_to_file, source, row["path"], tmp)
-        except StoreNotFound:
+            path = _local_path(source, row["path"])
+            if path is not None:
+                entry = await asyncio.to_thread(source.stat, row["path"])
+                known = _known_sha256(row, entry)
+                sha256 = known if known else await asyncio.to_thread(_hash_file, path)
+            else:
+                fd, tmp = tempfile.mkstemp(dir=tmp_dir(), prefix="ingest-")
+                os.close(fd)
+                path = tmp
+                sha256 = await asyncio.to_thread(copy_to_file, source, row["path"], tmp)
+        except (StoreNotFound, FileNotFoundError):
             await _set_status(asset_id, "unavailable", "The file is no longer in its storage.")
             return "unavailable"
         # Any other storage error propagates: the job is retried, and every sync run queues
@@ -130,7 +175,7 @@ async def _examine(
                 info, outputs = await asyncio.to_thread(
                     imaging.run_isolated,
                     xmp_scan.process,
-                    tmp,
+                    path,
                     row["filename"],
                     specs,
                     timeout_s=ISOLATED_TIMEOUT_S,
@@ -138,10 +183,10 @@ async def _examine(
                 )
             else:
                 info, outputs = await asyncio.to_thread(
-                    xmp_scan.process, tmp, row["filename"], specs
+                    xmp_scan.process, path, row["filename"], specs
                 )
         except imaging.MediaRejected as exc:
-            kind, mime = await asyncio.to_thread(imaging.sniff, tmp, row["filename"])
+            kind, mime = await asyncio.to_thread(imaging.sniff, path, row["filename"])
             await Asset.update(
                 {
                     Asset.status: "failed",
@@ -154,7 +199,8 @@ async def _examine(
             ).where(Asset.id == asset_id)
             return "failed"
     finally:
-        os.unlink(tmp)
+        if tmp:
+            os.unlink(tmp)
     info = await with_sidecar(row, source, info)
     return sha256, info, outputs
 
