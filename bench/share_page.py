@@ -17,6 +17,7 @@ Usage:
     python bench/share_page.py
     BENCH_DB=postgres python bench/share_page.py
     BENCH_PROFILE=1 python bench/share_page.py
+    BENCH_ONLY=feed python bench/share_page.py    (the feed page and the JSON feed only)
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from typing import Any
 ROWS = int(os.environ.get("BENCH_ROWS", "2000"))
 DURATION = int(os.environ.get("BENCH_SECONDS", "8"))
 CONCURRENCY = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+# BENCH_ONLY=feed: only the cases whose name holds one of these words ("feed": the feed
+# page and the JSON feed; "link": the link page and its repeat visit).
+ONLY = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
 PG_ADMIN = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -272,6 +276,8 @@ def bench_http(paths: dict[str, Any]) -> None:
             )
         else:
             print("  (the link page sends no ETag: no repeat-visit figure)")
+        if ONLY:
+            cases = [c for c in cases if any(word in c[0] for word in ONLY)]
         for name, url, headers, expect, bare_url, bare_headers in cases:
             load(url, headers, expect)  # warm up
             bare_rps = load(bare_url, bare_headers)
