@@ -147,6 +147,24 @@ def safe_defaults(monkeypatch: pytest.MonkeyPatch):
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def sql_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement the database engine runs from here on, in order (clear it between
+    the steps a test compares): the tests that a page's statements do not grow with it."""
+    from webapp.asset.tables import Asset
+
+    cls = type(Asset._meta.db)
+    original = cls.run_querystring
+    seen: list[str] = []
+
+    async def counting(self, querystring, in_pool=True):
+        seen.append(str(querystring))
+        return await original(self, querystring, in_pool=in_pool)
+
+    monkeypatch.setattr(cls, "run_querystring", counting)
+    return seen
+
+
 @pytest.fixture(scope="session")
 def engine_name() -> str:
     return ENGINE

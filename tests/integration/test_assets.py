@@ -146,20 +146,12 @@ async def test_feed_filters_and_search():
         await ids(kind="spaceship")
 
 
-async def test_feed_uses_two_queries_whatever_the_page_size(monkeypatch):
+async def test_feed_uses_two_queries_whatever_the_page_size(sql_statements):
     editor = await actor_for()
     for i in range(12):
         await upload(editor, f"p{i}.jpg", jpeg(i, 640, 480))
     await run_jobs()
-    engine_cls = type(Asset._meta.db)
-    counted: list[str] = []
-    original = engine_cls.run_querystring
-
-    async def counting(self, querystring, in_pool=True):
-        counted.append(str(querystring))
-        return await original(self, querystring, in_pool=in_pool)
-
-    monkeypatch.setattr(engine_cls, "run_querystring", counting)
+    counted = sql_statements
     for size in (2, 12):
         counted.clear()
         page = await asset_query.list_assets(editor, limit=size)
