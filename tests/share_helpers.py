@@ -54,3 +54,37 @@ async def uploaded(actor: Actor, n: int = 1, prefix: str = "photo") -> list[asse
         out.append(result.asset)
     assert await run_jobs() == 0
     return [await asset_query.get_asset(actor, a.id) for a in out]
+
+
+async def out_of_sight(
+    *,
+    inactive: asset_views.AssetView,
+    removed: asset_views.AssetView,
+    external: asset_views.AssetView,
+    dark_external: asset_views.AssetView,
+) -> int:
+    """Puts assets in the states the visibility rule is about: on a deactivated storage, on a
+    removed one, pulled from an active source, pulled from a deactivated one (the tests that
+    the rule's spellings agree: the feed's builder, its SQL fast path, the links' SQL).
+    Returns the deactivated storage's id."""
+    from webapp.asset.tables import Asset
+    from webapp.source.tables import Source
+    from webapp.storage.tables import Storage
+
+    off = Storage(name="Off", kind="local", root="/nowhere", is_active=False, status="disabled")
+    gone = Storage(
+        name="Gone (removed)", kind="local", root="/nowhere", is_active=False, is_removed=True
+    )
+    await off.save()
+    await gone.save()
+    await Asset.update({Asset.storage: off.id}).where(Asset.id == inactive.id)
+    await Asset.update({Asset.storage: gone.id}).where(Asset.id == removed.id)
+    live = Source(name="Live", url="https://live.example", is_active=True)
+    dark = Source(name="Dark", url="https://dark.example", is_active=False)
+    await live.save()
+    await dark.save()
+    for asset, source in ((external, live), (dark_external, dark)):
+        await Asset.update({Asset.origin: "source", Asset.source_id: source.id}).where(
+            Asset.id == asset.id
+        )
+    return off.id

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.share_helpers import actor_for, uploaded
+from tests.share_helpers import actor_for, out_of_sight, uploaded
 from webapp.asset import order, trash
 from webapp.asset import query as asset_query
 from webapp.asset.tables import Asset, AssetTag
 from webapp.asset.views import asset_view
-from webapp.source.tables import Source
-from webapp.storage.tables import Storage
 
 
 async def _both(f: asset_query.AssetFilter, after: int | None = None):
@@ -30,22 +28,9 @@ async def test_the_fast_path_and_the_query_builder_agree_on_every_state():
     items = await uploaded(editor, 8)
     kept, trashed, inactive, removed, external, dark_external, missing, tagged = items
     await trash.trash_assets(editor, [trashed.id])
-    off = Storage(name="Off", kind="local", root="/nowhere", is_active=False, status="disabled")
-    gone = Storage(
-        name="Gone (removed)", kind="local", root="/nowhere", is_active=False, is_removed=True
+    await out_of_sight(
+        inactive=inactive, removed=removed, external=external, dark_external=dark_external
     )
-    await off.save()
-    await gone.save()
-    await Asset.update({Asset.storage: off.id}).where(Asset.id == inactive.id)
-    await Asset.update({Asset.storage: gone.id}).where(Asset.id == removed.id)
-    live = Source(name="Live", url="https://live.example", is_active=True)
-    dark = Source(name="Dark", url="https://dark.example", is_active=False)
-    await live.save()
-    await dark.save()
-    for asset, source in ((external, live), (dark_external, dark)):
-        await Asset.update({Asset.origin: "source", Asset.source_id: source.id}).where(
-            Asset.id == asset.id
-        )
     await Asset.update({Asset.missing_since: datetime(2026, 1, 1, tzinfo=UTC)}).where(
         Asset.id == missing.id
     )
