@@ -125,7 +125,11 @@ async def test_a_batch_counts_goes_three_at_a_time_in_order_and_folds_away(
     )
     assert await page.locator('[data-test="upload-cancel"]').is_visible()
     await wait_summary(page, "7 uploaded")
-    assert gate.order == names  # in the order chosen
+    # In the order chosen: the page sends them first to last, three at a time. The requests
+    # of one round of three may reach the route in another order (seen once under load),
+    # so each file starts within the three places of its own.
+    assert sorted(gate.order) == sorted(names), gate.order
+    assert all(abs(gate.order.index(n) - i) < 3 for i, n in enumerate(names)), gate.order
     assert gate.most == 3  # three at once, never more
     assert await page.locator('[data-test="upload-total"]').get_attribute("value") == "100"
     assert await page.locator(".upload-done").count() == 7
