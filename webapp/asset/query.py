@@ -1,10 +1,9 @@
 """The one read path of assets, for signed-in readers and link visitors alike: one asset by
 UUID or number (`get_asset`), the feed's filtered, keyset-paged lists and counts
-(`AssetFilter`, `list_assets`, `list_asset_streams`, `count_visible`), and the reads of a
-link, whose grant is a `Scope` (the link's owner, and its one asset or its collection's
-members): `get_scoped_asset`, `list_scoped_assets`, `scoped_proxy_rows`,
-`scoped_attachments`. What may be shown (trashed assets, deactivated or removed storages,
-external assets and their sources) is written once, in the "visibility" section below."""
+(`AssetFilter`, `list_assets`, `list_asset_streams`, `count_visible`); the reads of a link
+live in asset/scoped.py, under SHAREABLE_SQL from here. What may be shown (trashed assets,
+deactivated or removed storages, external assets and their sources) is written once, in the
+"visibility" section below."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from piccolo.columns.combination import WhereRaw
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
 from webapp.asset import order
-from webapp.asset.tables import Asset, AssetTag, Attachment, Proxy
+from webapp.asset.tables import Asset, AssetTag, Proxy
 from webapp.asset.tags import tag_key
 from webapp.asset.views import (
     ASSET_COLUMNS,
@@ -162,6 +161,8 @@ def _like_text(q: str) -> str:
 SHAREABLE_SQL = "a.status <> 'trashed' AND a.origin <> 'source' AND s.is_active"
 # Every column of the rule is NOT NULL, so NOT (...) is exactly "fails one of them".
 UNSHAREABLE_SQL = f"NOT ({SHAREABLE_SQL})"
+# The columns of an asset row in the plain-SQL fast paths (`a` the asset, `s` its storage).
+ROW_COLUMNS_SQL = "a.*, s.name AS storage_name, s.status AS storage_status"
 
 
 def _visible(*, not_trashed: bool = True) -> list[Any]:
@@ -287,7 +288,7 @@ async def list_assets(
         rows = await _walk_rows(where, order.walk(sort, after), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    proxies = await _page_proxies([r["id"] for r in rows])
+    proxies = await page_proxies([r["id"] for r in rows])
     items = await with_source_names([asset_view(r, proxies[r["id"]]) for r in rows])
     last = order.encode_cursor(sort, order.position_of(sort, rows[-1])) if more and rows else None
     return Page(items, last)
@@ -329,24 +330,32 @@ def _fast_rows(f: AssetFilter, after: order.Position | None, limit: int) -> Any:
         conditions.append("a.id < {}")
         params.append(after.id)
     return Asset.raw(
-        f"SELECT {_SCOPED_COLUMNS} FROM asset a JOIN storage s ON s.id = a.storage "
+        f"SELECT {ROW_COLUMNS_SQL} FROM asset a JOIN storage s ON s.id = a.storage "
         f"WHERE {' AND '.join(conditions)} ORDER BY a.id DESC LIMIT {{}}",
         *params,
         limit,
     )
 
 
-async def _page_proxies(asset_ids: Sequence[int]) -> dict[int, dict[str, ProxyInfo]]:
+def asset_engine() -> Any:
+    return Asset._meta.db
+
+
+def proxy_info(row: dict[str, Any]) -> ProxyInfo:
+    return ProxyInfo(row["type"], row["mime"], row["width"], row["height"], row["size"])
+
+
+async def page_proxies(asset_ids: Sequence[int]) -> dict[int, dict[str, ProxyInfo]]:
     """The proxies of a page of assets (as views.proxies_for): one plain statement with
     every id in one parameter, without Piccolo's query building and row objects."""
     infos: dict[int, dict[str, ProxyInfo]] = {i: {} for i in asset_ids}
     if asset_ids:
         for p in await Proxy.raw(
             "SELECT p.asset, p.type, p.mime, p.width, p.height, p.size FROM proxy p "
-            f"WHERE {db.ids_clause(_engine(), 'p', 'asset')}",
-            db.ids_param(_engine(), list(asset_ids)),
+            f"WHERE {db.ids_clause(asset_engine(), 'p', 'asset')}",
+            db.ids_param(asset_engine(), list(asset_ids)),
         ):
-            infos[p["asset"]][p["type"]] = _proxy_info(p)
+            infos[p["asset"]][p["type"]] = proxy_info(p)
     return infos
 
 
@@ -409,7 +418,7 @@ async def list_asset_streams(
         for c in [*base, condition] + ([Asset.id < after] if after is not None else []):
             query = query.where(c)
         fetched.append(await query)
-    proxies = await _page_proxies([r["id"] for rows in fetched for r in rows[:limit]])
+    proxies = await page_proxies([r["id"] for rows in fetched for r in rows[:limit]])
     views = await with_source_names(
         [asset_view(r, proxies[r["id"]]) for rows in fetched for r in rows[:limit]]
     )
@@ -440,242 +449,17 @@ async def filtered_ids(actor: Actor, f: AssetFilter, limit: int) -> list[int]:
     return [r["id"] for r in await query]
 
 
-# ---- reads through a link: the grant as the scope ---------------------------------------
-# A link lets its visitors read what its owner could, restricted to the link's one asset or
-# its collection's members, and only what SHAREABLE_SQL lets through. These are measured fast
-# paths (bench/share.py, docs/sharing-security.md): every image of a shared page is one
-# request, so each is plain SQL with the same two statements as ever (the asset, then its
-# proxies), and a page walks the member index newest first, so it costs what the page
-# costs wherever the members sit among all assets.
-
-
-@dataclass(frozen=True)
-class MemberIndex:
-    """A set of assets kept as (set, asset) rows of an index table, as a collection's members
-    are. The package that owns the table names it (webapp/share, from webapp/collection's
-    table): this package knows nothing of collections."""
-
-    table: str
-    set_column: str
-    asset_column: str
-    set_id: int
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a link grants, in this package's terms: its owner's rights (the actor), and
-    either one asset (asset_id) or the members of one set."""
-
-    actor: Actor
-    asset_id: int | None = None
-    members: MemberIndex | None = None
-
-
-@dataclass(frozen=True)
-class Scoped:
-    """One asset read through a scope, with its proxies' rows (id, type, key, mime, width,
-    height, size by type): the bytes of a proxy are served from them without another read."""
-
-    asset: AssetView
-    proxy_rows: dict[str, dict[str, Any]]
-
-
-def _engine() -> Any:
-    return Asset._meta.db
-
-
-def _proxy_info(row: dict[str, Any]) -> ProxyInfo:
-    return ProxyInfo(row["type"], row["mime"], row["width"], row["height"], row["size"])
-
-
-_SCOPED_COLUMNS = "a.*, s.name AS storage_name, s.status AS storage_status"
-
-
-async def get_scoped_asset(scope: Scope, ref: str | None) -> Scoped:
-    """The asset (by UUID; None: a one-asset link's asset), if it is within the scope and may
-    be shown through a link; with its proxies. Two plain queries."""
-    scope.actor.require(Perm.read)
-    conditions = [SHAREABLE_SQL]
-    params: list[Any] = []
-    if ref is not None:
-        parsed = parse_ref(ref)
-        if not isinstance(parsed, str):
-            raise NotFound("No such asset in this link.")
-        conditions.append("a.uuid = {}")
-        params.append(db.uuid_param(_engine(), parsed))
-    if scope.members is not None:
-        if ref is None:
-            raise NotFound("No such asset in this link.")
-        m = scope.members
-        conditions.append(
-            f"EXISTS (SELECT 1 FROM {m.table} ca WHERE ca.{m.set_column} = {{}} "
-            f"AND ca.{m.asset_column} = a.id)"
-        )
-        params.append(m.set_id)
-    else:
-        conditions.append("a.id = {}")
-        params.append(scope.asset_id)
-    rows = await Asset.raw(
-        f"SELECT {_SCOPED_COLUMNS} FROM asset a "
-        f"JOIN storage s ON s.id = a.storage WHERE {' AND '.join(conditions)}",
-        *params,
-    )
-    if not rows:
-        raise NotFound("No such asset in this link.")
-    row = rows[0]
-    proxy_rows = {
-        p["type"]: p
-        for p in await Proxy.raw(
-            "SELECT id, type, key, mime, width, height, size FROM proxy WHERE asset = {}",
-            row["id"],
-        )
-    }
-    # No source names: an external asset is never within a link.
-    infos = {t: _proxy_info(p) for t, p in proxy_rows.items()}
-    return Scoped(asset_view(row, infos), proxy_rows)
-
-
-async def list_scoped_assets(scope: Scope, *, cursor: str | None, limit: int) -> Page:
-    """A page of the scope's set, newest first by asset id, keyset-paged with the feed's
-    cursor. Walks the set's (set, asset) index newest first and joins each member: the cost
-    follows the page, wherever the members sit among all assets. Two plain queries."""
-    scope.actor.require(Perm.read)
-    if scope.members is None:
-        raise NotFound("No such asset in this link.")
-    m = scope.members
-    limit = max(1, min(limit, MAX_PAGE))
-    conditions = [f"ca.{m.set_column} = {{}}", SHAREABLE_SQL]
-    params: list[Any] = [m.set_id]
-    after = decode_cursor(cursor)
-    if after is not None:
-        conditions.append(f"ca.{m.asset_column} < {{}}")
-        params.append(after)
-    rows = await Asset.raw(
-        f"SELECT {_SCOPED_COLUMNS} "
-        f"FROM {m.table} ca JOIN asset a ON a.id = ca.{m.asset_column} "
-        f"JOIN storage s ON s.id = a.storage WHERE {' AND '.join(conditions)} "
-        f"ORDER BY ca.{m.asset_column} DESC LIMIT {{}}",
-        *params,
-        limit + 1,
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    ids = [r["id"] for r in rows]
-    infos = await _page_proxies(ids)
-    items = [asset_view(r, infos[r["id"]]) for r in rows]
-    return Page(items, encode_cursor(ids[-1]) if more and ids else None)
-
-
-def marker_columns(table: str, set_column: str, asset_column: str, set_expr: str) -> str:
-    """Select-list columns of a change marker of a set of assets (a MemberIndex's table and
-    columns; `set_expr` the set's id, a placeholder or another table's column):
-    `member_marker`, text that changes with anything a link's page shows of the set (which
-    members may be shown and when they were added, their rows' updated time, status and
-    storage state, their proxies and attachments, which get new ids and times when remade),
-    and `member_changed` / `member_added`, the newest of those times. Scalar subqueries, so
-    that the link's own row and its marker are one statement."""
-    shown = (
-        f"{table} ca JOIN asset a ON a.id = ca.{asset_column} JOIN storage s ON s.id = a.storage "
-        f"WHERE ca.{set_column} = {set_expr} AND {SHAREABLE_SQL}"
-    )
-    parts = [
-        "count(*)",
-        "sum(a.id)",
-        "max(a.updated_at)",
-        "max(ca.added_at)",
-        "max(a.missing_since)",
-        "sum(CASE WHEN s.status = 'ok' THEN 0 ELSE a.id END)",
-        "sum(CASE WHEN a.status = 'available' THEN 0 ELSE a.id END)",
-        "sum(length(a.status))",
-    ]
-
-    # Each through the set's (set, asset) index, then the proxies' and attachments' asset
-    # index: the cost follows the set, not the tables.
-    def of_members(other: str, alias: str) -> str:
-        return (
-            f"{table} c2 JOIN {other} {alias} ON {alias}.asset = c2.{asset_column} "
-            f"WHERE c2.{set_column} = {set_expr}"
-        )
-
-    def text(items: list[str]) -> str:
-        return " || '|' || ".join(f"coalesce(CAST({i} AS TEXT), '')" for i in items)
-
-    proxies = text(["sum(p.id + p.size)", "max(p.created_at)", "count(*)"])
-    attachments = text(["sum(t.id + t.size)", "count(*)"])
-    return (
-        f"(SELECT {text(parts)} FROM {shown}) || '/' || "
-        f"(SELECT {proxies} FROM {of_members('proxy', 'p')}) "
-        f"|| '/' || (SELECT {attachments} FROM {of_members('attachment', 't')}) "
-        "AS member_marker, "
-        f"(SELECT max(a.updated_at) FROM {shown}) AS member_changed, "
-        f"(SELECT max(ca.added_at) FROM {shown}) AS member_added"
-    )
-
-
-def marker_of(row: dict[str, Any]) -> tuple[str, datetime | None]:
-    """The marker and its newest time from a row with marker_columns."""
-    times = [_as_time(row[k]) for k in ("member_changed", "member_added")]
-    return str(row["member_marker"]), max((t for t in times if t is not None), default=None)
-
-
-def _as_time(value: Any) -> datetime | None:
-    """An aggregate's time: a datetime on PostgreSQL, ISO text on SQLite."""
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-async def scoped_proxy_rows(
-    scope: Scope, asset_ids: Sequence[int], proxy_types: Sequence[str]
-) -> dict[tuple[int, str], dict[str, Any]]:
-    """The rows (id, asset, type, key, mime, size) of these proxy types of assets read
-    through the scope, by (asset, type): what a link's ZIP serves. One query."""
-    scope.actor.require(Perm.read)
-    proxy_rows: dict[tuple[int, str], dict[str, Any]] = {}
-    if proxy_types and asset_ids:
-        for r in await Proxy.select(
-            Proxy.id, Proxy.asset, Proxy.type, Proxy.key, Proxy.mime, Proxy.size
-        ).where(Proxy.asset.is_in(list(asset_ids)) & Proxy.type.is_in(list(proxy_types))):
-            proxy_rows[(r["asset"], r["type"])] = r
-    return proxy_rows
-
-
-async def scoped_attachments(
-    scope: Scope, asset_ids: Sequence[int]
-) -> dict[int, list[dict[str, Any]]]:
-    """The attachments (id, asset, filename, size, mime) of assets read through the scope,
-    by asset, oldest first. One query."""
-    scope.actor.require(Perm.read)
-    result: dict[int, list[dict[str, Any]]] = {i: [] for i in asset_ids}
-    if not asset_ids:
-        return result
-    rows = (
-        await Attachment.select(
-            Attachment.id, Attachment.asset, Attachment.filename, Attachment.size, Attachment.mime
-        )
-        .where(Attachment.asset.is_in(list(asset_ids)))
-        .order_by(Attachment.id)
-    )
-    for r in rows:
-        result[r["asset"]].append(r)
-    return result
-
-
 async def list_unshareable(actor: Actor, asset_ids: Sequence[int]) -> list[dict[str, Any]]:
     """Those of the ids that no link may show (the rule's other side), with why (status,
     origin; else their storage is inactive), by id. One query."""
     actor.require(Perm.read)
-    clause = db.ids_clause(_engine(), "a")
+    clause = db.ids_clause(asset_engine(), "a")
     return list(
         await Asset.raw(
             "SELECT a.id, a.uuid, a.filename, a.status, a.origin FROM asset a "
             f"JOIN storage s ON s.id = a.storage WHERE {clause} AND {UNSHAREABLE_SQL} "
             "ORDER BY a.id",
-            db.ids_param(_engine(), asset_ids),
+            db.ids_param(asset_engine(), asset_ids),
         )
     )
 
@@ -683,8 +467,8 @@ async def list_unshareable(actor: Actor, asset_ids: Sequence[int]) -> list[dict[
 async def count_existing(actor: Actor, asset_ids: Sequence[int]) -> int:
     """How many of the ids are assets at all, whatever their state. One query."""
     actor.require(Perm.read)
-    clause = db.ids_clause(_engine(), "a")
-    param = db.ids_param(_engine(), asset_ids)
+    clause = db.ids_clause(asset_engine(), "a")
+    param = db.ids_param(asset_engine(), asset_ids)
     return int(
         (await Asset.raw(f"SELECT count(*) AS n FROM asset a WHERE {clause}", param))[0]["n"]
     )

@@ -17,8 +17,8 @@ from typing import Any
 
 from webapp.account.service import FLAG_COLUMNS, actor_for
 from webapp.actor import Actor, Perm
-from webapp.asset import query as asset_query
 from webapp.asset import renditions as wm
+from webapp.asset import scoped
 from webapp.asset import views as asset_views
 from webapp.collection.tables import CollectionAsset
 from webapp.core.log import log_event
@@ -42,13 +42,13 @@ class PasswordRequired(AppError):
 @functools.cache
 def _link_sql(marker: bool = False) -> str:
     """The link's row with its owner's; with `marker`, its members' change marker too
-    (asset.query.marker_columns): a link's page then knows whether it changed from this
+    (asset.scoped.marker_columns): a link's page then knows whether it changed from this
     one statement."""
     flags = ", ".join(f"u.{column}" for column in FLAG_COLUMNS.values())
     members = ""
     if marker:
         columns = _member_columns()
-        members = ", " + asset_query.marker_columns(*columns, set_expr="l.collection")
+        members = ", " + scoped.marker_columns(*columns, set_expr="l.collection")
     return (
         "SELECT l.*, u.email AS owner_email, u.name AS owner_name, u.role AS owner_role, "
         f"u.is_active AS owner_active, {flags}, c.name AS collection_name{members} "
@@ -93,13 +93,13 @@ async def _resolve(token: str, *, marker: bool = False) -> tuple[dict[str, Any],
     return row, link, owner
 
 
-def link_scope(link: LinkView, owner: Actor) -> asset_query.Scope:
+def link_scope(link: LinkView, owner: Actor) -> scoped.Scope:
     """The link's grant as the asset query's scope: its owner's rights, and its one asset or
     its collection's members (walked through the collection's (collection, asset) index)."""
     if link.collection_id is None:
-        return asset_query.Scope(owner, asset_id=link.asset_id)
-    members = asset_query.MemberIndex(*_member_columns(), link.collection_id)
-    return asset_query.Scope(owner, members=members)
+        return scoped.Scope(owner, asset_id=link.asset_id)
+    members = scoped.MemberIndex(*_member_columns(), link.collection_id)
+    return scoped.Scope(owner, members=members)
 
 
 def _may_original(link: LinkView, owner: Actor, asset: asset_views.AssetView) -> bool:
@@ -127,7 +127,7 @@ async def authorize_page(token: str, cookie: str | None) -> tuple[LinkGrant, str
     members (a one-asset link: "", its asset is in the grant) and the newest time of it,
     read in the same statement as the link: what a link's page validator is made of."""
     grant, row = await _checked(token, cookie, Access("page"), marker=True)
-    marker, changed = asset_query.marker_of(row)
+    marker, changed = scoped.marker_of(row)
     return grant, marker, changed
 
 
@@ -159,7 +159,7 @@ async def _check(
         asset = None
         if link.collection_id is None:
             # A link to one asset serves nothing at all once that asset may not be shown.
-            asset = (await asset_query.get_scoped_asset(link_scope(link, owner), None)).asset
+            asset = (await scoped.get_scoped_asset(link_scope(link, owner), None)).asset
         if link.kind == "download" and access.what == "page":
             assert asset is not None
             if not _may_original(link, owner, asset):
@@ -167,7 +167,7 @@ async def _check(
         return LinkGrant(link, owner, access, asset, None), row
     if link.kind == "download" and access.what != "original":
         raise Forbidden("This link downloads the original only.")
-    member = await asset_query.get_scoped_asset(link_scope(link, owner), access.asset)
+    member = await scoped.get_scoped_asset(link_scope(link, owner), access.asset)
     asset = member.asset
     config = None
     must_watermark = link.watermark or owner.watermark_only

@@ -17,7 +17,7 @@ from typing import Any
 from webapp.actor import Actor
 from webapp.asset import attachments as asset_attachments
 from webapp.asset import downloads as asset_downloads
-from webapp.asset import proxy_types
+from webapp.asset import proxy_types, scoped
 from webapp.asset import query as asset_query
 from webapp.asset import renditions as wm
 from webapp.asset import views as asset_views
@@ -87,7 +87,7 @@ class SharedPage:
 # ---- the page's validator and the pages kept by it --------------------------------------
 # A link's page changes only when the link (its row, its owner's rights) or its members
 # (added, removed, renamed, proxies remade, storage state) change. `_validator` digests all
-# of that, the members through one aggregate query (asset.query.scoped_marker), and a page
+# of that, the members through one aggregate query (asset.scoped.marker_columns), and a page
 # read once is kept here by (link, validator, cursor): a popular link's visitors then cost
 # the link's row, the marker and the rendering of the page's frame.
 
@@ -139,14 +139,14 @@ async def _page(
         assert grant.asset is not None
         return [grant.asset], None
     scope = link_scope(grant.link, grant.owner)
-    page = await asset_query.list_scoped_assets(scope, cursor=cursor, limit=limit)
+    page = await scoped.list_scoped_assets(scope, cursor=cursor, limit=limit)
     return page.items, page.next_cursor
 
 
 async def _attachments_of(
     grant: LinkGrant, asset_ids: Sequence[int]
 ) -> dict[int, list[dict[str, Any]]]:
-    return await asset_query.scoped_attachments(link_scope(grant.link, grant.owner), asset_ids)
+    return await scoped.scoped_attachments(link_scope(grant.link, grant.owner), asset_ids)
 
 
 def _shared(
@@ -412,7 +412,7 @@ async def zip_all(token: str, cookie: str | None, version: str | None = None) ->
             break
     ids = [a.id for a in items]
     scope = link_scope(link, owner)
-    proxy_rows = await asset_query.scoped_proxy_rows(scope, ids, want_proxies)
+    proxy_rows = await scoped.scoped_proxy_rows(scope, ids, want_proxies)
     attachments = await _attachments_of(grant, ids) if want_attachments else {}
     central = storages.central_store()
     names = UniqueNames()
