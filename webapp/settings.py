@@ -39,6 +39,9 @@ class Settings:
     # Where storages may point (docs/security.md): the folders under which an admin may add a
     # local storage (LOCAL_STORAGE_ROOTS; none by default: an operator's decision).
     local_storage_roots: tuple[Path, ...] = ()
+    # ALLOWED_HOSTS: Host headers answered besides the public address and BASE_URL's host
+    # (system/domain.py); "*" answers any (development and tests only).
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def allow_private_networks(self) -> bool:
@@ -157,6 +160,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         workers=_workers(env.get("WORKERS")),
         trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES")),
         local_storage_roots=_roots(env.get("LOCAL_STORAGE_ROOTS")),
+        allowed_hosts=tuple((env.get("ALLOWED_HOSTS") or "").replace(",", " ").split()),
     )
 
 

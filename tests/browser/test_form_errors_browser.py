@@ -219,7 +219,12 @@ async def test_a_notice_goes_away_on_the_next_action(page, live_server, admin):
     await boxes.nth(1).check()
     await page.click('.bulk-menu summary:text-is("Tag")')
     await page.fill('[data-test="bulk-tags"]', "picked")
-    await page.click('[data-test="bulk-tag"]')
+    # The form posts, and its 303 brings the feed back with the notice: a failure here says
+    # which of the two went wrong (it once timed out in CI waiting for the notice alone).
+    async with page.expect_response("**/assets/bulk") as posted:
+        await page.click('[data-test="bulk-tag"]')
+    assert (await posted.value).status == 303, await (await posted.value).text()
+    await page.wait_for_load_state()
     notice = page.locator('[data-test="notice"]')
     await notice.wait_for()
     assert "Tagged 2 asset(s)." in await notice.inner_text()

@@ -48,7 +48,8 @@ async def test_admin_tokens_page_creates_a_token_for_any_user(admin_browser):
     key = re.search(r'data-test="new-token">(pct_[^<]+)<', made.text).group(1)
     assert "robot@example.com" in made.text and 'data-test="copy"' in made.text
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=admin_browser.client.app), base_url="http://t"
+        transport=httpx.ASGITransport(app=admin_browser.client.app),
+        base_url="http://testserver.local",
     ) as api:
         me = await api.get("/api/v1/me", headers={"Authorization": f"Token {key}"})
     assert me.status_code == 200 and me.json()["email"] == "robot@example.com"

@@ -21,6 +21,7 @@ from webapp.asset import selection_zip, trash, upload
 from webapp.asset.tables import Asset, AssetTag
 from webapp.feed import page as feed_page
 from webapp.routes import assets as assets_routes
+from webapp.routes import assets_bulk as bulk_routes
 from webapp.storage import service as storages
 
 BASE = "http://testserver.local"
@@ -306,6 +307,23 @@ async def test_zip_of_a_selection_is_capped(browser, monkeypatch):
     assert len(archive_of(ok).namelist()) == 2
 
 
+@pytest.mark.parametrize("version", ["original", "thumbnail"])
+async def test_a_zip_reads_its_assets_in_statements_that_do_not_grow_with_it(
+    browser, sql_statements, version
+):
+    """Up to 1,000 assets a ZIP: the assets, their storages and their proxies are read for
+    the whole selection at once, not one asset after another before the first byte."""
+    editor = await signed_in(browser)
+    items = await uploaded(editor, 12)
+    counts = []
+    for size in (3, 12):
+        sql_statements.clear()
+        got = await selection_zip.zip_selection(editor, [a.id for a in items[:size]], version)
+        counts.append(len(sql_statements))
+        assert got.left_out == [] and got.count == size
+    assert counts[0] == counts[1], counts
+
+
 # ---- select all N results: actions on the filter -------------------------------------------
 
 
@@ -361,7 +379,7 @@ async def test_select_all_results_applies_the_action_to_the_filter(browser, monk
     assert "Restored 3 assets" in undone.text
 
     # Over the cap: refused with the reason, nothing done.
-    monkeypatch.setattr(assets_routes, "BULK_CAP", 2)
+    monkeypatch.setattr(bulk_routes, "BULK_CAP", 2)
     over = await browser.post(
         "/assets/bulk",
         {"_csrf_token": browser.csrf, "action": "delete", "all": "1", "filter": "tag=trip"},

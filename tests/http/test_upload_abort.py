@@ -73,7 +73,9 @@ async def post_then_disconnect(app: Any, headers: dict[str, str], chunks: Iterat
         "raw_path": b"/assets/upload",
         "query_string": b"",
         "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        # Every HTTP/1.1 client names the host (and the Host check refuses a request without).
+        "headers": [(b"host", b"testserver.local")]
+        + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
         "client": ("192.0.2.10", 50000),
         "server": ("testserver.local", 80),
         "state": {},

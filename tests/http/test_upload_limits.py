@@ -78,7 +78,9 @@ async def post_raw(app: Any, path: str, headers: dict[str, str], chunks: Iterato
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        # Every HTTP/1.1 client names the host (and the Host check refuses a request without).
+        "headers": [(b"host", b"testserver.local")]
+        + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
         "client": ("192.0.2.10", 50000),
         "server": ("testserver.local", 80),
         "state": {},

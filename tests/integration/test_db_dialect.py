@@ -80,7 +80,7 @@ async def test_uuid_param_compares_with_a_uuid_column():
     assert none == []
 
 
-async def test_read_group_is_one_transaction_on_sqlite_only():
+async def test_read_group_is_one_transaction_on_sqlite_only_without_the_shared_reader():
     engine = _engine()
     group = db.read_group(engine)
     assert isinstance(group, contextlib.nullcontext) is db.is_postgres(engine)
@@ -88,6 +88,14 @@ async def test_read_group_is_one_transaction_on_sqlite_only():
         first = await Asset.raw("SELECT count(*) AS n FROM asset")
         second = await Asset.raw("SELECT count(*) AS n FROM asset")
     assert first == second
+    # With the pool started (web process, worker), SQLite's reads share the loop's reader:
+    # a transaction would only add BEGIN and COMMIT.
+    await db.start_pool(max_size=1)
+    try:
+        assert isinstance(db.read_group(engine), contextlib.nullcontext)
+    finally:
+        await db.close_pool()
+    assert isinstance(db.read_group(engine), contextlib.nullcontext) is db.is_postgres(engine)
 
 
 async def test_write_transaction_rolls_back_on_error():

@@ -51,11 +51,17 @@ async def test_the_fast_path_and_the_query_builder_agree_on_every_state():
         asset_query.AssetFilter(tag="SEA"),
         asset_query.AssetFilter(uploader_id=editor.user_id),
         asset_query.AssetFilter(uploader_id=editor.user_id + 1000),
+        # The full-text search (docs/feed.md "Search"): a word, a prefix, words with a tag.
+        asset_query.AssetFilter(q="photo"),
+        asset_query.AssetFilter(q="phot 3"),
+        asset_query.AssetFilter(q="photo-7", tag="sea"),
+        asset_query.AssetFilter(q="photo", tag="sea"),
     ):
         fast, walked = await _both(f)
         assert [r["id"] for r in fast] == [r["id"] for r in walked], f
         assert fast == walked, f
     assert [r["id"] for r in (await _both(asset_query.AssetFilter(tag="sea")))[0]] == [tagged.id]
+    assert [r["id"] for r in (await _both(asset_query.AssetFilter(q="phot 7")))[0]] == [tagged.id]
     # After a cursor: the same rows again.
     fast, walked = await _both(asset_query.AssetFilter(), after=missing.id)
     assert [r["id"] for r in fast] == [r["id"] for r in walked]
@@ -64,7 +70,6 @@ async def test_the_fast_path_and_the_query_builder_agree_on_every_state():
 
 async def test_the_fast_path_leaves_other_filters_to_the_query_builder():
     for f in (
-        asset_query.AssetFilter(q="sea"),
         asset_query.AssetFilter(trashed=True),
         asset_query.AssetFilter(person_id=1),
         asset_query.AssetFilter(fields=[asset_query.FieldMatch(1, "x")]),

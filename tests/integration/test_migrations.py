@@ -43,8 +43,15 @@ RAW_INDEXES = {
     "asset_size_id",
     "asset_field_value_uniq",
     "asset_field_value_key",
-}
-TABLES = {table._meta.tablename for table in APP_CONFIG.table_classes}
+} | ({"asset_search_vector"} if ENGINE == "postgres" else set())
+# The full-text search's FTS5 table on SQLite, with the shadow tables SQLite keeps for it
+# (PostgreSQL's is a column and an index: asset.search_vector, asset_search_vector).
+FTS_TABLES = (
+    {"asset_fts", "asset_fts_data", "asset_fts_idx", "asset_fts_docsize", "asset_fts_config"}
+    if ENGINE == "sqlite"
+    else set()
+)
+TABLES = {table._meta.tablename for table in APP_CONFIG.table_classes} | FTS_TABLES
 PRE_SQUASH_ID = "2026-11-22T10:24:33:076106"  # the first migration of the old chain
 
 

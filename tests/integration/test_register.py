@@ -104,7 +104,9 @@ async def test_one_asset_and_an_external_one_keep_every_field():
     assert (row["status"], row["fp_etag"], row["uploader"]) == ("available", "digest-1", None)
     assert asset_views.json_value(row["metadata"], None) == metadata
     assert row["search_text"] == asset_tags.search_text("harbour.jpg", ["sea", "boats"], metadata)
-    assert "fuji" in row["search_text"] and "l'été" in row["search_text"]
+    assert (
+        "fuji" in row["search_text"] and "l ete" in row["search_text"]
+    )  # search words: accents off
     assert await _tags_of(asset_id) == ["boats", "sea"]
 
 

@@ -4,7 +4,9 @@ throttle, counters, watermarks and the ZIP."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -577,3 +579,27 @@ async def test_watermark_only_readers_get_the_same_watermarked_images():
     assert not (await downloads.proxy_download(editor, asset.id, "preview")).key.startswith(
         "watermarks/"
     )
+
+
+async def test_a_batch_on_its_way_to_redis_still_counts_for_the_owner(monkeypatch):
+    """Between the batch leaving the process and its pipeline coming back, the count was in
+    neither place: the owner saw one download fewer (test_share_zip_versions, in CI)."""
+    editor = await actor_for()
+    [asset] = await uploaded(editor)
+    link = (await manage.create_link(editor, [asset.id], opts())).link
+    await recipient.visit(link.token, None)
+    real_write, started, go = share_counters._write, threading.Event(), threading.Event()
+
+    def slow_write(batch):
+        started.set()
+        go.wait(10)
+        return real_write(batch)
+
+    monkeypatch.setattr(share_counters, "_write", slow_write)
+    sending = asyncio.ensure_future(share_counters.settle())
+    await asyncio.to_thread(started.wait, 10)
+    assert not share_counters._pending  # taken: on its way
+    assert (await manage.get_link(editor, link.id)).views == 1
+    go.set()
+    await sending
+    assert (await manage.get_link(editor, link.id)).views == 1

@@ -13,6 +13,7 @@ from tests.factories import make_user
 from webapp.actor import SYSTEM
 from webapp.asset import query as asset_query
 from webapp.asset.tables import Asset
+from webapp.asset.tags import search_text
 from webapp.errors import Invalid
 from webapp.feed.page import feed_flows, list_feed
 from webapp.source import flows
@@ -35,7 +36,8 @@ async def add_assets(n: int, prefix: str, source_id: int | None = None) -> list[
             origin="source" if source_id else "upload",
             source_id=source_id,
             remote_id=str(uuid.uuid4()) if source_id else "",
-            search_text=f"{prefix}-{i}.jpg",
+            # Written as every writer of the app writes it: the search words of the name.
+            search_text=search_text(f"{prefix}-{i}.jpg", [], {}),
         )
         for i in range(n)
     ]

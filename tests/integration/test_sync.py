@@ -1,5 +1,6 @@
 """Sync scenarios (DESIGN.md section 3), each rule against real storages: a local folder, S3
-on `rclone serve s3` and FTP on pyftpdlib, started on loopback by tests/storage_servers.py.
+on `rclone serve s3`, FTP on pyftpdlib, WebDAV on `rclone serve webdav` and Azure Blob
+Storage on Azurite, started on loopback by tests/storage_servers.py.
 Runs go through the service and a real RQ worker (SimpleWorker, burst) on the real Redis."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 
 from tests.jobs import run_jobs
 from tests.media_samples import jpeg
-from tests.storage_servers import form_values
+from tests.storage_servers import AZURITE_KEY, backend, form_values
 from tests.sync_env import SyncEnv, make_sync_env
 from webapp.asset import downloads, edits, trash, upload
 from webapp.asset import query as asset_query
@@ -25,11 +26,14 @@ from webapp.workflows import purge, unavailable
 from webapp.workflows.remove_storage import remove_storage
 
 Env = SyncEnv
+CLOUDS = {"dropbox", "onedrive", "gdrive"}  # their refused grant says "Reconnect needed"
 
 
-@pytest.fixture(params=["local", "s3", "ftp"])
-def server(request, local_storage, rclone_s3, ftp_server):
-    return {"local": local_storage, "s3": rclone_s3, "ftp": ftp_server}[request.param]
+@pytest.fixture(
+    params=["local", "s3", "ftp", "dropbox", "onedrive", "gdrive", "webdav", "azure_blob"]
+)
+def server(request):
+    return backend(request)
 
 
 @pytest.fixture
@@ -295,11 +299,21 @@ async def test_wrong_credentials_are_reported_not_applied(env):
         pytest.skip("a local folder has no credentials")
     env.put("a.jpg", 1)
     await env.sync()
-    bad = {"s3": {"secret_access_key": "wrong-secret-here"}, "ftp": {"password": "nope"}}
+    bad = {
+        "s3": {"secret_access_key": "wrong-secret-here"},
+        "ftp": {"password": "nope"},
+        "dropbox": {"refresh_token": "wrong-secret-here"},
+        "onedrive": {"refresh_token": "wrong-secret-here"},
+        "gdrive": {"refresh_token": "wrong-secret-here"},
+        "webdav": {"password": "nope"},
+        "azure_blob": {"account_key": AZURITE_KEY[:-8] + "wrongAA="},
+    }
     values = {**form_values(env.server), **bad[env.server.kind]}
     await storages.update_storage(env.admin, env.storage_id, values=values)
     ok, message = await storages.test_storage(env.admin, env.storage_id)
-    assert not ok and "denied" in message.lower()
+    # A refused cloud grant says what to do about it: connect the storage again.
+    expected = "reconnect needed" if env.server.kind in CLOUDS else "denied"
+    assert not ok and expected in message.lower()
     run = await env.sync()
     assert run.state == "aborted"
     assert (await env.assets())["a.jpg"]["status"] == "available"
@@ -309,7 +323,7 @@ async def test_wrong_credentials_are_reported_not_applied(env):
 async def test_storage_json_never_returns_secrets(env):
     storage = await storages.require_storage(env.admin, env.storage_id)
     body = str(storage.as_json())
-    secret_fields = {"secret_access_key", "access_key_id", "password"}
+    secret_fields = {"secret_access_key", "access_key_id", "password", "account_key"}
     for name, value in form_values(env.server).items():
         if name in secret_fields:
             assert str(value) not in body

@@ -1,6 +1,7 @@
 """The brake over a window and the rescan during an ingest backlog (issue 11 items 9 and 15),
-against real storages: a local folder, S3 on `rclone serve s3`, FTP on pyftpdlib and SFTP on
-asyncssh (tests/storage_servers.py).
+against real storages: a local folder, S3 on `rclone serve s3`, FTP on pyftpdlib, SFTP on
+asyncssh, WebDAV on `rclone serve webdav` and Azure Blob Storage on Azurite
+(tests/storage_servers.py).
 
 Only the sync queue is worked here (a SimpleWorker in burst mode on the real Redis): the
 ingest jobs the runs queue stay queued, as behind a real ingest backlog."""
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import long_only
 from tests.media_samples import jpeg
 from tests.storage_servers import backend
 from tests.sync_env import SyncEnv, make_sync_env
@@ -20,7 +22,10 @@ from webapp.core import tasks
 from webapp.storage.runs import now
 
 
-@pytest.fixture(params=["local", "s3", "ftp", "sftp"])
+@pytest.fixture(
+    params=["local", "s3", "ftp", "sftp", "dropbox", "webdav", "azure_blob"]
+    + long_only("onedrive", "gdrive")
+)
 def server(request: Any) -> Any:
     return backend(request)
 

@@ -1,5 +1,6 @@
 """Two-phase unavailability (issue 11 item 5; docs/sync.md "Missing, then confirmed"), against
-real storages: a local folder, S3 on `rclone serve s3`, FTP on pyftpdlib and SFTP on asyncssh.
+real storages: a local folder, S3 on `rclone serve s3`, FTP on pyftpdlib, SFTP on asyncssh,
+WebDAV on `rclone serve webdav` and Azure Blob Storage on Azurite (as S3: through its API).
 
 A folder that disappears for one run (replaced by a dangling symlink or a FIFO in a local
 folder; moved away on the FTP and SFTP servers' disks; on S3 its prefix absent from a 200
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import long_only
 from tests.integration.test_sync import Env
 from tests.integration.test_sync_names import _disk, _make_env
 from tests.jobs import run_jobs
@@ -33,7 +35,10 @@ KEEP = 10  # files that stay: the two that go are under the brake's 20 %
 GONE = ("Trip/a.jpg", "Trip/b.jpg")
 
 
-@pytest.fixture(params=["local", "s3", "ftp", "sftp"])
+@pytest.fixture(
+    params=["local", "s3", "ftp", "sftp", "dropbox", "webdav", "azure_blob"]
+    + long_only("onedrive", "gdrive")
+)
 def server(request: Any) -> Any:
     return backend(request)
 
@@ -81,6 +86,10 @@ def _hide_folder(env: Env, how: str) -> Any:
         for path in GONE:
             env.store.delete(path)
         return saved
+    if how == "cloud":
+        away = f"{env.root}-Trip-away"
+        env.server.extra["cloud"].move(f"{env.root}/Trip", away)
+        return away
     folder = _disk(env.server, env.root) / "Trip"
     away = folder.parent.parent / f"Trip-away-{folder.parent.parent.name}"
     shutil.move(str(folder), str(away))
@@ -92,6 +101,9 @@ def _hide_folder(env: Env, how: str) -> Any:
 
 
 def _bring_back(env: Env, away: Any) -> None:
+    if isinstance(away, str):
+        env.server.extra["cloud"].move(away, f"{env.root}/Trip")
+        return
     if isinstance(away, dict):
         for path, data in away.items():
             env.store.write(path, data)
@@ -105,8 +117,10 @@ def _bring_back(env: Env, away: Any) -> None:
 def _hidings(kind: str) -> list[str]:
     if kind == "local":
         return ["symlink", "fifo"]
-    if kind == "s3":
-        return ["s3"]
+    if kind == "onedrive":  # moved away and back in the cloud: the items keep their tags
+        return ["cloud"]
+    if kind in {"s3", "dropbox", "gdrive", "azure_blob"}:
+        return ["s3"]  # no disk of theirs here: deleted and put back through the store's API
     return ["moved"]
 
 

@@ -67,7 +67,13 @@ async def test_ten_api_calls_to_two_web_processes_make_one_run(tmp_path):
             "web",
             "--port",
             str(port),
-            env=dict(os.environ, PORT=str(port), HOST="127.0.0.1"),
+            env=dict(
+                os.environ,
+                PORT=str(port),
+                HOST="127.0.0.1",
+                # Dialled by their own addresses: the Host check answers them when listed.
+                ALLOWED_HOSTS=" ".join(f"127.0.0.1:{p}" for p in ports),
+            ),
             log=str(tmp_path / f"web-{port}.log"),
         )
         for port in ports

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from webapp.core import contrast as core_contrast
+
 STATIC = Path(__file__).resolve().parent.parent.parent / "static"
 SHEETS = ("app.css", "share.css", "faces.css")
-AA = 4.5
+AA = core_contrast.AA
 
 
 def _strip_media(css: str) -> str:
@@ -63,29 +65,8 @@ def resolve(value: str) -> str:
     return value.strip()
 
 
-def _channels(color: str) -> tuple[float, float, float]:
-    color = resolve(color)
-    if color in ("#fff", "#ffffff", "white"):
-        color = "#ffffff"
-    m = re.fullmatch(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})", color)
-    assert m, f"not a solid colour: {color}"
-    digits = m.group(1)
-    if len(digits) == 3:
-        digits = "".join(c * 2 for c in digits)
-    return tuple(int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-
-
-def luminance(color: str) -> float:
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in _channels(color))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
 def contrast(fg: str, bg: str) -> float:
-    high, low = sorted((luminance(fg), luminance(bg)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
+    return core_contrast.contrast(resolve(fg), resolve(bg))
 
 
 def test_the_formula():

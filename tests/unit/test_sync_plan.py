@@ -4,7 +4,7 @@ file is the one Pictorium knows, how a batch sorts against the known rows, and t
 from __future__ import annotations
 
 from webapp.fs.base import Entry
-from webapp.storage.plan import Known, brake_tripped, plan_batch, same_file
+from webapp.storage.plan import Known, brake_tripped, folder_groups, plan_batch, same_file
 
 
 def entry(key: str, size: int = 10, mtime: float | None = 1000.0, etag: str | None = None):
@@ -82,3 +82,12 @@ def test_a_missing_asset_listed_again_clears_its_mark_or_is_changed():
     assert [k for k, _ in plan.changed] == [edited]
     assert [k for k, _ in plan.held] == [stone]
     assert plan.unchanged == [] and plan.restored == [] and plan.new == []
+
+
+def test_a_huge_storage_s_folders_split_in_even_groups_of_neighbours():
+    folders = [f"f{i:02d}" for i in range(10)][::-1] + ["f03"]  # unsorted, one twice
+    groups = folder_groups(folders, 4)
+    assert [len(g) for g in groups] == [3, 3, 2, 2]
+    assert [name for g in groups for name in g] == sorted(set(folders))
+    assert folder_groups(["a", "b"], 16) == [["a"], ["b"]]
+    assert folder_groups([], 16) == []

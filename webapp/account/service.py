@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from webapp.account.tables import ApiToken, LoginSession, User
+from webapp.account.tables import ApiToken, DirectoryLink, LoginSession, User
 from webapp.actor import ROLE_DEFAULTS, Actor, Perm, Role
 from webapp.core import crypto as sec
 from webapp.core import passwords
@@ -240,8 +240,17 @@ async def ensure_first_admin(email: str | None, password: str | None) -> tuple[s
 _sign_ins = Throttle("login-fail", LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECONDS)
 
 
-async def authenticate(email: str, password: str, client: str) -> UserView:
-    """Checks a sign-in. Failures give one generic message. Each try of an account and client
+LOCAL_PASSWORDS_OFF = (
+    "Local passwords are turned off for this workspace: sign in through your organisation "
+    "(the buttons above)."
+)
+
+
+async def authenticate(
+    email: str, password: str, client: str, *, local_passwords: bool = True
+) -> UserView:
+    """Checks a sign-in. Failures give one generic message. With `local_passwords` off (a
+    workspace setting) only local admins pass. Each try of an account and client
     is counted before its password is checked, atomically, so parallel guesses cannot slip
     past the limit; after LOGIN_MAX_FAILURES tries without a success within the window, that
     pair waits (other clients do not). Only a correct password clears the count. The check
@@ -261,9 +270,19 @@ async def authenticate(email: str, password: str, client: str) -> UserView:
         ok = await passwords.verify(stored, password or "", gated=False)
     if not ok or not row or not row["is_active"]:
         raise Invalid("Wrong email or password.", code="bad_credentials")
+    if not local_passwords and not await is_local_admin(row):
+        # The break-glass: local admins keep their password when every provider is down.
+        raise Invalid(LOCAL_PASSWORDS_OFF, code="local_passwords_off")
     _sign_ins.clear(subject)
     await User.update({User.last_login_at: now()}).where(User.id == row["id"])
     return _view(row)
+
+
+async def is_local_admin(row: dict[str, Any]) -> bool:
+    """An admin whose account is not a directory's (docs/sign-in.md "Break-glass")."""
+    if row["role"] != "admin":
+        return False
+    return not await DirectoryLink.exists().where(DirectoryLink.user == row["id"])
 
 
 async def start_session(user_id: int, user_agent: str = "") -> str:

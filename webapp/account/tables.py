@@ -1,9 +1,13 @@
-"""Accounts: users, their sign-in sessions and their API tokens."""
+"""Accounts: users, their sign-in sessions, their API tokens, and the identity providers
+(LDAP / OpenID Connect) that sign directory users in (docs/sign-in.md)."""
 
 from piccolo.columns import (
+    JSON,
     Boolean,
     ForeignKey,
+    Integer,
     Serial,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -54,3 +58,41 @@ class ApiToken(Table, tablename="account_token"):
     expires_at = Timestamptz(null=True, default=None)
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class AuthProvider(Table, tablename="account_auth_provider"):
+    """An identity provider: a directory that signs people in (docs/sign-in.md).
+
+    settings: the kind's non-secret settings (issuer, client id, LDAP URLs, bases...);
+    secrets: the client secret or bind password, sealed (core/crypto.py, purpose
+    "auth-provider"), never returned. mapping: [{"group", "role", "permissions"}], first
+    match wins; default_role "" means a user in no mapped group gets no access."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=120, unique=True)
+    kind = Varchar(length=8)  # "ldap" | "oidc"
+    is_active = Boolean(default=True)
+    settings = JSON(default="{}")
+    secrets = Text(default="")
+    mapping = JSON(default="[]")
+    default_role = Varchar(length=16, default="")
+    position = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class DirectoryLink(Table, tablename="account_directory_link"):
+    """A user created (or claimed) by a directory sign-in: which provider and which of its
+    subjects they are. `link_key` is "<provider id>:<subject>", unique, so one directory
+    person is one user. `suspended` is set when the directory (not an admin) took the user's
+    access away; the next sign-in with access gives it back."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, unique=True, index=True)
+    provider = ForeignKey(references=AuthProvider, index=True)
+    subject = Varchar(length=255)
+    link_key = Varchar(length=300, unique=True, index=True)
+    login = Varchar(length=255, default="")
+    suspended = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_sign_in_at = Timestamptz(null=True, default=None)

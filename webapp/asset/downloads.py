@@ -6,10 +6,12 @@ rules of who may have which."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
 from webapp.actor import Actor, Perm
+from webapp.asset import archive
 from webapp.asset.query import get_asset
 from webapp.asset.renditions import image_serving, rendition
 from webapp.asset.tables import Proxy
@@ -34,23 +36,48 @@ class Download:
         return self.store.open_read(self.key)
 
 
-async def original_download(actor: Actor, ref: str | int) -> Download:
+class OpenStores:
+    """The stores of one request, each storage read and opened once (a selection's ZIP
+    takes many originals from a few storages)."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, Any] = {}
+
+    async def of(self, storage_id: int) -> Any:
+        """The storage's open store, or None when the storage was removed."""
+        if storage_id not in self._open:
+            storage = await storages.get_storage(storage_id)
+            self._open[storage_id] = (
+                None if storage is None else await storages.open_storage(storage)
+            )
+        return self._open[storage_id]
+
+
+async def original_download(
+    actor: Actor,
+    ref: str | int,
+    *,
+    asset: AssetView | None = None,
+    stores: OpenStores | None = None,
+) -> Download:
+    """The original of `ref`; a caller that read the asset's view already (for the actor)
+    passes it as `asset`, and one taking many originals passes its OpenStores."""
     actor.require(Perm.read)
     if not actor.can(Perm.download_original) or actor.watermark_only:
         raise Forbidden("You do not have the right to download originals.")
-    asset = await get_asset(actor, ref)
+    asset = asset or await get_asset(actor, ref)
+    stores = stores or OpenStores()
     if asset.status == "trashed":
         raise NotFound("No such asset.")
     if asset.status == "archived":
-        raise Conflict("The original is archived.")
+        raise Conflict(archive.refusal(asset, await archive.restore_of(asset.id)))
     if asset.original_unavailable:
         # A verified copy in the main storage ("Transfer to main storage") still serves.
         copy = None
         if asset.copy_path and asset.copy_storage_id:
-            copy = await storages.get_storage(asset.copy_storage_id)
+            copy = await stores.of(asset.copy_storage_id)
         if copy is not None:
-            store = await storages.open_storage(copy)
-            return Download(asset.filename, asset.mime, asset.size, store, asset.copy_path)
+            return Download(asset.filename, asset.mime, asset.size, copy, asset.copy_path)
         raise Conflict(
             "The original is unavailable: its storage cannot be reached or the file is gone."
         )
@@ -58,12 +85,10 @@ async def original_download(actor: Actor, ref: str | int) -> Download:
         # Mutual integration: the original stays in the other workspace and is streamed
         # from there with the source's key, so the remote user's rights decide too.
         return await external_original(asset)
-    storage = await storages.get_storage(asset.storage_id)
-    if storage is None:
+    store = await stores.of(asset.storage_id)
+    if store is None:
         raise Conflict("The original's storage was removed.")
-    return Download(
-        asset.filename, asset.mime, asset.size, await storages.open_storage(storage), asset.path
-    )
+    return Download(asset.filename, asset.mime, asset.size, store, asset.path)
 
 
 class _RemoteOriginal:
@@ -112,20 +137,37 @@ async def external_original(asset: AssetView) -> Download:
 WATERMARK_FREE_PROXIES = frozenset({"thumbnail"})
 
 
-async def proxy_download(actor: Actor, ref: str | int, proxy_type: str) -> Download:
+async def proxy_keys(asset_ids: Sequence[int], proxy_type: str) -> dict[int, dict[str, Any]]:
+    """The id and key of one proxy type of many assets, by asset id, in one statement."""
+    if not asset_ids:
+        return {}
+    rows = await Proxy.select(Proxy.asset, Proxy.id, Proxy.key).where(
+        Proxy.asset.is_in(list(asset_ids)) & (Proxy.type == proxy_type)
+    )
+    return {r["asset"]: r for r in rows}
+
+
+async def proxy_download(
+    actor: Actor,
+    ref: str | int,
+    proxy_type: str,
+    *,
+    asset: AssetView | None = None,
+    keys: dict[int, dict[str, Any]] | None = None,
+) -> Download:
+    """A proxy of `ref`; a caller taking many passes the views it read and their proxy_keys."""
     actor.require(Perm.read)
-    asset = await get_asset(actor, ref)
+    asset = asset or await get_asset(actor, ref)
     if asset.status == "trashed" and not actor.can(Perm.delete):
         raise NotFound("No such asset.")
     info = asset.proxies.get(proxy_type)
     if info is None:
         raise NotFound(f"This asset has no {proxy_type} proxy.")
-    row = (
-        await Proxy.select(Proxy.id, Proxy.key)
-        .where((Proxy.asset == asset.id) & (Proxy.type == proxy_type))
-        .first()
-    )
-    assert row is not None
+    if keys is None:
+        keys = await proxy_keys([asset.id], proxy_type)
+    row = keys.get(asset.id)
+    if row is None:  # the proxy was replaced or removed since the view was read
+        raise NotFound(f"This asset has no {proxy_type} proxy.")
     stem = asset.filename.rsplit(".", 1)[0]
     # The one rule for images of watermark-only readers (webapp/asset/renditions.py).
     serving = await image_serving(

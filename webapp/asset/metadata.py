@@ -23,6 +23,7 @@ from webapp.asset.tables import Asset, AssetFieldValue
 from webapp.asset.views import AssetView
 from webapp.core.clock import now
 from webapp.core.log import log_event
+from webapp.core.names import search_text_of
 from webapp.errors import Conflict, Forbidden, Invalid
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,9 @@ class AssetMetadata:
 
 
 def meta_text(own: Mapping[str, str], values: Sequence[tuple[FieldDef, str]]) -> str:
-    """The words users added that the feed's search finds (lower-cased)."""
+    """The words users added that the feed's search finds (core.names.search_text_of)."""
     words = [own.get(k, "") for k in BASICS] + [v for f, v in values if f.is_searchable]
-    return " ".join(w for w in words if w).lower()[:20000]
+    return search_text_of(words)
 
 
 async def metadata_of(actor: Actor, assets: Sequence[AssetView]) -> dict[int, AssetMetadata]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from webapp.actor import Actor, Perm
 from webapp.asset.tables import Asset, ProxyType
 from webapp.asset.upload import queue_ingest
-from webapp.core.kv import get_redis
-from webapp.core.kv import key as kv_key
+from webapp.core.versioned import Versioned
 from webapp.errors import Conflict, Invalid, NotFound
 
 BUILTIN_PROXIES = (("thumbnail", 500), ("preview", 800), ("fullscreen", 2500))
@@ -23,43 +21,26 @@ BUILTIN_PROXIES = (("thumbnail", 500), ("preview", 800), ("fullscreen", 2500))
 VIDEO_PROXIES = ("poster", "video")
 
 
-# The proxy types as this process last read them, under the version they were read at. The
-# version is a token in Redis that every change replaces (`_proxy_types_changed`), so a
-# work-horse reads the table again only after a change, whichever process made it: one GET
-# per job instead of the table. A token that went (a flushed Redis) is replaced on the next
-# read, and that read goes to the table.
-_VERSION_KEY = "proxy-types:version"
-_specs_cache: tuple[str, list[Any]] | None = None
-
-
-def _specs_version() -> str:
-    redis = get_redis()
-    name = kv_key(_VERSION_KEY)
-    token = redis.get(name)
-    if token is None:
-        fresh = uuid.uuid4().hex
-        token = fresh if redis.set(name, fresh, nx=True) else redis.get(name) or fresh
-    return token.decode() if isinstance(token, bytes) else str(token)
+# The proxy types as this process last read them: a work-horse reads the table again only
+# after a change, whichever process made it (one Redis GET per job instead of the table).
+_specs = Versioned[list[Any]]("proxy-types")
 
 
 def _proxy_types_changed() -> None:
-    get_redis().set(kv_key(_VERSION_KEY), uuid.uuid4().hex)
+    _specs.changed()
+
+
+async def _read_specs() -> list[Any]:
+    from webapp.media.imaging import ProxySpec
+
+    await ensure_builtin_proxy_types()
+    rows = await ProxyType.select().order_by(ProxyType.size)
+    return [ProxySpec(r["name"], r["size"], r["format"], r["quality"]) for r in rows]
 
 
 async def proxy_specs() -> list[Any]:
-    """The proxy types the ingest makes, read from the table once per change (see above)."""
-    global _specs_cache
-    from webapp.media.imaging import ProxySpec
-
-    version = await asyncio.to_thread(_specs_version)  # before the read: a change meanwhile
-    cached = _specs_cache  # gets a new version, so the next job reads again
-    if cached is not None and cached[0] == version:
-        return list(cached[1])
-    await ensure_builtin_proxy_types()
-    rows = await ProxyType.select().order_by(ProxyType.size)
-    specs = [ProxySpec(r["name"], r["size"], r["format"], r["quality"]) for r in rows]
-    _specs_cache = (version, specs)
-    return list(specs)
+    """The proxy types the ingest makes, read from the table once per change."""
+    return list(await _specs.get(_read_specs))
 
 
 async def ensure_builtin_proxy_types() -> None:

@@ -7,7 +7,6 @@ deactivated or removed storages, external assets and their sources) is written o
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from piccolo.columns.combination import WhereRaw
 from webapp.account.tables import User
 from webapp.actor import Actor, Perm
 from webapp.asset import order
-from webapp.asset.tables import Asset, AssetTag, Proxy
+from webapp.asset.tables import Asset, Proxy
 from webapp.asset.tags import tag_key
 from webapp.asset.views import (
     ASSET_COLUMNS,
@@ -31,6 +30,7 @@ from webapp.asset.views import (
     with_source_names,
 )
 from webapp.core import db
+from webapp.core.names import search_words
 from webapp.errors import Invalid, NotFound
 from webapp.storage.plan import LIVE
 
@@ -71,6 +71,22 @@ async def get_asset(actor: Actor, ref: str | int) -> AssetView:
         raise NotFound("No such asset.")
     view = asset_view(row, (await proxies_for([row["id"]]))[row["id"]])
     return (await with_source_names([view]))[0]
+
+
+async def get_assets(actor: Actor, ids: Sequence[int]) -> dict[int, AssetView]:
+    """get_asset for many ids at once (a selection's ZIP): the views by id of those that
+    exist and the actor may see, in three statements whatever their number."""
+    actor.require(Perm.read)
+    if not ids:
+        return {}
+    rows = [
+        r
+        for r in await Asset.select(*ASSET_COLUMNS).where(Asset.id.is_in(list(ids)))
+        if r["status"] != "trashed" or actor.can(Perm.delete)
+    ]
+    proxies = await proxies_for([r["id"] for r in rows])
+    views = await with_source_names([asset_view(r, proxies[r["id"]]) for r in rows])
+    return {v.id: v for v in views}
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,20 @@ def decode_cursor(cursor: str | None) -> int | None:
     return int(cursor)
 
 
+def _text_match(q: str, alias: str, tag: str = "") -> tuple[str, str] | None:
+    """The full-text condition of the typed words (docs/feed.md "Search"), with its one
+    parameter: every word, as a prefix, in search_text (file name, tags, the file's
+    metadata) or meta_text (what users set). None when the text holds no word. With a tag
+    filter, the tag's words (always in search_text) are required whole too: the index then
+    narrows to both at once, and the tag filter's EXISTS checks only those rows."""
+    words = search_words(q)
+    if not words:
+        return None
+    engine = asset_engine()
+    clause = db.fulltext_clause(engine, alias, "search_vector", "asset_fts")
+    return clause, db.fulltext_param(engine, words, search_words(tag_key(tag)) if tag else ())
+
+
 def _like_text(q: str) -> str:
     # LIKE wildcards in the user's text would match too much: search for the words only.
     return re.sub(r"[%_\\]", " ", q.strip().lower())
@@ -162,7 +192,11 @@ SHAREABLE_SQL = "a.status <> 'trashed' AND a.origin <> 'source' AND s.is_active"
 # Every column of the rule is NOT NULL, so NOT (...) is exactly "fails one of them".
 UNSHAREABLE_SQL = f"NOT ({SHAREABLE_SQL})"
 # The columns of an asset row in the plain-SQL fast paths (`a` the asset, `s` its storage).
-ROW_COLUMNS_SQL = "a.*, s.name AS storage_name, s.status AS storage_status"
+# Named, not a.*: PostgreSQL's asset.search_vector (the search index's column) is not read.
+ROW_COLUMNS_SQL = (
+    ", ".join(f'a."{c._meta.db_column_name}"' for c in Asset.all_columns())
+    + ", s.name AS storage_name, s.status AS storage_status"
+)
 
 
 def _visible(*, not_trashed: bool = True) -> list[Any]:
@@ -231,9 +265,8 @@ def _conditions(f: AssetFilter) -> list[Any]:
         where.append(Asset.updated_at >= f.updated_since)
     if f.member_query is not None:
         where.append(Asset.id.is_in(f.member_query))
-    for word in _like_text(f.q).split():
-        # search_text (file name, tags, the file's metadata) or meta_text (what users set).
-        where.append(Asset.search_text.like(f"%{word}%") | Asset.meta_text.like(f"%{word}%"))
+    if text := _text_match(f.q, '"asset"', f.tag):
+        where.append(WhereRaw(*text))
     for m in f.fields:
         # Metadata fields (webapp/asset/metadata.py): EXISTS on (field, value_key, asset).
         if m.contains:
@@ -296,10 +329,10 @@ async def list_assets(
 
 def _fast_rows(f: AssetFilter, after: order.Position | None, limit: int) -> Any:
     """The rows of a page in the default order (newest first) as one plain statement, for the
-    filters most pages have (none, status, kind, tag, uploader), the same rows `_walk_rows`
-    reads for them: an awaitable, or None for every other filter (the query builder's
-    path). Piccolo's query building and row objects cost more than the statement."""
-    other = [f.q, f.date_from, f.date_to, f.updated_since, f.person_id, f.taken_from, f.taken_to]
+    filters most pages have (none, status, kind, tag, uploader, search text), the same rows
+    `_walk_rows` reads for them: an awaitable, or None for every other filter (the query
+    builder's path). Piccolo's query building and row objects cost more than the statement."""
+    other = [f.date_from, f.date_to, f.updated_since, f.person_id, f.taken_from, f.taken_to]
     if f.trashed or f.fields or f.member_query is not None or any(other):
         return None
     conditions = [VISIBLE_SQL]
@@ -326,6 +359,9 @@ def _fast_rows(f: AssetFilter, after: order.Position | None, limit: int) -> Any:
     if f.uploader_id:
         conditions.append("a.uploader = {}")
         params.append(f.uploader_id)
+    if text := _text_match(f.q, "a", f.tag):
+        conditions.append(text[0])
+        params.append(text[1])
     if after is not None:
         conditions.append("a.id < {}")
         params.append(after.id)
@@ -477,27 +513,3 @@ async def count_existing(actor: Actor, asset_ids: Sequence[int]) -> int:
 async def list_uploaders(actor: Actor) -> list[dict[str, Any]]:
     actor.require(Perm.read)
     return await User.select(User.id, User.name, User.email).order_by(User.name)
-
-
-KNOWN_TAGS_TTL = 60
-
-
-async def known_tags(actor: Actor, limit: int = 200) -> list[str]:
-    """Tag suggestions for the feed's filter. A DISTINCT over every tag row costs a scan on
-    PostgreSQL with a million assets, so the list is shared through Redis for a minute."""
-    actor.require(Perm.read)
-    from webapp.core.kv import get_redis, key
-
-    cache_key = key("known-tags", limit)
-    redis = get_redis()
-    cached = redis.get(cache_key)
-    if cached is not None:
-        return list(json.loads(cached))
-    # One spelling a tag (tags keep their case; asset_tag.tag is the lower-cased key).
-    rows = await AssetTag.raw(
-        "SELECT tag, MIN(label) AS label FROM asset_tag GROUP BY tag ORDER BY tag LIMIT {}",
-        limit,
-    )
-    tags = [r["label"] or r["tag"] for r in rows]
-    redis.set(cache_key, json.dumps(tags), ex=KNOWN_TAGS_TTL)
-    return tags

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from webapp.asset.tables import Asset, AssetTag
-from webapp.asset.tags import search_text, tag_rows
+from webapp.asset.tags import search_text, tag_pairs
 from webapp.core import db
 from webapp.core.clock import now
 
@@ -81,9 +81,9 @@ async def register_assets(items: Sequence[NewAsset]) -> list[int]:
         result = [ids[(new.storage_id, new.path)] for new in items]
         # One row a tag key (asset_tag.tag, lower-cased), with the spelling as its label.
         triples = [
-            (i, row.tag, row.label)
+            (i, tag, label)
             for i, new in zip(result, items, strict=True)
-            for row in tag_rows(i, new.tags)
+            for tag, label in tag_pairs(new.tags)
         ]
         for start, end in _chunks(len(triples), 3):
             chunk = triples[start:end]

@@ -15,7 +15,7 @@ from typing import IO
 from webapp.actor import Actor, Perm
 from webapp.asset import downloads
 from webapp.asset import proxy_types as asset_proxy_types
-from webapp.asset.query import get_asset
+from webapp.asset.query import get_assets
 from webapp.asset.renditions import CannotWatermark
 from webapp.asset.tables import Proxy, ProxyType
 from webapp.core.zipstream import UniqueNames, ZipEntry, safe_part, zip_chunks
@@ -102,10 +102,12 @@ async def zip_selection(actor: Actor, asset_ids: Sequence[int], version: str) ->
     names.used.add(NOTE_NAME.lower())
     entries: list[ZipEntry] = []
     left_out: list[tuple[str, str]] = []
+    views = await get_assets(actor, ids)
+    keys = await downloads.proxy_keys(list(views), version) if version != ORIGINAL else {}
+    stores = downloads.OpenStores()
     for asset_id in ids:
-        try:
-            asset = await get_asset(actor, asset_id)
-        except AppError:
+        asset = views.get(asset_id)
+        if asset is None:
             left_out.append((f"asset {asset_id}", "not found"))
             continue
         if asset.status == "trashed":
@@ -118,9 +120,11 @@ async def zip_selection(actor: Actor, asset_ids: Sequence[int], version: str) ->
             continue
         try:
             if version == ORIGINAL:
-                got = await downloads.original_download(actor, asset.id)
+                got = await downloads.original_download(actor, asset.id, asset=asset, stores=stores)
             else:
-                got = await downloads.proxy_download(actor, asset.id, version)
+                got = await downloads.proxy_download(
+                    actor, asset.id, version, asset=asset, keys=keys
+                )
         except (AppError, StoreError, CannotWatermark) as exc:
             left_out.append((asset.filename, _reason(exc)))
             continue

@@ -148,3 +148,21 @@ class AssetFieldValue(Table, tablename="asset_field_value"):
     field = ForeignKey(references=MetadataField, index=True)
     value = Text(default="")
     value_key = Varchar(length=500, default="")  # the value lower-cased: what filters compare
+
+
+class ArchiveRestore(Table, tablename="archive_restore"):
+    """An archived original's restore (docs/storages.md, "Archive tier"): asked, under way
+    ("restoring"), then "restored" until expires_at; the row goes when the copy expired.
+    One row per asset (unique): a second request while one is open changes nothing."""
+
+    id = Serial(primary_key=True)
+    asset = ForeignKey(references=Asset, unique=True, index=True)
+    state = Varchar(length=16, default="restoring")  # restoring, restored
+    storage_class = Varchar(length=40, default="")
+    tier = Varchar(length=16, default="Standard")  # Expedited, Standard, Bulk
+    days = Integer(default=7)
+    requested_by = ForeignKey(references=User, null=True, default=None)
+    requested_at = Timestamptz(default=TimestamptzNow())
+    ready_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)
+    error = Text(default="")

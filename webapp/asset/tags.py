@@ -16,7 +16,7 @@ from typing import Any
 
 from webapp.actor import Actor, Perm
 from webapp.asset.tables import AssetTag
-from webapp.core.names import normalize_tag, tag_key
+from webapp.core.names import normalize_tag, search_text_of, tag_key
 from webapp.errors import Invalid
 
 __all__ = ["normalize_tag", "parse_tags", "search_text", "set_tags", "suggest_tags", "tag_key"]
@@ -50,18 +50,24 @@ def _metadata_words(value: Any) -> Iterable[str]:
 
 
 def search_text(filename: str, tags: Sequence[str], metadata: dict[str, Any]) -> str:
-    words = [filename, *tags, *_metadata_words(metadata)]
-    return " ".join(w for w in words if w).lower()[:20000]
+    """The words of the file name, the tags and the file's metadata that the full-text
+    search indexes (core.names.search_text_of; docs/feed.md "Search")."""
+    return search_text_of([filename, *tags, *_metadata_words(metadata)])
+
+
+def tag_pairs(tags: Sequence[str]) -> list[tuple[str, str]]:
+    """An asset's tags as (key, label): one a key (lower-cased; the first spelling wins)."""
+    pairs: dict[str, str] = {}
+    for t in tags:
+        label = normalize_tag(t)
+        if label and label.lower() not in pairs:
+            pairs[label.lower()] = label
+    return list(pairs.items())
 
 
 def tag_rows(asset_id: int, tags: Sequence[str]) -> list[AssetTag]:
-    """The AssetTag rows of an asset's tags: one a key (the first spelling), with its label."""
-    rows: dict[str, AssetTag] = {}
-    for t in tags:
-        label = normalize_tag(t)
-        if label and label.lower() not in rows:
-            rows[label.lower()] = AssetTag(asset=asset_id, tag=label.lower(), label=label)
-    return list(rows.values())
+    """The AssetTag rows of an asset's tags (tag_pairs)."""
+    return [AssetTag(asset=asset_id, tag=tag, label=label) for tag, label in tag_pairs(tags)]
 
 
 async def set_tags(asset_id: int, tags: list[str]) -> None:
@@ -100,3 +106,27 @@ async def suggest_tags(actor: Actor, prefix: str, limit: int = SUGGEST_LIMIT) ->
     found = [r["label"] or r["tag"] for r in rows]
     redis.set(cache_key, json.dumps(found), ex=SUGGEST_TTL)
     return found
+
+
+KNOWN_TAGS_TTL = 60
+
+
+async def known_tags(actor: Actor, limit: int = 200) -> list[str]:
+    """Tag suggestions for the feed's filter. A DISTINCT over every tag row costs a scan on
+    PostgreSQL with a million assets, so the list is shared through Redis for a minute."""
+    actor.require(Perm.read)
+    from webapp.core.kv import get_redis, key
+
+    cache_key = key("known-tags", limit)
+    redis = get_redis()
+    cached = redis.get(cache_key)
+    if cached is not None:
+        return list(json.loads(cached))
+    # One spelling a tag (tags keep their case; asset_tag.tag is the lower-cased key).
+    rows = await AssetTag.raw(
+        "SELECT tag, MIN(label) AS label FROM asset_tag GROUP BY tag ORDER BY tag LIMIT {}",
+        limit,
+    )
+    tags = [r["label"] or r["tag"] for r in rows]
+    redis.set(cache_key, json.dumps(tags), ex=KNOWN_TAGS_TTL)
+    return tags

@@ -5,6 +5,7 @@ file-name rule live here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid as uuidlib
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from webapp.asset.register import NewAsset, register_asset
 from webapp.asset.tables import Asset
 from webapp.asset.tags import parse_tags
 from webapp.asset.views import AssetView
+from webapp.core.kv import held, key
 from webapp.core.names import safe_filename  # noqa: F401  (re-exported: the asset's name rules)
 from webapp.errors import Invalid
 from webapp.storage import service as storages
@@ -49,6 +51,11 @@ async def upload_limits() -> UploadLimits:
 
 
 _storing: set[asyncio.Future[int]] = set()
+# One upload of a given content at a time while duplicates are skipped: the lock lapses after
+# TWIN_LOCK_TTL s should its holder die; a second upload of the same file waits for the first
+# up to TWIN_LOCK_WAIT s (then it is refused with "try again": nothing is stored).
+TWIN_LOCK_TTL = 600
+TWIN_LOCK_WAIT = 120.0
 
 
 def _original_key(asset_uuid: str, filename: str) -> str:
@@ -81,43 +88,52 @@ async def upload_asset(
     try:
         if size == 0:
             raise Invalid(f"{name} is empty.", field="file")
-        if limits.duplicates == "skip":
-            twin = (
-                await Asset.select(Asset.id)
-                .where((Asset.sha256 == sha256) & (Asset.status != "trashed"))
-                .first()
-            )
-            if twin:
-                return UploadResult(None, duplicate_of=await get_asset(actor, twin["id"]))
-        main = await storages.main_storage()
-        store = await storages.open_storage(main)
-        from webapp.media.imaging import sniff
+        skip_twins = limits.duplicates == "skip"
+        # The check for a twin and the new row go together across every web process: the
+        # same file sent twice at once (two tabs, two webs behind a load balancer) makes one
+        # asset; the second upload waits for the first and finds its twin.
+        async with (
+            held(key("upload-content", sha256), ttl=TWIN_LOCK_TTL, wait=TWIN_LOCK_WAIT)
+            if skip_twins
+            else contextlib.nullcontext()
+        ):
+            if skip_twins:
+                twin = (
+                    await Asset.select(Asset.id)
+                    .where((Asset.sha256 == sha256) & (Asset.status != "trashed"))
+                    .first()
+                )
+                if twin:
+                    return UploadResult(None, duplicate_of=await get_asset(actor, twin["id"]))
+            main = await storages.main_storage()
+            store = await storages.open_storage(main)
+            from webapp.media.imaging import sniff
 
-        kind, mime = await asyncio.to_thread(sniff, path, name)
-        new = NewAsset(
-            uuid=str(uuidlib.uuid4()),
-            filename=name,
-            kind=kind,
-            mime=mime,
-            size=size,
-            sha256=sha256,
-            tags=tag_list,
-            storage_id=main.id,
-            path="",
-            status="processing",
-            origin="upload",
-            uploader_id=actor.user_id,
-        )
-        new.path = _original_key(new.uuid, name)
-        # Writing the original and its row go together or not at all: a request cancelled
-        # meanwhile (the client went away, the server stops) lets them finish rather than
-        # leave an original without a row; a row that fails takes the original away.
-        # The task owns the temp file from here on.
-        handed, path = path, ""
-        task = asyncio.ensure_future(_store_and_register(store, new, handed))
-        _storing.add(task)  # held until done, even when the request is cancelled meanwhile
-        task.add_done_callback(_storing.discard)
-        asset_id = await asyncio.shield(task)
+            kind, mime = await asyncio.to_thread(sniff, path, name)
+            new = NewAsset(
+                uuid=str(uuidlib.uuid4()),
+                filename=name,
+                kind=kind,
+                mime=mime,
+                size=size,
+                sha256=sha256,
+                tags=tag_list,
+                storage_id=main.id,
+                path="",
+                status="processing",
+                origin="upload",
+                uploader_id=actor.user_id,
+            )
+            new.path = _original_key(new.uuid, name)
+            # Writing the original and its row go together or not at all: a request cancelled
+            # meanwhile (the client went away, the server stops) lets them finish rather than
+            # leave an original without a row; a row that fails takes the original away.
+            # The task owns the temp file from here on.
+            handed, path = path, ""
+            task = asyncio.ensure_future(_store_and_register(store, new, handed))
+            _storing.add(task)  # held until done, even when the request is cancelled meanwhile
+            task.add_done_callback(_storing.discard)
+            asset_id = await asyncio.shield(task)
     finally:
         if path:
             os.unlink(path)

@@ -3,9 +3,9 @@ domain: the spool of a listing on disk, the counters of a run with its journal, 
 a run row gets when it progresses or ends. The run's own module names the row's columns and
 writes them; this module only shapes the values.
 
-- `Spool`: a listing written to a temp file, one JSON line per item, read back in batches, so
-  that memory stays flat whatever the size of the listing; it also keeps the 8-byte digests of
-  the items' keys (`key_digest`), which tell afterwards what was listed.
+- `Spool`: a listing written to a temp file, one JSON line per chunk of items, read back in
+  batches, so that memory stays flat whatever the size of the listing; it also keeps the
+  8-byte digests of the items' keys (`key_digest`), which tell afterwards what was listed.
 - `Counts`: subclass it with one int field per counter (named as the run table's columns);
   `note()` writes the journal, which keeps its first JOURNAL_LINES lines and counts the rest.
 - `progress_values(counts)` and `final_values(state, counts, reason, at)`: the column values
@@ -40,12 +40,16 @@ def key_digest(key: str) -> bytes:
 
 
 class Spool(Generic[T]):
-    """The listing on disk, one JSON line per item, plus the 8-byte digests of its keys.
+    """The listing on disk, plus the 8-byte digests of its keys.
 
     `dump` turns an item into JSON-able values and `load` turns them back; `key` names an item
     (a path, a remote id). With `unique`, an item whose key was already added is skipped; with
     `reverse`, batches come back last added first (a listing that is newest first, applied
-    oldest first)."""
+    oldest first). Items are written CHUNK at a time, one JSON array of their values a line:
+    one `json.dumps` and one `json.loads` a chunk instead of one an item (a sync's listing
+    spends most of its own time here otherwise; bench/sync.py)."""
+
+    CHUNK = 1000
 
     def __init__(
         self,
@@ -65,6 +69,7 @@ class Spool(Generic[T]):
         self._key = key
         self._unique = unique
         self._offsets: list[int] | None = [] if reverse else None
+        self._buffer: list[Any] = []
         self._written = 0
         self.count = 0
         self.seen: set[bytes] = set()
@@ -77,28 +82,51 @@ class Spool(Generic[T]):
         digest = key_digest(self._key(item))
         if self._unique and digest in self.seen:
             return False
-        line = (json.dumps(self._dump(item)) + "\n").encode()
-        if self._offsets is not None:
-            self._offsets.append(self._written)
-        self._out.write(line)
-        self._written += len(line)
+        self._buffer.append(self._dump(item))
+        if len(self._buffer) >= self.CHUNK:
+            self._flush()
         self.seen.add(digest)
         self.count += 1
         return True
 
+    def add_values(self, values: list[Any], digests: list[bytes]) -> None:
+        """Items already dumped (a listing spooled by another process, core/runs format),
+        with their keys' digests; `unique` is not applied."""
+        self._buffer.extend(values)
+        self.seen.update(digests)
+        self.count += len(values)
+        if len(self._buffer) >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        line = (json.dumps(self._buffer) + "\n").encode()
+        self._buffer = []
+        if self._offsets is not None:
+            self._offsets.append(self._written)
+        self._out.write(line)
+        self._written += len(line)
+
     def close(self) -> None:
         if not self._out.closed:
+            self._flush()
             self._out.close()
 
     def batches(self, size: int) -> Iterator[list[T]]:
         self.close()
+        load = self._load
         batch: list[T] = []
         with open(self.path, "rb") as fh:
             for line in self._lines(fh):
-                batch.append(self._load(json.loads(line)))
-                if len(batch) >= size:
-                    yield batch
-                    batch = []
+                values = json.loads(line)
+                if self._offsets is not None:
+                    values.reverse()
+                for value in values:
+                    batch.append(load(value))
+                    if len(batch) >= size:
+                        yield batch
+                        batch = []
         if batch:
             yield batch
 

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
 
+from webapp.fs.archive import ArchiveTier
 from webapp.fs.errors import (
     InvalidKey,
     StoreError,
@@ -54,6 +55,13 @@ class Entry:
     size: int
     mtime: float | None
     etag: str | None
+    #: The object's storage class when the listing states it (S3: GLACIER, ...), else None:
+    #: an archive storage's cold objects are "archived" (fs/archive.py).
+    storage_class: str | None = None
+
+
+# The root's own files and the names of its folders (Store.top).
+TopLevel = tuple[list[Entry], list[str]]
 
 
 def _timestamp(value: Any) -> float | None:
@@ -114,7 +122,14 @@ def entry_from_info(key: str, info: dict[str, Any]) -> Entry:
     size = info.get("size")
     if size is None:
         size = info.get("Size", 0)
-    return Entry(key=key, size=int(size or 0), mtime=mtime, etag=etag)
+    storage_class = info.get("StorageClass") or info.get("storage_class") or None
+    return Entry(
+        key=key,
+        size=int(size or 0),
+        mtime=mtime,
+        etag=etag,
+        storage_class=str(storage_class) if storage_class else None,
+    )
 
 
 class _Reader(io.RawIOBase):
@@ -207,16 +222,25 @@ class Store:
         return self._stream(prefix)
 
     def _stream(self, prefix: str) -> Iterator[Entry]:
-        iterator = self._list(prefix)
-        while True:
-            with self._errors(prefix or None):
-                try:
-                    entry = next(iterator)
-                except StopIteration:
-                    return
-            if entry.key == MARKER or entry.key.endswith(_TMP_SUFFIX):
-                continue
-            yield entry
+        # One error mapping around the whole walk, not one per entry (a context manager per
+        # file cost a tenth of a local listing). Nothing is thrown into this generator at its
+        # yield, so only the backend's own errors reach the mapping.
+        with self._errors(prefix or None):
+            for entry in self._list(prefix):
+                if entry.key == MARKER or entry.key.endswith(_TMP_SUFFIX):
+                    continue
+                yield entry
+
+    def top(self) -> TopLevel | None:
+        """The root's own files and the names of its folders, one level only; None when the
+        backend cannot tell them apart cheaply (a huge storage's listing in parts,
+        webapp/workflows/sync_parts.py, then lists it whole)."""
+        with self._errors(None):
+            found = self._top()
+        if found is None:
+            return None
+        files, folders = found
+        return [e for e in files if e.key != MARKER and not e.key.endswith(_TMP_SUFFIX)], folders
 
     def stat(self, key: str) -> Entry:
         key = clean_key(key)
@@ -323,6 +347,10 @@ class Store:
         with self._errors():
             return self._top_level(limit)
 
+    def archive(self) -> ArchiveTier | None:
+        """The archive tier of this store (fs/archive.py), None when it has none."""
+        return None
+
     def close(self) -> None:
         """Release connections; the store reconnects if used again."""
         self._reset()
@@ -337,6 +365,9 @@ class Store:
 
     def _list(self, prefix: str) -> Iterator[Entry]:
         raise NotImplementedError
+
+    def _top(self) -> TopLevel | None:
+        return None
 
     def _stat(self, key: str) -> Entry:
         raise NotImplementedError

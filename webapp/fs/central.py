@@ -6,6 +6,7 @@ URL that `open_url` (backends/) understands.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from webapp.fs.backends import open_url
@@ -23,3 +24,16 @@ def open_central(settings: Settings) -> Store:
         path = url[len("file://") :] if url.startswith("file://") else url
         return LocalStore(path, create=True)
     return open_url(url)
+
+
+_central: tuple[int, Store] | None = None
+
+
+def central_store() -> Store:
+    """One Store per process (re-opened after a fork: fsspec filesystems are not fork-safe)."""
+    global _central
+    if _central is None or _central[0] != os.getpid():
+        from webapp.settings import get_settings
+
+        _central = (os.getpid(), open_central(get_settings()))
+    return _central[1]

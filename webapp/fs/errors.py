@@ -34,6 +34,11 @@ class StoreUnavailable(StoreError):
     """The storage cannot be reached right now (network, timeout, outage)."""
 
 
+class StoreArchived(StoreError):
+    """The object sits in a cold storage class (S3 GLACIER, DEEP_ARCHIVE, a tape): it cannot
+    be read until it is restored (fs/archive.py). Not an outage: the storage is fine."""
+
+
 class InvalidKey(StoreError, ValueError):
     """A key with '..', an absolute path, NUL or other unsafe parts."""
 
@@ -51,6 +56,7 @@ _DENIED_CODES = {
     "NotSignedUp",
 }
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
+_ARCHIVED_CODES = {"InvalidObjectState", "ObjectNotInActiveTierError"}
 _UNAVAILABLE_ERRNOS = {
     errno.ECONNREFUSED,
     errno.ECONNRESET,
@@ -136,6 +142,17 @@ def _classify_code(exc: BaseException, bucket: str | None) -> StoreError | None:
         return StoreDenied(f"access denied ({code})")
     if code in _NOT_FOUND_CODES:
         return StoreNotFound("no such file")
+    if code in _ARCHIVED_CODES:
+        return StoreArchived("the object is in the archive (a cold storage class)")
+    return None
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The first S3 error code ("RestoreAlreadyInProgress", ...) in an exception's chain."""
+    for link in _chain(exc):
+        code = _boto_code(link)
+        if code is not None:
+            return code
     return None
 
 

@@ -190,6 +190,23 @@ class FsspecStore(Store):
         finally:
             fs.invalidate_cache()
 
+    def _top(self) -> tuple[list[Entry], list[str]] | None:
+        try:
+            infos = self._ls(self.root)
+        except FileNotFoundError as exc:
+            raise StoreNotFound(f"{self.label}: the root folder does not exist") from exc
+        files: list[Entry] = []
+        folders: list[str] = []
+        for info in infos:
+            key = self._relative(str(info.get("name", "")))
+            if key is None or "/" in key:
+                continue
+            if info.get("type") == "directory":
+                folders.append(key)
+            elif info.get("type") == "file":
+                files.append(entry_from_info(key, info))
+        return files, folders
+
     def _top_level(self, limit: int) -> tuple[int, int, bool]:
         files = folders = 0
         for info in self._ls(self.root):

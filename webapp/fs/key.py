@@ -20,6 +20,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # What os.fsdecode and asyncssh's "surrogateescape" make of bytes that are not UTF-8.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Anything one of the rules below looks at: a surrogate, a control character, a backslash, a
+# leading "/", a drive letter, an empty, "." or ".." segment.
+_ODD = re.compile(r"[\ud800-\udfff\x00-\x1f\x7f\\]|^/|^[A-Za-z]:|(?:^|/)\.{0,2}(?:/|$)")
 NOT_UTF8 = "the name is not valid UTF-8"
 
 
@@ -33,6 +36,10 @@ def key_refusal(key: str) -> str | None:
     """
     if not key:
         return "empty key"
+    # The common case in one scan: nothing odd anywhere, and too short to be too long.
+    short = len(key) * 4 <= MAX_SEGMENT_BYTES or (len(key) <= MAX_SEGMENT_BYTES and key.isascii())
+    if short and not _ODD.search(key):
+        return None
     if _SURROGATE.search(key):
         return NOT_UTF8
     if _CONTROL.search(key):

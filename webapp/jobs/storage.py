@@ -1,4 +1,5 @@
-"""Storage jobs: one sync run, and the minute tick that queues due runs."""
+"""Storage jobs: one sync run, a helper listing parts of a huge one, and the minute tick that
+queues due runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ def sync_storage(run_id: int) -> str:
     from webapp.workflows.sync import run_sync
 
     return run_async(run_sync(run_id))
+
+
+def list_sync_part(run_id: int) -> int:
+    """Lists parts of a huge storage's run (webapp/workflows/sync_parts.py); returns how many."""
+    from webapp.workflows.sync_parts import help_run
+
+    return run_async(help_run(run_id))
 
 
 def schedule_syncs() -> int:

@@ -54,6 +54,21 @@ def read_svg(path: str, target: int, limits: Limits) -> tuple[MediaInfo, pyvips.
     return info, image
 
 
+def check_drawing(data: bytes) -> tuple[int | None, int | None]:
+    """An SVG drawing's (width, height) after the checks `read_svg` makes (no DTD, no script,
+    no event handler, no embedded HTML, nothing fetched from elsewhere); MediaRejected with
+    the reason otherwise. For drawings shown as they are (the workspace's logo)."""
+    try:
+        root = parse_xml_safely(data)
+    except XmlRefused as exc:
+        raise MediaRejected(f"The SVG file {exc}.") from None
+    svg = root.children[0] if root.children else None
+    if svg is None or _local(svg.tag) != "svg":
+        raise MediaRejected("The file is not an SVG drawing (its root element is not <svg>).")
+    _refuse_active_content(svg)
+    return _size(svg)
+
+
 def svgload_usable() -> bool:
     try:
         pyvips.Image.svgload_buffer(
@@ -93,6 +108,8 @@ def _refuse_active_content(svg: Node) -> None:
                 raise MediaRejected(
                     f"The SVG file contains a script ({attr_name} handler), which is not allowed."
                 )
+            if _STYLE_FETCH.search(value) and (attr_name == "style" or "url(" in ref):
+                raise MediaRejected(_OUTSIDE)  # fill="url(https://...)", style="...@import"
             if attr_name not in ("href", "src"):
                 continue
             if ref.startswith("javascript:"):

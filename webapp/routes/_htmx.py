@@ -17,7 +17,8 @@ from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
 from webapp.actor import PERM_LABELS, Perm
-from webapp.settings import get_settings
+from webapp.system import appearance
+from webapp.system.domain import public_base_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 NOTICE_COOKIE = "pictorium_notice"
@@ -84,7 +85,9 @@ def base_context(request: Request) -> dict[str, Any]:
         "undo_token": request.cookies.get(UNDO_COOKIE, "")
         if request.cookies.get(NOTICE_COOKIE)
         else "",
-        "base_url": get_settings().base_url,
+        "base_url": public_base_url(),
+        # The workspace's look (a recipient page of a branded link passes its own).
+        "look": appearance.kept().look,
     }
 
 

@@ -24,13 +24,13 @@ from webapp.routes._files import file_response
 from webapp.routes._forms import read_form
 from webapp.routes.assets import MAX_UPLOAD_BODY, one_file_body_limit
 from webapp.routes.auth import CurrentActor, api_actor
-from webapp.settings import get_settings
+from webapp.system.domain import public_base_url
 
 
 def _json(asset: asset_views.AssetView, meta: metadata.AssetMetadata) -> dict[str, Any]:
     """An asset in JSON (DESIGN.md section 6) with its editable metadata: title,
     description, creator, copyright (the user's value, else the file's) and `fields`."""
-    return {**asset.as_json(get_settings().base_url), **meta.as_json()}
+    return {**asset.as_json(public_base_url()), **meta.as_json()}
 
 
 async def _json_one(actor: Actor, asset: asset_views.AssetView) -> dict[str, Any]:

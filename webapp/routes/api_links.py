@@ -12,16 +12,16 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from webapp.core import clock
 from webapp.errors import Invalid
 from webapp.routes.auth import CurrentActor, api_actor
-from webapp.settings import get_settings
 from webapp.share import manage
 from webapp.share import options as share_options
 from webapp.share import views as share_views
+from webapp.system.domain import public_base_url
 
 _DOWNLOADS = {"original", "proxies", "attachments"}
 
 
 def _json(link: share_views.LinkView) -> dict[str, Any]:
-    return link.as_json(get_settings().base_url)
+    return link.as_json(public_base_url())
 
 
 def _body(data: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +65,19 @@ def _downloads(body: dict[str, Any]) -> tuple[bool, bool, list[str] | None]:
     return "original" in allowed, "attachments" in allowed, proxies
 
 
+def _message(value: Any) -> str:
+    if value is not None and not isinstance(value, str):
+        raise Invalid("message must be a string.", field="message")
+    return value or ""
+
+
+def _brand(value: Any) -> int | None:
+    """A saved brand's id (GET /api/v1/brands lists them), or null for the workspace's."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise Invalid("brand_id must be a brand's id (a number) or null.", field="brand_id")
+    return value
+
+
 @post("/", name="api_link_create")
 async def link_create(actor: CurrentActor, data: JSONBody[dict[str, Any]]) -> Response:
     body = _body(data)
@@ -91,6 +104,11 @@ async def link_create(actor: CurrentActor, data: JSONBody[dict[str, Any]]) -> Re
         password=password,
         watermark=_bool(body.get("watermark", False), "watermark"),
         allow_face_search=_bool(body.get("allow_face_search", False), "allow_face_search"),
+        allow_original_request=_bool(
+            body.get("allow_original_request", False), "allow_original_request"
+        ),
+        message=_message(body.get("message")),
+        brand_id=_brand(body.get("brand_id")),
     )
     created = await manage.create_link(
         actor, [r if isinstance(r, int) else str(r) for r in refs], options
@@ -128,7 +146,10 @@ async def link_update(
         "password",
         "watermark",
         "allow_face_search",
+        "allow_original_request",
         "is_active",
+        "message",
+        "brand_id",
     }
     unknown = set(body) - known
     if unknown:
@@ -154,7 +175,11 @@ async def link_update(
         if value is not None and not isinstance(value, str):
             raise Invalid("password must be a string or null.", field="password")
         changes["password"] = value or None
-    for flag in ("watermark", "allow_face_search", "is_active"):
+    if "message" in body:
+        changes["message"] = _message(body["message"])
+    if "brand_id" in body:
+        changes["brand_id"] = _brand(body["brand_id"])
+    for flag in ("watermark", "allow_face_search", "allow_original_request", "is_active"):
         if flag in body:
             changes[flag] = _bool(body[flag], flag)
     return _json(await manage.update_link(actor, link_id, **changes))

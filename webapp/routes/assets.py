@@ -1,23 +1,23 @@
-"""Pages for assets: the feed, upload, the preview window, downloads, attachments, bulk actions
-and the recycle bin."""
+"""Pages for assets: the feed, upload, the preview window, downloads and attachments. The bulk
+bar's actions are in routes/assets_bulk.py, the recycle bin in routes/trash.py."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, get, post, route
 from litestar.di import Provide
 from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream
 
 from webapp.actor import Actor, Perm
 from webapp.asset import attachments, downloads, edits, ingest, metadata, selection_zip
 from webapp.asset import fields as field_defs
 from webapp.asset import order as asset_order
 from webapp.asset import query as asset_query
+from webapp.asset import tags as tag_rules
 from webapp.asset import trash as asset_trash
 from webapp.asset import upload as uploads
 from webapp.asset import views as asset_views
@@ -26,13 +26,13 @@ from webapp.core import clock
 from webapp.errors import AppError, Invalid, TooLarge
 from webapp.face import people
 from webapp.feed.page import feed_flows, feed_neighbours, list_feed
-from webapp.routes._files import content_disposition, file_response
+from webapp.routes._files import file_response
 from webapp.routes._forms import FORM_SLACK, BadForm, body_limit, read_form
 from webapp.routes._htmx import is_htmx, redirect, render
+from webapp.routes.archive_context import archive_context
 from webapp.routes.auth import CurrentActor, page_actor
-from webapp.routes.share_recipient import _in_thread
+from webapp.share import original_requests
 from webapp.system import service as system
-from webapp.workflows import purge
 
 # Litestar's own body cap; the workspace's upload limits are enforced by read_form, from
 # Content-Length and while the body streams.
@@ -164,13 +164,14 @@ async def feed(request: Request, actor: CurrentActor) -> Response:
         kinds=asset_query.KINDS,
         statuses=[s for s in asset_query.FILTER_STATUSES if s != "trashed"],
         uploaders=await asset_query.list_uploaders(actor),
-        tags=await asset_query.known_tags(actor),
+        tags=await tag_rules.known_tags(actor),
         my_collections=await collections.list_collections(actor),
         limits=await uploads.upload_limits(),
         filtered=not f.is_empty() or "flow" in active,
         feed_flows=await feed_flows(actor),
         filter_person=await people.person_name(actor, f.person_id) if f.person_id else "",
         metadata_fields=await field_defs.list_fields(actor),
+        original_requests=await original_requests.open_requests(actor),
     )
     ctx.update(await selection_zip.bulkbar_context(actor))
     return render(request, "asset/feed.html", ctx, block="feed_results", status_code=status)
@@ -267,6 +268,7 @@ async def _asset_context(actor: Actor, ref: str) -> dict[str, Any]:
         "retention": await system.get("trash_retention_days"),
         "asset_faces": await people.people_of_asset(actor, asset.id),
         "asset_meta": await metadata.asset_metadata(actor, asset),
+        **await archive_context(actor, asset),
     }
 
 
@@ -439,184 +441,6 @@ async def attachment_delete(
     )
 
 
-def _ids(form: Any) -> list[int]:
-    return [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
-
-
-# "Select all N results": a bulk action on a filter takes at most this many assets.
-BULK_CAP = 5000
-
-
-async def _filter_of(
-    actor: Actor, form_or_query: Any
-) -> tuple[asset_query.AssetFilter, dict[str, str]]:
-    """The feed's filter a bulk action was sent with (the feed's query string, in "filter"),
-    its admin fields' filters included."""
-    params = dict(parse_qsl(str(form_or_query.get("filter") or ""))[:50])
-    f, active = filter_from_query(params)
-    await _with_field_filters(actor, params, f, active)
-    if active.get("flow"):
-        raise Invalid(
-            "“Select all results” does not take a flow filter: select the assets on the page.",
-            field="ids",
-        )
-    return f, active
-
-
-async def _selected(actor: Actor, form: Any) -> list[int]:
-    """The ids a bulk action is for: the ticked boxes, or with all=1 every asset of the
-    feed's filter, run again here, refused over BULK_CAP."""
-    if str(form.get("all") or "") != "1":
-        return _ids(form)
-    f, _ = await _filter_of(actor, form)
-    ids = await asset_query.filtered_ids(actor, f, BULK_CAP + 1)
-    if len(ids) > BULK_CAP:
-        raise Invalid(
-            f"This filter matches more than {BULK_CAP} assets, and a bulk action takes at "
-            f"most {BULK_CAP} at once. Narrow the filter, or select assets on the page.",
-            field="ids",
-        )
-    return ids
-
-
-@get("/assets/bulk/count", name="assets_bulk_count")
-async def assets_bulk_count(request: Request, actor: CurrentActor) -> Response:
-    """How many assets the feed's filter holds (the bulk bar's "Select all N results")."""
-    f, _ = await _filter_of(actor, request.query_params)
-    total = await asset_query.count_visible(actor, f)
-    return Response(
-        {"total": total, "cap": BULK_CAP, "zip_cap": selection_zip.MAX_ZIP_ASSETS},
-        media_type="application/json",
-    )
-
-
-@post("/assets/bulk/versions", name="assets_bulk_versions")
-async def assets_bulk_versions(request: Request, actor: CurrentActor) -> Response:
-    """The versions a ZIP of the selection may hold (the bulk bar's Download menu)."""
-    form = await request.form()
-    ids = await _selected(actor, form)
-    versions = await selection_zip.selection_versions(actor, ids)
-    return render(request, "asset/_zip_versions.html", {"zip_versions": versions})
-
-
-async def _zip_response(actor: Actor, ids: list[int], version: str) -> Response:
-    got = await selection_zip.zip_selection(actor, ids, version)
-    headers = {
-        "Content-Disposition": content_disposition(got.filename),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store",
-    }
-    return Stream(
-        _in_thread(got.chunks), status_code=200, media_type="application/zip", headers=headers
-    )
-
-
-@post("/assets/bulk", name="assets_bulk")
-async def assets_bulk(request: Request, actor: CurrentActor) -> Response:
-    """The feed's bulk bar: add to a collection (existing or new), tag, delete, download a
-    ZIP; for the ticked assets or, with all=1, for every asset of the feed's filter."""
-    form = await request.form()
-    ids = await _selected(actor, form)
-    action = str(form.get("action") or "")
-    back = _back(form)
-    if not ids:
-        raise Invalid("Select at least one asset first.", field="ids")
-    if action == "download":
-        return await _zip_response(actor, ids, str(form.get("version") or ""))
-    if action == "collect":
-        target = str(form.get("collection") or "")
-        if target == "new" or not target:
-            new = await collections.create_collection(actor, str(form.get("new_name") or ""), ids)
-            notice = f"Added {new.count} asset(s) to the new collection {new.name}."
-        else:
-            added = await collections.add_assets(actor, int(target), ids)
-            coll = await collections.get_collection(actor, int(target))
-            notice = f"Added {added} asset(s) to {coll.name}."
-    elif action == "tag":
-        changed = await edits.add_tags(actor, ids, str(form.get("tags") or ""))
-        notice = f"Tagged {changed} asset(s)."
-    elif action == "delete":
-        moved = await asset_trash.trash_with_undo(actor, ids)
-        return redirect(request, back, notice=_moved_notice(moved.count), undo=moved.undo_token)
-    elif action == "uncollect":
-        coll_id = int(str(form.get("collection") or "0") or 0)
-        removed = await collections.remove_assets(actor, coll_id, ids)
-        notice = f"Removed {removed} asset(s) from the collection."
-    else:
-        raise Invalid("Unknown bulk action.", field="action")
-    return redirect(request, back, notice=notice)
-
-
-# ---- "Read metadata again" (admins): the bulk bar's selection, or a whole storage ----------
-
-
-@post("/assets/bulk/reread", name="assets_bulk_reread")
-async def assets_bulk_reread(request: Request, actor: CurrentActor) -> Response:
-    """Queues a metadata read (file and XMP sidecar, no previews) for the selection."""
-    actor.require_admin()
-    form = await request.form()
-    ids = await _selected(actor, form)
-    if not ids:
-        raise Invalid("Select at least one asset first.", field="ids")
-    queued = await ingest.reread_metadata_of(actor, ids)
-    skipped = len(ids) - queued
-    notice = f"Metadata will be read again for {queued} asset(s)."
-    if skipped:
-        notice += f" {skipped} skipped (not available, or from another workspace)."
-    return redirect(request, _back(form), notice=notice)
-
-
-@post("/admin/storages/{storage_id:int}/metadata", name="storage_metadata")
-async def storage_metadata(
-    request: Request, actor: CurrentActor, storage_id: FromPath[int]
-) -> Response:
-    """Queues a metadata read for every available asset of the storage."""
-    queued = await ingest.reread_storage_metadata(actor, storage_id)
-    return redirect(
-        request,
-        f"/admin/storages/{storage_id}",
-        notice=f"Metadata will be read again for {queued} asset(s) of this storage.",
-    )
-
-
-@get("/trash", name="trash")
-async def trash(
-    request: Request, actor: CurrentActor, cursor: FromQuery[str | None] = None
-) -> Response:
-    actor.require(Perm.delete)
-    page = await asset_query.list_assets(
-        actor, asset_query.AssetFilter(trashed=True), cursor=cursor
-    )
-    retention = await system.get("trash_retention_days")
-    more_url = f"/trash?cursor={page.next_cursor}" if page.next_cursor else None
-    return render(
-        request,
-        "asset/trash.html",
-        {"page": page, "retention": retention, "more_url": more_url},
-    )
-
-
-@post("/trash/restore", name="trash_restore")
-async def trash_restore(request: Request, actor: CurrentActor) -> Response:
-    form = await request.form()
-    restored = await asset_trash.restore_assets(actor, _ids(form))
-    return redirect(request, "/trash", notice=f"Restored {restored} asset(s).")
-
-
-@post("/trash/empty", name="trash_empty")
-async def trash_empty(request: Request, actor: CurrentActor) -> Response:
-    purged = await purge.empty_trash(actor)
-    return redirect(request, "/trash", notice=f"Deleted {purged} asset(s) for good.")
-
-
-@post("/trash/purge", name="trash_purge")
-async def trash_purge(request: Request, actor: CurrentActor) -> Response:
-    """Deletes the selected assets in the bin for good, now."""
-    form = await request.form()
-    purged = await purge.purge_trashed(actor, _ids(form))
-    return redirect(request, "/trash", notice=f"Deleted {purged} asset(s) for good.")
-
-
 assets_router = Router(
     path="/",
     route_handlers=[
@@ -635,15 +459,6 @@ assets_router = Router(
         attachment_upload,
         attachment_download,
         attachment_delete,
-        assets_bulk,
-        assets_bulk_count,
-        assets_bulk_versions,
-        assets_bulk_reread,
-        storage_metadata,
-        trash,
-        trash_restore,
-        trash_empty,
-        trash_purge,
     ],
     dependencies={"actor": Provide(page_actor)},
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -10,13 +11,19 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from webapp.account import providers, sso
 from webapp.account import service as accounts
 from webapp.actor import Actor
+from webapp.core.log import log_event
 from webapp.errors import AppError, Invalid, TooManyRequests, Unauthenticated, Unavailable
 from webapp.routes._client import client_address
 from webapp.routes._forms import read_form
 from webapp.routes._htmx import redirect, render
 from webapp.settings import get_settings
+from webapp.system import service as system
+from webapp.system.domain import public_base_url
+
+log = logging.getLogger("webapp.routes.auth")
 
 SESSION_COOKIE = "pictorium_session"
 
@@ -59,7 +66,7 @@ async def api_actor(request: Request) -> Actor:
     return actor
 
 
-def _safe_next(value: str | None) -> str:
+def safe_next(value: str | None) -> str:
     # Only same-site paths: never redirect to another host after sign-in.
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
@@ -70,27 +77,61 @@ def _safe_next(value: str | None) -> str:
 async def login_page(request: Request, next: FromQuery[str | None] = None) -> Response:
     actor = await accounts.actor_from_session(request.cookies.get(SESSION_COOKIE, ""))
     if actor is not None:
-        return redirect(request, _safe_next(next))
-    return render(request, "account/login.html", {"next": _safe_next(next), "email": ""})
+        return redirect(request, safe_next(next))
+    return render(request, "account/login.html", await login_context(safe_next(next)))
+
+
+async def login_context(nxt: str, **extra: Any) -> dict[str, Any]:
+    """The sign-in page: the local form, and a way in through each active provider."""
+    options = await providers.sign_in_options()
+    return {
+        "next": nxt,
+        "email": "",
+        "oidc_options": [o for o in options if o.kind == "oidc"],
+        "ldap_options": [o for o in options if o.kind == "ldap"],
+        "local_passwords": await _local_passwords(),
+        **extra,
+    }
+
+
+async def _local_passwords() -> bool:
+    return str(await system.get("local_passwords")) != "off"
 
 
 @post("/login", name="login_submit")
 async def login_submit(request: Request) -> Response:
     form = await read_form(request)
     email = str(form.get("email") or "")
-    nxt = _safe_next(str(form.get("next") or "/"))
+    nxt = safe_next(str(form.get("next") or "/"))
     client = client_address(request)
     try:
-        user = await accounts.authenticate(email, str(form.get("password") or ""), client)
+        user = await accounts.authenticate(
+            email,
+            str(form.get("password") or ""),
+            client,
+            local_passwords=await _local_passwords(),
+        )
     except (Invalid, TooManyRequests, Unavailable) as exc:
         # Unavailable: the process's gate of password checks is full (core.passwords).
-        ctx: dict[str, Any] = {"next": nxt, "email": email, "error": exc.message}
+        if exc.code == "local_passwords_off":
+            log_event(log, "login.refused", reason="local_passwords_off", client=client)
+        ctx = await login_context(nxt, email=email, error=exc.message)
         response = render(request, "account/login.html", ctx, status_code=exc.status)
         if retry_after := getattr(exc, "retry_after", None):
             response.headers["Retry-After"] = str(retry_after)
         return response
-    token = await accounts.start_session(user.id, request.headers.get("user-agent", ""))
-    response = redirect(request, nxt)
+    return await signed_in(request, user.id, nxt)
+
+
+async def signed_in(
+    request: Request, user_id: int, nxt: str, provider_logout: dict[str, str] | None = None
+) -> Response:
+    """A new session for the user and the redirect to where they were going; with
+    `provider_logout`, signing this session out signs the person out at their provider too."""
+    token = await accounts.start_session(user_id, request.headers.get("user-agent", ""))
+    if provider_logout:
+        sso.remember_provider_logout(token, provider_logout)
+    response = redirect(request, safe_next(nxt))
     response.set_cookie(session_cookie(token))
     return response
 
@@ -109,8 +150,20 @@ def session_cookie(value: str, max_age: int | None = None) -> Cookie:
 
 @post("/logout", name="logout")
 async def logout(request: Request) -> Response:
-    await accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
-    response = redirect(request, "/login")
+    token = request.cookies.get(SESSION_COOKIE, "")
+    await accounts.end_session(token)
+    at_provider = sso.provider_logout(token, public_base_url())
+    if at_provider is None:
+        response = redirect(request, "/login")
+    else:
+        # A page, not a redirect: the form's redirect to another origin would break the
+        # Content-Security-Policy's form-action 'self'. It goes on by itself (meta refresh).
+        name, url = at_provider
+        response = render(
+            request,
+            "account/signed_out.html",
+            {"provider_name": name, "provider_url": url},
+        )
     response.set_cookie(session_cookie("", max_age=0))
     return response
 

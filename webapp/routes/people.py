@@ -31,7 +31,7 @@ from webapp.face.state import face_state, model_status
 from webapp.routes._client import client_address
 from webapp.routes._htmx import env, is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, api_actor, page_actor
-from webapp.settings import get_settings
+from webapp.system.domain import public_base_url
 from webapp.workflows import link_face_search
 
 # The nav shows People where the model is installed; the page says when the setting is off.
@@ -218,7 +218,7 @@ face_link_router = Router(path="/s", route_handlers=[share_face_search])
 
 
 def _base() -> str:
-    return get_settings().base_url
+    return public_base_url()
 
 
 @get("/", name="api_people_list")

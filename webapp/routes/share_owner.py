@@ -19,10 +19,11 @@ from webapp.face import state as face_state
 from webapp.routes._htmx import is_htmx, redirect, render
 from webapp.routes.auth import CurrentActor, page_actor
 from webapp.routes.share_recipient import _image_response
-from webapp.settings import get_settings
 from webapp.share import eligibility, manage, tokens
 from webapp.share import options as share_options
 from webapp.share import views as share_views
+from webapp.system import appearance
+from webapp.system.domain import public_base_url
 
 
 def _flag(form: Any, name: str) -> bool:
@@ -76,6 +77,15 @@ def _changed_password(form: Any, has_password: bool) -> str | None:
     return password
 
 
+def _brand(form: Any) -> int | None:
+    value = str(form.get("brand") or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Invalid("Choose one of the saved brands.", field="brand")
+    return int(value)
+
+
 def _options(form: Any) -> share_options.LinkOptions:
     kind = str(form.get("kind") or "public")
     return share_options.LinkOptions(
@@ -89,11 +99,14 @@ def _options(form: Any) -> share_options.LinkOptions:
         password=_new_password(form),
         watermark=_flag(form, "watermark"),
         allow_face_search=_flag(form, "allow_face_search"),
+        allow_original_request=_flag(form, "allow_original_request"),
+        message=str(form.get("message") or ""),
+        brand_id=_brand(form),
     )
 
 
 def _base() -> str:
-    return get_settings().base_url
+    return public_base_url()
 
 
 async def _form_ctx(
@@ -113,6 +126,7 @@ async def _form_ctx(
         "today": date.today().isoformat(),
         "values": {},
         "faces_on": await face_state.is_enabled(),
+        "brands": (await appearance.current()).brands,
         **extra,
     }
 
@@ -250,6 +264,9 @@ async def link_update(request: Request, actor: CurrentActor, link_id: FromPath[i
             allow_face_search=(
                 _flag(form, "allow_face_search") if "face_search_offered" in form else None
             ),
+            allow_original_request=_flag(form, "allow_original_request"),
+            message=str(form.get("message") or ""),
+            brand_id=_brand(form) if "brand_offered" in form else "keep",
         )
     except AppError as exc:
         ctx = await _form_ctx(

@@ -34,6 +34,7 @@ from webapp.routes._htmx import (
 from webapp.settings import get_settings
 from webapp.share import authorize, counters, recipient, tokens
 from webapp.share import views as share_views
+from webapp.system import appearance
 
 _FILE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 # Link pages: never cached by shared caches, never indexed, the token never sent onwards.
@@ -106,7 +107,7 @@ def _link_error(request: Request, token: str, exc: AppError, *, embed: bool = Fa
     if request.method == "HEAD":
         return Response(b"", status_code=exc.status, headers=headers)
     if isinstance(exc, authorize.PasswordRequired):
-        ctx = {"token": token, "embed": embed, "error": None}
+        ctx = {"token": token, "embed": embed, "error": None, "look": _look(exc.brand_id)}
         response = render(request, "share/password.html", ctx, status_code=401)
     else:
         response = gone_page(request, exc.status, exc.message)
@@ -147,9 +148,18 @@ def _tiles(page: recipient.SharedPage, token: str) -> Markup:
     return Markup(html)
 
 
+def _look(brand_id: int | None) -> appearance.Look:
+    """What a link's pages wear: its brand over the workspace's look, as this process keeps
+    it (refreshed by the Host check before any route: no statement of the page's own)."""
+    return appearance.kept().look_for(brand_id)
+
+
 def _page(request: Request, template: str, ctx: dict[str, Any], *, embed: bool = False) -> Response:
     page: recipient.SharedPage = ctx["page"]
-    etag = _etag(page, embed, ctx.get("face_search"), ctx.get("more"), is_htmx(request))
+    look = ctx["look"] = _look(page.link.brand_id)
+    # The look is part of the page: a new logo, colours or brand changes its ETag.
+    parts = (embed, ctx.get("face_search"), ctx.get("more"), is_htmx(request), look.version)
+    etag = _etag(page, *parts)
     validators = _validators(etag, page)
     if _not_modified(request, etag, page):
         response = Response(b"", status_code=304, headers={**PAGE_HEADERS, **validators})
@@ -220,7 +230,8 @@ async def share_password(request: Request, token: FromPath[str]) -> Response:
     try:
         value = await counters.enter_password(token, str(form.get("password") or ""), client)
     except (Invalid, TooManyRequests, Unavailable) as exc:
-        ctx = {"token": token, "embed": embed, "error": exc.message}
+        look = _look(await recipient.link_brand(token))
+        ctx = {"token": token, "embed": embed, "error": exc.message, "look": look}
         response = render(request, "share/password.html", ctx, status_code=exc.status)
         response.headers.update(PAGE_HEADERS)
         if retry_after := getattr(exc, "retry_after", None):

@@ -15,9 +15,16 @@ from webapp.routes.admin import admin_actor
 from webapp.routes.auth import CurrentActor
 from webapp.storage import runs
 from webapp.storage import service as storages
+from webapp.storage.connect import CONNECTABLE
 from webapp.storage.kinds import KINDS
 from webapp.workflows import unavailable
 from webapp.workflows.remove_storage import remove_storage
+
+#: The kinds whose form offers "Connect with ..." (storage/connect.py), and the button's word.
+_CONNECT = {
+    "connectable": CONNECTABLE,
+    "connect_labels": {"dropbox": "Dropbox", "gdrive": "Google", "onedrive": "Microsoft"},
+}
 
 
 def _values(form: Any) -> dict[str, Any]:
@@ -47,7 +54,7 @@ async def storage_new(
 ) -> Response:
     actor.require_admin()
     kind = kind if kind in KINDS else "s3"
-    ctx = {"kinds": KINDS, "kind": kind, "form": {}, "storage": None}
+    ctx = {"kinds": KINDS, "kind": kind, "form": {}, "storage": None, **_CONNECT}
     return render(request, "storage/form.html", ctx, block="storage_fields")
 
 
@@ -66,6 +73,7 @@ async def storage_create(request: Request, actor: CurrentActor) -> Response:
     except AppError as exc:
         ctx = {
             "kinds": KINDS,
+            **_CONNECT,
             "kind": kind if kind in KINDS else "s3",
             "form": _typed(form),
             "storage": None,

@@ -37,6 +37,7 @@ logger = logging.getLogger("pictorium.share")
 class PasswordRequired(AppError):
     status = 401
     code = "password_required"
+    brand_id: int | None = None  # the password page wears the link's brand
 
 
 @functools.cache
@@ -148,7 +149,9 @@ async def _check(
 ) -> tuple[LinkGrant, dict[str, Any]]:
     row, link, owner = await _resolve(token, marker=marker)
     if link.has_password and not password_cookie_ok(link.id, row["password_hash"], cookie):
-        raise PasswordRequired("Enter the link's password to continue.")
+        asked = PasswordRequired("Enter the link's password to continue.")
+        asked.brand_id = link.brand_id
+        raise asked
     if access.what in ("page", "zip", "qr"):
         if link.kind == "download" and access.what == "zip":
             raise Forbidden("This link downloads one original.")

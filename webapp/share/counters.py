@@ -46,6 +46,9 @@ def _count_key(link_id: int) -> str:
 
 # link id -> [views, downloads, time of the last]
 _pending: dict[int, list[float]] = {}
+# Batches taken from _pending whose pipeline to Redis has not come back yet: still counted
+# for the owner, or a count would be in neither place for that moment.
+_in_flight: list[dict[int, list[float]]] = []
 _timer: asyncio.TimerHandle | None = None
 _sending: asyncio.Task[None] | None = None
 
@@ -97,6 +100,7 @@ def _write(batch: dict[int, list[float]]) -> list[int]:
 
 async def _send() -> None:
     batch = _take()
+    _in_flight.append(batch)
     try:
         due = await asyncio.to_thread(_write, batch)
     except Exception:
@@ -108,6 +112,8 @@ async def _send() -> None:
             entry[2] = max(entry[2], last)
         logger.warning("share counts not sent to Redis; kept for the next batch", exc_info=True)
         return
+    finally:
+        _in_flight.remove(batch)
     for link_id in due:
         try:
             await flush_counts(link_id, local=False)
@@ -172,8 +178,9 @@ def _with_pending(links: list[LinkView]) -> list[LinkView]:
         pipe.hgetall(_count_key(link.id))
     for link, raw in zip(links, pipe.execute(), strict=True):
         views, downloads, last = _decode_counts(raw)
-        here = _pending.get(link.id)
-        if here:
+        for here in [_pending.get(link.id), *(b.get(link.id) for b in _in_flight)]:
+            if not here:
+                continue
             # Counted in this process, not yet in Redis.
             views += int(here[0])
             downloads += int(here[1])

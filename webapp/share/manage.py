@@ -22,7 +22,6 @@ from webapp.collection.tables import Collection, CollectionAsset
 from webapp.core import db
 from webapp.core.clock import parse_expiry
 from webapp.errors import Conflict, Invalid, NotFound
-from webapp.settings import get_settings
 from webapp.share.counters import _with_pending
 from webapp.share.eligibility import ShareCheck, check_assets, selection_versions
 from webapp.share.options import (
@@ -33,7 +32,7 @@ from webapp.share.options import (
     proxy_groups,
     proxy_type_names,
 )
-from webapp.share.tables import ShareLink
+from webapp.share.tables import OriginalRequest, ShareLink
 from webapp.share.tokens import (
     default_collection_name,
     default_link_name,
@@ -43,6 +42,8 @@ from webapp.share.tokens import (
     token_hash,
 )
 from webapp.share.views import LinkView, _owner_query, _view, engine
+from webapp.system import appearance
+from webapp.system.domain import public_address
 
 
 @dataclass
@@ -98,8 +99,11 @@ async def _create(
         "proxy_types": json.dumps(options.proxy_types),
         "expires_at": options.expires_at,
         "password_hash": password_hash,
+        "message": options.message,
+        "brand_id": options.brand_id,
         "watermark": options.watermark,
         "allow_face_search": options.allow_face_search and not single,
+        "allow_original_request": options.allow_original_request,
         "is_active": True,
     }
     collection_id = None
@@ -175,6 +179,9 @@ async def update_link(
     watermark: bool | None = None,
     allow_face_search: bool | None = None,
     is_active: bool | None = None,
+    allow_original_request: bool | None = None,
+    message: str | None = None,
+    brand_id: int | None | str = "keep",
 ) -> LinkView:
     """Changes what is given; expires_at None removes the expiry, password None or ""
     removes the password (and a new password ends every browser's remembered entry)."""
@@ -191,6 +198,13 @@ async def update_link(
         allow_face_search=(
             link.allow_face_search if allow_face_search is None else allow_face_search
         ),
+        allow_original_request=(
+            link.allow_original_request
+            if allow_original_request is None
+            else allow_original_request
+        ),
+        message=link.message if message is None else message,
+        brand_id=link.brand_id if brand_id == "keep" else brand_id,  # type: ignore[arg-type]
     )
     owner = actor
     if actor.user_id != link.owner_id:
@@ -202,6 +216,9 @@ async def update_link(
         ShareLink.proxy_types: json.dumps(options.proxy_types),
         ShareLink.watermark: options.watermark,
         ShareLink.allow_face_search: options.allow_face_search and link.collection_id is not None,
+        ShareLink.allow_original_request: options.allow_original_request,
+        ShareLink.message: options.message,
+        ShareLink.brand_id: options.brand_id,
         ShareLink.updated_at: now(),
     }
     if name is not None:
@@ -228,7 +245,9 @@ async def _owner_actor(user_id: int) -> Actor:
 async def delete_link(actor: Actor, link_id: int) -> None:
     """Deletes the link; its URL answers 404 from now on. A collection made for it stays."""
     await get_link(actor, link_id)
-    await ShareLink.delete().where(ShareLink.id == link_id)
+    async with ShareLink._meta.db.transaction():
+        await OriginalRequest.delete().where(OriginalRequest.link == link_id)
+        await ShareLink.delete().where(ShareLink.id == link_id)
 
 
 async def link_qr(actor: Actor, link_id: int, fmt: str) -> bytes:
@@ -237,8 +256,9 @@ async def link_qr(actor: Actor, link_id: int, fmt: str) -> bytes:
     link = await get_link(actor, link_id)
     if not link.token:
         raise Conflict("The link's address cannot be read (SECRET_KEY changed).")
-    url = link.url(get_settings().base_url)
-    return await asyncio.to_thread(qr_png if fmt == "png" else qr_svg, url)
+    url = link.url((await public_address()).base_url)
+    logo = await appearance.qr_logo(link.brand_id)
+    return await asyncio.to_thread(qr_png if fmt == "png" else qr_svg, url, logo)
 
 
 @dataclass

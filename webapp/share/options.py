@@ -16,6 +16,9 @@ from webapp.asset.tables import ProxyType
 from webapp.core import passwords
 from webapp.errors import Conflict, Forbidden, Invalid
 from webapp.share.views import KINDS
+from webapp.system import appearance
+
+MAX_MESSAGE = 2000
 
 MIN_PASSWORD = 6
 IMAGE_GROUP = "Image"
@@ -34,6 +37,19 @@ class LinkOptions:
     password: str | None = None  # None or "": no password
     watermark: bool = False
     allow_face_search: bool = False
+    allow_original_request: bool = False  # recipients may ask for an archived original
+    message: str = ""  # to the recipients, under the name
+    brand_id: int | None = None  # one of the saved brands (system/appearance.py)
+
+
+def clean_message(message: str) -> str:
+    """The message as typed, its lines kept, trimmed; at most MAX_MESSAGE characters."""
+    text = "\n".join(line.rstrip() for line in (message or "").strip().splitlines())
+    if len(text) > MAX_MESSAGE:
+        raise Invalid(
+            f"Keep the message to the recipients to {MAX_MESSAGE} characters.", field="message"
+        )
+    return text
 
 
 def _clean_name(name: str, default: str, label: str = "link") -> str:
@@ -75,6 +91,8 @@ async def _clean_options(actor: Actor, options: LinkOptions) -> LinkOptions:
     if unknown:
         raise Invalid(f"Unknown proxy type: {', '.join(unknown)}.", field="proxies")
     options.proxy_types = [p for p in dict.fromkeys(options.proxy_types)]
+    options.message = clean_message(options.message)
+    options.brand_id = await appearance.check_brand(options.brand_id)
     may_originals = actor.can(Perm.download_original) and not actor.watermark_only
     if options.kind == "download":
         if not may_originals:
@@ -84,8 +102,11 @@ async def _clean_options(actor: Actor, options: LinkOptions) -> LinkOptions:
         options.proxy_types = []
         options.watermark = False
         options.allow_face_search = False
+        options.allow_original_request = False
     elif options.allow_original and not may_originals:
         raise Forbidden("You do not have the right to share originals.")
+    if not options.allow_original:
+        options.allow_original_request = False  # one asks for an original the link offers
     if actor.watermark_only:
         options.watermark = True
     if options.watermark and await wm.get_config() is None:

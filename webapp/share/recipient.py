@@ -24,13 +24,20 @@ from webapp.asset import views as asset_views
 from webapp.core import db
 from webapp.errors import AppError, Conflict, Forbidden, NotFound, Unavailable
 from webapp.fs.errors import StoreError
-from webapp.settings import get_settings
-from webapp.share.authorize import _may_original, authorize, authorize_page, link_scope
+from webapp.share.authorize import (
+    _may_original,
+    _resolve,
+    authorize,
+    authorize_page,
+    link_scope,
+)
 from webapp.share.counters import _count
 from webapp.share.options import IMAGE_GROUP, VIDEO_GROUP
 from webapp.share.tokens import public_metadata
 from webapp.share.views import Access, LinkGrant, LinkView, engine, shown_name
 from webapp.storage import service as storages
+from webapp.system import appearance
+from webapp.system.domain import public_address
 
 PAGE_SIZE = 100  # assets per page of a shared collection's grid
 
@@ -62,6 +69,10 @@ class SharedAsset:
     downloads: list[Version]
     original_note: str = ""
     link_name: str = ""
+    # An archived original (docs/storages.md, "Archive tier"): available on request, and
+    # whether this link lets the recipient ask for it.
+    on_request: bool = False
+    may_ask: bool = False
 
 
 @dataclass
@@ -162,9 +173,11 @@ def _shared(
     large = "preview" if "preview" in p else ("poster" if "poster" in p else asset.thumb)
     versions: list[Version] = []
     note = ""
+    on_request = False
     if link.allow_original and _may_original(link, owner, asset):
         if asset.status == "archived":
-            note = "The original is archived."
+            note = "Original: available on request (it is kept in the archive)."
+            on_request = True
         elif asset.original_unavailable and not asset.copy_path:
             note = "The original is unavailable right now."
         else:
@@ -200,6 +213,8 @@ def _shared(
         video="video" if "video" in p else None,
         downloads=versions,
         original_note=note,
+        on_request=on_request,
+        may_ask=on_request and link.allow_original_request,
     )
 
 
@@ -375,13 +390,24 @@ async def attachment_file(
     return download_
 
 
+async def link_brand(token: str) -> int | None:
+    """The brand of the link behind `token`, for its password page after a wrong try (the
+    page wears it); None for no brand or no such link."""
+    try:
+        _row, link, _owner = await _resolve(token)
+    except AppError:
+        return None
+    return link.brand_id
+
+
 async def visitor_qr(token: str, cookie: str | None, fmt: str) -> bytes:
     """The link's QR code, for a recipient passing it on (after the password, if any)."""
     from webapp.share.qr import qr_png, qr_svg
 
     grant = await authorize(token, cookie, Access("qr"))
-    url = grant.link.url(get_settings().base_url)
-    return await asyncio.to_thread(qr_png if fmt == "png" else qr_svg, url)
+    url = grant.link.url((await public_address()).base_url)
+    logo = await appearance.qr_logo(grant.link.brand_id)
+    return await asyncio.to_thread(qr_png if fmt == "png" else qr_svg, url, logo)
 
 
 @dataclass
@@ -415,13 +441,16 @@ async def zip_all(token: str, cookie: str | None, version: str | None = None) ->
     proxy_rows = await scoped.scoped_proxy_rows(scope, ids, want_proxies)
     attachments = await _attachments_of(grant, ids) if want_attachments else {}
     central = storages.central_store()
+    stores = asset_downloads.OpenStores()
     names = UniqueNames()
     entries: list[ZipEntry] = []
     for asset in items:
         stem = safe_part(asset.filename.rsplit(".", 1)[0])
         if want_original and _may_original(link, owner, asset) and asset.status != "archived":
             try:
-                original = await asset_downloads.original_download(owner, asset.id)
+                original = await asset_downloads.original_download(
+                    owner, asset.id, asset=asset, stores=stores
+                )
                 entries.append(
                     ZipEntry(names(safe_part(asset.filename)), original.open, original.size)
                 )

@@ -39,10 +39,28 @@ class ShareLink(Table, tablename="share_link"):
     password_hash = Varchar(length=255, default="")
     watermark = Boolean(default=False)
     allow_face_search = Boolean(default=False)  # model-ready; shown once faces exist
+    # Recipients may ask for an archived original (docs/storages.md, "Archive tier").
+    allow_original_request = Boolean(default=False)
     is_active = Boolean(default=True)
+    # What the owner says to the recipients (under the name, the page's title), and the
+    # saved brand the link's pages wear (system/appearance.py; None: the workspace's look).
+    message = Text(default="")
+    brand_id = Integer(null=True, default=None)
     views = BigInt(default=0)
     downloads = BigInt(default=0)
     failed_password_tries = Integer(default=0)
     last_used_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class OriginalRequest(Table, tablename="original_request"):
+    """A recipient of a link asked for an archived original: the link's owner sees it (a
+    notice on the dashboard and the asset page) until they dismiss it."""
+
+    id = Serial(primary_key=True)
+    link = ForeignKey(references=ShareLink, index=True)
+    asset = ForeignKey(references=Asset, index=True)
+    owner = ForeignKey(references=User, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    seen_at = Timestamptz(null=True, default=None)

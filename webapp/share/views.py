@@ -53,6 +53,10 @@ class LinkView:
     last_used_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Recipients may ask for an archived original (docs/storages.md, "Archive tier").
+    allow_original_request: bool = False
+    message: str = ""
+    brand_id: int | None = None
 
     @property
     def state(self) -> str:
@@ -110,6 +114,9 @@ class LinkView:
             "has_password": self.has_password,
             "watermark": self.watermark,
             "allow_face_search": self.allow_face_search,
+            "allow_original_request": self.allow_original_request,
+            "message": self.message,
+            "brand_id": self.brand_id,
             "is_active": self.is_active,
             "state": self.state,
             "views": self.views,
@@ -162,6 +169,9 @@ def _view(row: dict[str, Any], token: str | None = None) -> LinkView:
         last_used_at=row["last_used_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        allow_original_request=bool(row.get("allow_original_request")),
+        message=row.get("message") or "",
+        brand_id=row.get("brand_id"),
     )
 
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 
 from webapp.core import addresses as _addresses_guard
+from webapp.core import pinned_http
 
 IPAddress = _addresses_guard.IPAddress
 
@@ -118,57 +117,6 @@ def resolve(url: str, allow_private: bool) -> Target:
     return replace(target, address=addresses[0])
 
 
-# ---- pinned connections ----------------------------------------------------------------------
-
-
-class _PinnedAsyncBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, address: str):
-        self._address = address
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        # TLS still verifies the certificate against the URL's host name (httpcore passes it
-        # as server_hostname); only the address to dial is fixed.
-        return await self._inner.connect_tcp(
-            self._address, port, timeout, local_address, socket_options
-        )
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used for sources")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _PinnedSyncBackend(httpcore.NetworkBackend):
-    def __init__(self, address: str):
-        self._address = address
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        return self._inner.connect_tcp(self._address, port, timeout, local_address, socket_options)
-
-    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used for sources")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
 @dataclass(frozen=True)
 class Limits:
     connect: float = 5.0
@@ -201,24 +149,8 @@ def _pool_kwargs(limits: Limits) -> dict[str, Any]:
 
 
 def async_transport(target: Target, limits: Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(trust_env=False)
-    assert hasattr(transport, "_pool"), "httpx changed: pinning needs a review"
-    ssl_context = httpx.create_ssl_context(trust_env=False)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context,
-        network_backend=_PinnedAsyncBackend(target.address),
-        **_pool_kwargs(limits),
-    )
-    return transport
+    return pinned_http.async_transport(target.address, **_pool_kwargs(limits))
 
 
 def sync_transport(target: Target, limits: Limits) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(trust_env=False)
-    assert hasattr(transport, "_pool"), "httpx changed: pinning needs a review"
-    ssl_context = httpx.create_ssl_context(trust_env=False)
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=ssl_context,
-        network_backend=_PinnedSyncBackend(target.address),
-        **_pool_kwargs(limits),
-    )
-    return transport
+    return pinned_http.sync_transport(target.address, **_pool_kwargs(limits))

@@ -14,7 +14,7 @@ class FieldSpec:
     name: str
     label: str
     secret: bool = False
-    kind: str = "text"  # text, number, checkbox, textarea, password
+    kind: str = "text"  # text, number, checkbox, textarea, password, url
     required: bool = False
     help: str = ""
 
@@ -96,10 +96,14 @@ KINDS: dict[str, KindSpec] = {
             "Folder",
             "A folder path inside the drive.",
             (
-                FieldSpec("folder_id", "Folder ID (optional)"),
+                FieldSpec("folder_id", "Folder ID (optional, service account)"),
+                FieldSpec("drive_id", "Shared drive ID", help="Empty: the account's My Drive."),
                 FieldSpec(
                     "service_account_json", "Service-account JSON", secret=True, kind="textarea"
                 ),
+                FieldSpec("client_id", "Client ID (own app, advanced)"),
+                FieldSpec("client_secret", "Client secret (own app)", secret=True, kind="password"),
+                FieldSpec("refresh_token", "Refresh token", secret=True, kind="password"),
             ),
         ),
         KindSpec(
@@ -120,10 +124,16 @@ KINDS: dict[str, KindSpec] = {
             "Folder",
             "A folder path inside the drive.",
             (
-                FieldSpec("drive_id", "Drive ID", required=True),
-                FieldSpec("tenant_id", "Tenant ID", required=True),
-                FieldSpec("client_id", "Client ID", required=True),
-                FieldSpec("client_secret", "Client secret", secret=True, kind="password"),
+                # Advanced (app-only credentials): all four; a connected account needs none
+                # (its drive is picked in the connect flow; the drive ID may name a
+                # SharePoint document library).
+                FieldSpec("drive_id", "Drive ID", help="Empty: the connected user's OneDrive."),
+                FieldSpec("tenant_id", "Tenant ID (app-only)"),
+                FieldSpec("client_id", "Client ID (app-only)"),
+                FieldSpec(
+                    "client_secret", "Client secret (app-only)", secret=True, kind="password"
+                ),
+                FieldSpec("refresh_token", "Refresh token", secret=True, kind="password"),
             ),
         ),
     )
@@ -146,9 +156,96 @@ def clean_form(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[
                 raise Invalid(f"{f.label}: enter a port number.", field=f.name)
             options[f.name] = int(value)
             continue
+        if f.kind == "url" and value:
+            value = check_url(f.label, f.name, value)
         if f.secret:
             if value:
                 secrets[f.name] = value
         elif value:
             options[f.name] = value
     return options, secrets
+
+
+# ---- issue 17: WebDAV and Azure Blob Storage ----------------------------------------------
+
+_WEBDAV_URL_HELP = (
+    "The account's WebDAV address. Nextcloud: https://HOST/remote.php/dav/files/USER/ "
+    "(ownCloud the same, or https://HOST/remote.php/webdav/); Yandex Disk: "
+    "https://webdav.yandex.com/; Box: https://dav.box.com/dav/; SharePoint: "
+    "https://TENANT.sharepoint.com/sites/SITE/Shared%20Documents/ (a site's document "
+    "library); any other server: the URL its WebDAV clients use."
+)
+
+KINDS.update(
+    {
+        k.kind: k
+        for k in (
+            KindSpec(
+                "webdav",
+                "WebDAV (Nextcloud, ownCloud, Yandex Disk, Box, SharePoint)",
+                "Folder (optional)",
+                "A folder below the WebDAV address, for example Photos/Team; empty for the "
+                "whole account.",
+                (
+                    FieldSpec(
+                        "url", "WebDAV URL", kind="url", required=True, help=_WEBDAV_URL_HELP
+                    ),
+                    FieldSpec("user", "User", required=True),
+                    FieldSpec(
+                        "password",
+                        "Password",
+                        secret=True,
+                        kind="password",
+                        help="With two-factor sign-in (Nextcloud, Yandex, Box), an app "
+                        "password made for Pictorium.",
+                    ),
+                ),
+            ),
+            KindSpec(
+                "azure_blob",
+                "Azure Blob Storage",
+                "Container and optional prefix",
+                "For example photos or photos/team-a.",
+                (
+                    FieldSpec("account_name", "Storage account name"),
+                    FieldSpec(
+                        "account_key",
+                        "Account key",
+                        secret=True,
+                        kind="password",
+                        help="One of: the account key, a SAS token, or a connection string.",
+                    ),
+                    FieldSpec(
+                        "sas_token",
+                        "SAS token",
+                        secret=True,
+                        kind="password",
+                        help="Needs read, write, delete and list rights on the container.",
+                    ),
+                    FieldSpec(
+                        "connection_string", "Connection string", secret=True, kind="password"
+                    ),
+                    FieldSpec(
+                        "endpoint_url",
+                        "Blob endpoint (optional)",
+                        kind="url",
+                        help="Only for Azure Stack, a sovereign cloud or Azurite, for example "
+                        "http://127.0.0.1:10000/devstoreaccount1; empty for Azure.",
+                    ),
+                ),
+            ),
+        )
+    }
+)
+
+
+def check_url(label: str, name: str, value: str) -> str:
+    """A URL field's value: http(s), a host, no user name or password inside."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise Invalid(f"{label}: enter an address starting with https://.", field=name)
+    if parts.username or parts.password:
+        raise Invalid(f"{label}: put the user name and password in their own fields.", field=name)
+    return value

@@ -59,5 +59,7 @@ async def check_address(kind: str, options: dict[str, Any]) -> None:
     try:
         await asyncio.to_thread(check_address, kind, options, allow_private_networks=allow)
     except StoreRefused as exc:
-        field = "endpoint_url" if kind in {"s3", "gcs"} else "host"
+        field = {"webdav": "url", "azure_blob": "endpoint_url"}.get(
+            kind, "endpoint_url" if kind in {"s3", "gcs"} else "host"
+        )
         raise Invalid(f"Address refused: {exc}", field=field) from None

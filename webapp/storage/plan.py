@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from webapp.fs.base import Entry
 
@@ -32,8 +33,9 @@ def same_file(entry: Entry, size: int | None, mtime: float | None, etag: str | N
     return True
 
 
-@dataclass(frozen=True)
-class Known:
+class Known(NamedTuple):
+    """What the database knows of a listed path (a tuple: a rescan makes one per file)."""
+
     id: int
     path: str
     status: str
@@ -91,6 +93,23 @@ def brake_tripped(missing: int, live: int, share: float, recent: int = 0) -> boo
     return size > 0 and missing > 0 and (missing + recent) / size > share
 
 
+def folder_groups(folders: Iterable[str], parts: int) -> list[list[str]]:
+    """A huge storage's top-level folders in at most `parts` groups of neighbouring names,
+    as even in number as can be (webapp/workflows/sync_parts.py lists one group a job)."""
+    names = sorted(set(folders))
+    if not names:
+        return []
+    count = min(parts, len(names))
+    size, extra = divmod(len(names), count)
+    groups: list[list[str]] = []
+    start = 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        groups.append(names[start:end])
+        start = end
+    return groups
+
+
 # ---- XMP sidecars (docs/metadata.md, "Sidecars") ---------------------------------------------
 # A file "name.ext.xmp" (darktable, digiKam) or "name.xmp" (Lightroom, Capture One) next to
 # "name.ext" holds metadata of that file: it is not an asset of its own.
@@ -99,8 +118,10 @@ SIDECAR_EXT = ".xmp"
 
 
 def is_sidecar(key: str) -> bool:
+    if key[-4:].lower() != SIDECAR_EXT:  # the common case, without splitting the key
+        return False
     name = key.rsplit("/", 1)[-1]
-    return len(name) > len(SIDECAR_EXT) and name.lower().endswith(SIDECAR_EXT)
+    return len(name) > len(SIDECAR_EXT)
 
 
 def stem(key: str) -> str | None:

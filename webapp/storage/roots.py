@@ -54,6 +54,11 @@ def _endpoint(url: str | None, default: str) -> str:
     return f"{parts.hostname or ''}:{parts.port or (80 if parts.scheme == 'http' else 443)}"
 
 
+def _join(base: str, root: str) -> str:
+    """A folder below a base path (a WebDAV root lies under the account's WebDAV URL)."""
+    return _folder(posixpath.join(base, (root or "").strip().strip("/")))
+
+
 def _bucket_location(scheme: str, root: str, endpoint: str) -> Location:
     text = root.strip().strip("/")
     for prefix in ("s3://", "gs://", "gcs://"):
@@ -80,6 +85,14 @@ def location(kind: str, root: str, options: Mapping[str, Any]) -> Location | Non
         port = int(options.get("port") or (21 if kind == "ftp" else 22))
         host = str(options.get("host") or "").strip().lower().rstrip(".")
         return Location(kind, f"{host}:{port}", _folder(str(options.get("folder") or root)))
+    if kind == "webdav" and options.get("url"):
+        parts = urlsplit(str(options["url"]).strip())
+        base = _folder(parts.path)
+        return Location("webdav", _endpoint(str(options["url"]), ""), _join(base, root))
+    if kind == "azure_blob":
+        account = str(options.get("account_name") or "").strip().lower()
+        endpoint = _endpoint(options.get("endpoint_url"), f"azure:{account}")
+        return _bucket_location("azure", root, endpoint)
     if kind == "onedrive" and options.get("drive_id"):
         return Location("onedrive", str(options["drive_id"]).strip(), _folder(root))
     return None

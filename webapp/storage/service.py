@@ -19,8 +19,9 @@ from webapp.core.clock import now
 from webapp.core.db import is_unique_violation
 from webapp.core.log import log_event
 from webapp.errors import Conflict, Invalid, NotFound
+from webapp.fs.backends._oauth import GrantRevoked
 from webapp.fs.base import Store
-from webapp.fs.central import open_central
+from webapp.fs.central import central_store, open_central  # noqa: F401
 from webapp.fs.digest import content_sha256
 from webapp.fs.errors import (
     StoreDenied,
@@ -36,6 +37,9 @@ from webapp.storage.tables import Storage
 from webapp.system import service as system
 
 logger = logging.getLogger("pictorium.storage")
+
+#: How a storage whose cloud grant was refused says so (its Reconnect button keys on it).
+RECONNECT = "Reconnect needed"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,13 @@ class StorageRef:
     options: dict[str, Any] = field(default_factory=dict)
     secret_names: tuple[str, ...] = ()
     owner_id: int | None = None
+    is_archive: bool = False
+    archive: dict[str, Any] = field(default_factory=dict)  # storage/archive.py
+
+    @property
+    def needs_reconnect(self) -> bool:
+        """Unreachable because the cloud refused its grant: an admin connects it again."""
+        return self.status == "unreachable" and RECONNECT in self.last_error
 
     @property
     def kind_label(self) -> str:
@@ -72,6 +83,8 @@ class StorageRef:
             "is_active": self.is_active,
             "is_main": self.is_main,
             "is_collector": self.is_collector,
+            "is_archive": self.is_archive,
+            "archive": self.archive,
             "is_central": self.is_central,
             "sync_interval_minutes": self.sync_interval_minutes,
             "status": self.status,
@@ -105,6 +118,8 @@ def _ref(row: dict[str, Any]) -> StorageRef:
         options=placement.json_dict(row["options"]),
         secret_names=_secret_names(row),
         owner_id=row["owner"],
+        is_archive=bool(row.get("is_archive")),
+        archive=placement.json_dict(row.get("archive") or "{}"),
     )
 
 
@@ -172,15 +187,7 @@ async def list_storages(actor: Actor) -> list[StorageRef]:
 
 # ---- opening stores -------------------------------------------------------------------------
 
-_central: tuple[int, Store] | None = None
-
-
-def central_store() -> Store:
-    """One Store per process (re-opened after a fork: fsspec filesystems are not fork-safe)."""
-    global _central
-    if _central is None or _central[0] != os.getpid():
-        _central = (os.getpid(), open_central(get_settings()))
-    return _central[1]
+# central_store (one Store per process) lives in fs.central: system settings' files use it too.
 
 
 def store_for(storage: StorageRef) -> Store:
@@ -189,10 +196,13 @@ def store_for(storage: StorageRef) -> Store:
         return central_store()
     from webapp.fs.backends import open_store
 
+    options = storage.options
+    if storage.is_archive:  # the cold classes its settings name (fs/archive.py)
+        options = {**options, "cold_classes": storage.archive.get("cold_classes") or []}
     return open_store(
         storage.kind,
         storage.root,
-        storage.options,
+        options,
         _secrets_of(storage.id),
         allow_private_networks=_allow_private[0],
     )
@@ -217,14 +227,26 @@ async def load_secrets(storage_id: int) -> None:
 
 
 async def open_storage(storage: StorageRef) -> Store:
-    if not storage.is_central:
-        await load_secrets(storage.id)
-        _allow_private[0] = await system.allow_private_networks()
-    return store_for(storage)
+    if storage.is_central:
+        return store_for(storage)
+    await load_secrets(storage.id)
+    _allow_private[0] = await system.allow_private_networks()
+    from webapp.fs.backends import open_store
+    from webapp.storage.connect import connected
+
+    # A storage connected through a cloud account refreshes its tokens in its own row.
+    options, secrets = await connected(
+        storage.id, storage.kind, storage.options, _secrets_of(storage.id)
+    )
+    return open_store(
+        storage.kind, storage.root, options, secrets, allow_private_networks=_allow_private[0]
+    )
 
 
 def describe_error(exc: BaseException) -> str:
     """A sentence an admin can act on, never a traceback or a credential."""
+    if isinstance(exc, GrantRevoked):
+        return f"{RECONNECT}: {exc}"
     if isinstance(exc, StoreRefused):
         return f"Address refused: {exc}"
     if isinstance(exc, StoreDenied):
@@ -275,6 +297,8 @@ async def create_storage(
         raise Invalid("Enter an absolute folder path.", field="root")
     if kind in {"s3", "gcs"} and not root.strip("/"):
         raise Invalid("Enter the bucket name.", field="root")
+    if kind == "azure_blob" and not root.strip("/"):
+        raise Invalid("Enter the container name.", field="root")
     for f in KINDS[kind].fields:
         if f.required and not str(values.get(f.name) or "").strip():
             raise Invalid(f"{f.label} is required.", field=f.name)
@@ -340,6 +364,9 @@ async def update_storage(
         for f in KINDS[storage.kind].fields:
             if f.secret and str(values.get(f"clear_{f.name}") or "") in {"1", "on", "true"}:
                 kept.pop(f.name, None)
+        if "refresh_token" in secrets:  # a new grant: the old one's access token goes too
+            kept.pop("access_token", None)
+            kept.pop("expires_at", None)
         changes[Storage.secrets] = crypto.seal({**kept, **secrets}, get_settings().secret_key)
     if sync_interval_minutes is not None:
         if not 1 <= int(sync_interval_minutes) <= 7 * 24 * 60:

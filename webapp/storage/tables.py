@@ -36,6 +36,11 @@ class Storage(Table, tablename="storage"):
     last_sync_at = Timestamptz(null=True, default=None)
     owner = ForeignKey(references=User, null=True, default=None)  # uploader of synced assets
     is_removed = Boolean(default=False)  # removed by an admin; kept so its assets keep a home
+    # An archive storage (docs/storages.md, "Archive tier"): its objects in a cold class are
+    # "archived" originals. `archive` holds its settings: cold_classes, archive_class,
+    # lifecycle_days, restore_tier, restore_days (storage/archive.py).
+    is_archive = Boolean(default=False)
+    archive = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
 
 

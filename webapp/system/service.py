@@ -111,6 +111,17 @@ SETTINGS: dict[str, SettingSpec] = {
             unit="%",
         ),
         SettingSpec(
+            "sync_split_files",
+            "Sync in parts from",
+            "A storage whose last sync listed at least this many files is listed in parts by "
+            "several workers at once (its top-level folders split in groups), with one "
+            "reconcile and one brake over the whole storage. 0: never.",
+            default=200000,
+            minimum=0,
+            maximum=1000000000,
+            unit="files",
+        ),
+        SettingSpec(
             "sync_brake_window_hours",
             "Disappearance brake window",
             "The brake also counts the assets that became unavailable within this many hours "
@@ -137,6 +148,25 @@ SETTINGS: dict[str, SettingSpec] = {
             "users agree. Needs the face model (the faces extra); it runs in the background.",
             default="off",
             choices=(("off", "Off"), ("on", "On: detect faces in photos")),
+        ),
+        SettingSpec(
+            "local_passwords",
+            "Local passwords",
+            "Whether people may sign in with a password kept here. Off: everyone signs in "
+            "through an identity provider (Admin → Sign-in), except local administrators, "
+            "who always can (the break-glass when every provider is down).",
+            default="on",
+            choices=(("on", "On"), ("off", "Off: only local administrators")),
+        ),
+        SettingSpec(
+            "directory_check_minutes",
+            "Directory check",
+            "How often directory users are checked against their directory; those it no "
+            "longer returns (or reports disabled) are deactivated. LDAP only.",
+            default=60,
+            minimum=5,
+            maximum=7 * 24 * 60,
+            unit="minutes",
         ),
         SettingSpec(
             "allow_private_networks",
@@ -243,16 +273,23 @@ async def update(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
     cleaned = {k: SETTINGS[k].clean(v) for k, v in values.items()}
     async with SystemSetting._meta.db.transaction():
         for name, value in cleaned.items():
-            updated = (
-                await SystemSetting.update(
-                    {
-                        SystemSetting.value: json.dumps(value),
-                        SystemSetting.updated_at: now(),
-                    }
-                )
-                .where(SystemSetting.key == name)
-                .returning(SystemSetting.id)
-            )
-            if not updated:
-                await SystemSetting(key=name, value=json.dumps(value)).save()
+            await store(name, value)
     return await get_all()
+
+
+async def store(name: str, value: Any) -> None:
+    """Writes one system row (JSON), made on its first write. Callers check the value."""
+    encoded = json.dumps(value)
+    updated = (
+        await SystemSetting.update({SystemSetting.value: encoded, SystemSetting.updated_at: now()})
+        .where(SystemSetting.key == name)
+        .returning(SystemSetting.id)
+    )
+    if not updated:
+        await SystemSetting(key=name, value=encoded).save()
+
+
+async def stored(name: str) -> Any:
+    """One system row's value as stored (None when there is none), whatever its spec."""
+    row = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == name).first()
+    return _decode(row["value"] if row else None, None)

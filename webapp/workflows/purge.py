@@ -14,12 +14,20 @@ from datetime import datetime, timedelta
 
 from webapp.actor import Actor, Perm
 from webapp.asset.files import delete_quietly
-from webapp.asset.tables import Asset, AssetFieldValue, AssetTag, Attachment, Proxy
+from webapp.asset.tables import (
+    ArchiveRestore,
+    Asset,
+    AssetFieldValue,
+    AssetTag,
+    Attachment,
+    Proxy,
+)
 from webapp.asset.trash import ids_for
 from webapp.collection.tables import CollectionAsset
 from webapp.core.clock import now
 from webapp.core.log import log_event
 from webapp.fs.errors import StoreError
+from webapp.share.tables import OriginalRequest
 from webapp.storage import service as storages
 from webapp.system import service as system
 
@@ -117,4 +125,6 @@ async def delete_rows(asset_ids: Sequence[int]) -> None:
         await AssetTag.delete().where(AssetTag.asset.is_in(ids))
         await AssetFieldValue.delete().where(AssetFieldValue.asset.is_in(ids))
         await CollectionAsset.delete().where(CollectionAsset.asset.is_in(ids))
+        await ArchiveRestore.delete().where(ArchiveRestore.asset.is_in(ids))
+        await OriginalRequest.delete().where(OriginalRequest.asset.is_in(ids))
         await Asset.delete().where(Asset.id.is_in(ids))

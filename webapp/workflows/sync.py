@@ -24,6 +24,7 @@ webapp/core/runs.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -36,10 +37,11 @@ from webapp.fs.key import NOT_UTF8, key_refusal, shown_key
 from webapp.settings import get_settings
 from webapp.storage import marker, runs
 from webapp.storage import service as storages
-from webapp.storage.plan import LIVE, brake_tripped, is_sidecar, sidecar_base, stem
+from webapp.storage.plan import BATCH, LIVE, brake_tripped, is_sidecar, sidecar_base, stem
 from webapp.storage.runs import SyncCounts, now
 from webapp.storage.tables import SyncRun
 from webapp.system import service as system
+from webapp.workflows import sync_parts
 from webapp.workflows.sync_apply import (
     RunStopped,
     apply_spool,
@@ -100,7 +102,8 @@ async def _run(
             suspect = await marker.problem(storage, store)
             if suspect:
                 raise RunStopped("aborted", suspect, "suspect")
-            sidecars = await asyncio.to_thread(_spool_listing, store, spool, run_id, counts)
+            split = await sync_parts.should_split(storage.id)
+            sidecars = await asyncio.to_thread(_listing, store, spool, run_id, counts, split)
         except StoreError as exc:
             raise RunStopped(
                 "aborted",
@@ -153,10 +156,22 @@ async def _run(
         await stop_if_withdrawn(storage.id)
     finally:
         spool.remove()
+        sync_parts.forget(run_id)
+
+
+def _listing(
+    store: Any, spool: Spool[Entry], run_id: int, counts: SyncCounts, split: bool
+) -> dict[str, Entry]:
+    """Phase 1 in a thread: the whole root, or a huge one in parts listed by several workers
+    (webapp/workflows/sync_parts.py); either way the whole listing lands in the one spool."""
+    entries = sync_parts.split_listing(store, run_id) if split else None
+    if entries is not None:
+        counts.note("listed in parts by several workers (a huge storage)")
+    return _spool_listing(store, entries or store.list(""), spool, counts)
 
 
 def _spool_listing(
-    store: Any, spool: Spool[Entry], run_id: int, counts: SyncCounts
+    store: Any, entries: Iterable[Entry], spool: Spool[Entry], counts: SyncCounts
 ) -> dict[str, Entry]:
     """The listing into the spool. A name the product cannot take as a key (not UTF-8, a
     backslash, a control character, too long: fs/key.py) is skipped with its reason in the
@@ -170,8 +185,7 @@ def _spool_listing(
     # a file that cannot be opened under the name it shows.
     mark = getattr(store, "undecodable_mark", None)
     sidecars: dict[str, Entry] = {}
-    stems: set[bytes] = set()
-    for entry in store.list(""):
+    for entry in entries:
         reason = key_refusal(entry.key)
         if reason is None and mark and mark in entry.key:
             reason = f"{NOT_UTF8} (the server shows it with {mark!r})"
@@ -182,17 +196,29 @@ def _spool_listing(
             sidecars[entry.key] = entry
             continue
         spool.add(entry)
-        base = stem(entry.key)
-        if base is not None:
-            stems.add(key_digest(base))
-    for sidecar in list(sidecars):
-        digest = key_digest(sidecar_base(sidecar))
-        if digest not in spool.seen and digest not in stems:
+    # A sidecar named for its file's whole name ("a.jpg.xmp") finds it in the seen set; one
+    # named for the stem ("a.xmp") needs the stems of the listed files, read back from the
+    # spool only when there is such a sidecar (most listings have none).
+    lone = [s for s in sidecars if key_digest(sidecar_base(s)) not in spool.seen]
+    stems = _stems(spool) if lone else set()
+    for sidecar in lone:
+        if key_digest(sidecar_base(sidecar)) not in stems:
             del sidecars[sidecar]
             counts.note(
                 f"skipped {shown_key(sidecar, 200)}: an XMP sidecar with no file of its name "
                 "beside it (a sidecar is not an asset of its own)"
             )
-        # An .xmp asset made before sidecars were read stays as it is (not missing).
-        spool.seen.add(key_digest(sidecar))
+    # An .xmp asset made before sidecars were read stays as it is (not missing).
+    spool.seen.update(key_digest(sidecar) for sidecar in [*sidecars, *lone])
     return sidecars
+
+
+def _stems(spool: Spool[Entry]) -> set[bytes]:
+    """The digests of the listed files' stems ("a/b" for "a/b.jpg")."""
+    stems: set[bytes] = set()
+    for batch in spool.batches(BATCH):
+        for entry in batch:
+            base = stem(entry.key)
+            if base is not None:
+                stems.add(key_digest(base))
+    return stems

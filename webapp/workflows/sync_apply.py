@@ -10,14 +10,16 @@ webapp/workflows/sync.py."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import unicodedata
 from typing import Any
 
+from webapp.asset import archive, upload
 from webapp.asset import tags as asset_tags
-from webapp.asset import upload
 from webapp.asset.register import NewAsset, register_asset, register_assets
 from webapp.asset.tables import Asset
+from webapp.core import db
 from webapp.core.kv import held, key
 from webapp.core.runs import Spool
 from webapp.core.tasks import enqueue_ingest_many, enqueue_lost_ingests, enqueue_metadata_read
@@ -28,6 +30,7 @@ from webapp.storage import service as storages
 from webapp.storage.plan import (
     BATCH,
     Known,
+    Plan,
     plan_batch,
     same_file,
     sidecar_changed,
@@ -86,13 +89,20 @@ async def stop_if_withdrawn(storage_id: int) -> None:
 
 def folder_tags(path: str) -> list[str]:
     """Parent folder names become tags (rule 2): "Events/2024 Summer/a.jpg" -> two tags."""
-    parts = path.split("/")[:-1]
+    slash = path.rfind("/")
+    return list(_folder_tags(path[:slash])) if slash > 0 else []
+
+
+@functools.lru_cache(maxsize=1024)
+def _folder_tags(folder: str) -> tuple[str, ...]:
+    """A folder's tags, worked out once for the many files of one folder."""
+    parts = folder.split("/")
     tags: list[str] = []
     for part in parts:
         tag = asset_tags.normalize_tag(unicodedata.normalize("NFC", part))
         if tag and tag.lower() not in {t.lower() for t in tags}:
             tags.append(tag)
-    return tags
+    return tuple(tags)
 
 
 def entry_key(entry: Entry) -> str:
@@ -100,37 +110,38 @@ def entry_key(entry: Entry) -> str:
 
 
 def entry_row(entry: Entry) -> list[Any]:
-    """A listed file as a spool line."""
-    return [entry.key, entry.size, entry.mtime, entry.etag]
+    """A listed file as a spool line (its storage class last, when the listing states one)."""
+    return [entry.key, entry.size, entry.mtime, entry.etag, entry.storage_class]
 
 
 def row_entry(row: list[Any]) -> Entry:
-    key, size, mtime, etag = row
-    return Entry(key=key, size=size, mtime=mtime, etag=etag)
+    key, size, mtime, etag = row[:4]
+    storage_class = row[4] if len(row) > 4 else None
+    return Entry(key=key, size=size, mtime=mtime, etag=etag, storage_class=storage_class)
 
 
 # ---- what the database knows ----------------------------------------------------------------
 
 
-def _marks(n: int) -> str:
-    return ", ".join(["{}"] * n)
-
-
 async def _known(storage_id: int, keys: list[str], tombstones: bool = True) -> dict[str, Known]:
-    """What the database knows of a batch's paths. Plain SQL: the query builder's per-value
-    work cost more than the database itself on a 100,000-file listing (bench/sync.py)."""
+    """What the database knows of a batch's paths. Plain SQL with the batch's paths in one
+    parameter (core/db.texts_clause): the query builder's per-value work cost more than the
+    database itself on a 100,000-file listing (bench/sync.py)."""
+    engine = Asset._meta.db
+    paths = db.texts_param(engine, keys)
     rows = await Asset.raw(
-        "SELECT id, path, status, fp_size, fp_mtime, fp_etag, missing_since, sidecar FROM asset "
-        f"WHERE storage = {{}} AND path IN ({_marks(len(keys))})",
+        "SELECT id, path, status, fp_size, fp_mtime, fp_etag, missing_since, sidecar "
+        f"FROM asset a WHERE a.storage = {{}} AND {db.texts_clause(engine, 'a', 'path')}",
         storage_id,
-        *keys,
+        paths,
     )
     tombstoned: set[str] = set()
     if tombstones:
         stones = await Tombstone.raw(
-            f"SELECT path FROM tombstone WHERE storage = {{}} AND path IN ({_marks(len(keys))})",
+            f"SELECT path FROM tombstone t WHERE t.storage = {{}} AND "
+            f"{db.texts_clause(engine, 't', 'path')}",
             storage_id,
-            *keys,
+            paths,
         )
         tombstoned = {s["path"] for s in stones}
     return {
@@ -215,14 +226,20 @@ async def _reconcile(
                 await collect(storage, entry, counts)
         else:
             new += plan.new
-        async with writing(storage.id):
-            await stop_if_withdrawn(storage.id)
-            if len(new) >= BATCH:
-                await queuing.submit(await _insert_new(storage, new, counts, sidecars))
-                new = []
-            await _write_known(plan, counts, queuing)
-            if not storage.is_collector:
-                await _write_sidecars(plan, sidecars, counts)
+        # An archive storage's batch is always looked at: a file that went cold (or came
+        # back) is a change the plan does not see.
+        if len(new) >= BATCH or _has_writes(plan, sidecars) or storage.is_archive:
+            async with writing(storage.id):
+                await stop_if_withdrawn(storage.id)
+                if len(new) >= BATCH:
+                    await queuing.submit(await _insert_new(storage, new, counts, sidecars))
+                    new = []
+                await _write_known(plan, counts, queuing)
+                if storage.is_archive:  # cold files are archived originals (asset/archive.py)
+                    for line in await archive.listed_marks(storage, batch, known):
+                        counts.note(line)
+                if not storage.is_collector:
+                    await _write_sidecars(plan, sidecars, counts)
         if time.monotonic() - shown >= 1.0:
             await runs.save_progress(run_id, counts)
             shown = time.monotonic()
@@ -230,6 +247,17 @@ async def _reconcile(
         await stop_if_withdrawn(storage.id)
         await queuing.submit(await _insert_new(storage, new, counts, sidecars))
     await runs.save_progress(run_id, counts)
+
+
+def _has_writes(plan: Plan, sidecars: dict[str, Entry]) -> bool:
+    """Whether a batch has anything to write: an unchanged rescan's batches have not, and
+    skip the writers' lock and the storage's row (a rescan spent a third of its time there;
+    the run still checks the storage after its last batch)."""
+    if plan.changed or plan.restored or plan.held or plan.back:
+        return True
+    if sidecars or any(a.sidecar for a in plan.unchanged):
+        return True
+    return any(a.status == "processing" for a in plan.unchanged)
 
 
 async def _write_known(plan: Any, counts: SyncCounts, queuing: Any) -> None:
@@ -299,19 +327,28 @@ async def _insert_new(
                 fp_etag=entry.etag,
                 tags=folder_tags(entry.key),
                 uploader_id=storage.owner_id,
+                # A cold file of an archive storage cannot be read: archived, not ingested.
+                status="archived" if archive.cold_entry(storage, entry) else "processing",
             )
             for entry in entries
         ]
     )
+    cold: set[int] = set()
     for asset_id, entry in zip(ids, entries, strict=True):
         counts.new += 1
         counts.note(f"new {entry.key}")
+        if archive.cold_entry(storage, entry):
+            cold.add(asset_id)
+            counts.note(
+                f"archived {entry.key}: in the cold class {entry.storage_class}; its previews "
+                "are made when its original is restored"
+            )
         sidecar = sidecar_of(entry.key, sidecars) if sidecars else None
         if sidecar is not None:
             # Before its ingest job is queued: the ingest reads the sidecar it names.
             await Asset.update({Asset.sidecar: sidecar_value(sidecar)}).where(Asset.id == asset_id)
             counts.note(f"sidecar {sidecar.key}: its metadata goes to {entry.key}")
-    return ids
+    return [i for i in ids if i not in cold]
 
 
 async def _write_sidecars(plan: Any, sidecars: dict[str, Entry], counts: SyncCounts) -> None:

@@ -29,6 +29,7 @@ MAKE_PROXIES_BATCH = "webapp.jobs.asset.make_proxies_batch"
 DETECT_FACES = "webapp.jobs.face.detect_faces"
 SCAN_FACES = "webapp.jobs.face.scan_faces"
 SYNC_STORAGE = "webapp.jobs.storage.sync_storage"
+SYNC_PART = "webapp.jobs.storage.list_sync_part"
 PULL_SOURCE = "webapp.jobs.source.pull_source"
 
 
@@ -252,6 +253,12 @@ def enqueue_sync(run_id: int) -> Job:
         timeout=6 * 3600,
         retries=5,
     )
+
+
+def enqueue_sync_part(run_id: int) -> Job:
+    """A helper listing parts of a huge storage's run (workflows/sync_parts.py); several per
+    run, so no job id. Not retried: the run lists again a part whose lister died."""
+    return enqueue(SYNC_PART, run_id, queue_name="sync", timeout=6 * 3600, retries=0)
 
 
 def enqueue_pull(run_id: int) -> Job:

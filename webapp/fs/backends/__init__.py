@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from webapp.fs.backends._common import ALLOW_PRIVATE, check_endpoint, dial_address
+from webapp.fs.backends.azure_blob import _azure_blob
 from webapp.fs.backends.dropbox import _dropbox
 from webapp.fs.backends.ftp import _ftp
 from webapp.fs.backends.gcs import _gcs
@@ -26,10 +27,23 @@ from webapp.fs.backends.memory import _memory
 from webapp.fs.backends.onedrive import _onedrive
 from webapp.fs.backends.s3 import _s3
 from webapp.fs.backends.sftp import _sftp
+from webapp.fs.backends.webdav import _webdav
 from webapp.fs.base import Store
 from webapp.settings import get_settings
 
-KINDS = ("memory", "local", "s3", "gcs", "ftp", "sftp", "gdrive", "dropbox", "onedrive")
+KINDS = (
+    "memory",
+    "local",
+    "s3",
+    "gcs",
+    "ftp",
+    "sftp",
+    "gdrive",
+    "dropbox",
+    "onedrive",
+    "webdav",
+    "azure_blob",
+)
 
 
 _OPENERS = {
@@ -42,6 +56,8 @@ _OPENERS = {
     "gdrive": _gdrive,
     "dropbox": _dropbox,
     "onedrive": _onedrive,
+    "webdav": _webdav,
+    "azure_blob": _azure_blob,
 }
 
 
@@ -78,8 +94,10 @@ def check_address(kind: str, options: Mapping[str, Any], *, allow_private_networ
 
     guarded = {**options, ALLOW_PRIVATE: allow_private_networks}
     try:
-        if kind in {"s3", "gcs"}:
+        if kind in {"s3", "gcs", "azure_blob"}:
             check_endpoint(options.get("endpoint_url"), guarded)
+        elif kind == "webdav" and options.get("url"):
+            check_endpoint(str(options["url"]), guarded)
         elif kind in {"ftp", "sftp"} and options.get("host"):
             port = int(options.get("port") or (21 if kind == "ftp" else 22))
             dial_address(str(options["host"]), port, guarded)

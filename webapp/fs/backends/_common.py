@@ -8,8 +8,9 @@ tries again anyway.
 
 from __future__ import annotations
 
+import io
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
 from webapp.core.addresses import AddressRefused, checked_addresses
@@ -19,6 +20,8 @@ from webapp.fs.fsspec_store import FsspecStore
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
+#: How much a RangedFile fetches at once.
+READ_BLOCK = 4 * 1024 * 1024
 
 
 #: The option open_store sets (never a form field): may this store dial private addresses?
@@ -116,3 +119,54 @@ def _folder(root: str, options: Mapping[str, Any]) -> str:
     folder = (options.get("folder") or root or "/").strip()
     folder = posixpath.normpath("/" + folder.lstrip("/")) if folder else "/"
     return folder
+
+
+class RangedFile:
+    """A seekable reader over a ranged download (Dropbox, Microsoft Graph): `fetch(start,
+    end)` returns bytes [start, end); blocks of READ_BLOCK are fetched on demand."""
+
+    def __init__(self, fetch: Callable[[int, int], bytes], size: int) -> None:
+        self._fetch = fetch
+        self.size = size
+        self._pos = 0
+        self._buffer = b""
+        self._buffer_start = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pos >= self.size:
+            return b""
+        end = self.size if size is None or size < 0 else min(self.size, self._pos + size)
+        out = bytearray()
+        while self._pos < end:
+            offset = self._pos - self._buffer_start
+            if 0 <= offset < len(self._buffer):
+                piece = self._buffer[offset : offset + (end - self._pos)]
+            else:
+                fetch_end = min(self.size, max(end, self._pos + READ_BLOCK))
+                self._buffer = self._fetch(self._pos, fetch_end)
+                self._buffer_start = self._pos
+                if not self._buffer:
+                    break
+                continue
+            out += piece
+            self._pos += len(piece)
+        return bytes(out)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self.closed = True
+        self._buffer = b""
+
+    def __enter__(self) -> RangedFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

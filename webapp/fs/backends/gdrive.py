@@ -1,4 +1,6 @@
-"""The "gdrive" kind: Google Drive, through gdrive-fsspec.
+"""The "gdrive" kind: Google Drive. A connected user's account (a refresh token from the
+connect flow) runs on gdrive_api.py over httpx; the advanced option, a service account, runs
+on gdrive-fsspec.
 
 Trap of this kind: gdrive-fsspec builds its Google API client without a timeout, so the
 connection sets httplib2's read timeout itself. The root is a folder path below the folder
@@ -18,6 +20,8 @@ from webapp.fs.fsspec_store import FsspecStore
 
 
 def _gdrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    if secrets.get("refresh_token"):
+        return _connected(root, options, secrets)
     from gdrive_fsspec import GoogleDriveFileSystem
 
     service_account = secrets.get("service_account_json") or secrets.get("service_account")
@@ -41,3 +45,14 @@ def _gdrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -
         return fs
 
     return FsspecStore(connect, folder, f"Google Drive folder {folder or '/'!r}")
+
+
+def _connected(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    from webapp.fs.backends._common import _folder
+    from webapp.fs.backends._oauth import refresh_token_session
+    from webapp.fs.backends.gdrive_api import DriveStore
+
+    session, hidden = refresh_token_session("google", "Google", options, secrets)
+    folder = _folder(root, options)
+    drive_id = str(options.get("drive_id") or "")
+    return DriveStore(session, drive_id, folder, f"Google Drive folder {folder!r}", secrets=hidden)

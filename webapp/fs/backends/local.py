@@ -78,16 +78,31 @@ class LocalStore(Store):
             except (FileNotFoundError, NotADirectoryError):
                 continue
             folders = []
+            base = f"{rel}/" if rel else ""
             for item in entries:
-                if item.is_symlink():
-                    continue
-                key = f"{rel}/{item.name}" if rel else item.name
+                # is_dir without following links costs no system call; a file's lstat is
+                # needed anyway, and tells a symlink (skipped) from a regular file.
                 if item.is_dir(follow_symlinks=False):
-                    folders.append((item.path, key))
-                elif item.is_file(follow_symlinks=False):
-                    st = item.stat(follow_symlinks=False)
-                    yield Entry(key=key, size=st.st_size, mtime=st.st_mtime, etag=None)
+                    folders.append((item.path, base + item.name))
+                    continue
+                st = item.stat(follow_symlinks=False)
+                if stat_module.S_ISREG(st.st_mode):
+                    yield Entry(base + item.name, st.st_size, st.st_mtime, None)
             pending.extend(sorted(folders, reverse=True))
+
+    def _top(self) -> tuple[list[Entry], list[str]] | None:
+        self._check_root()
+        files: list[Entry] = []
+        folders: list[str] = []
+        with os.scandir(self.root) as it:
+            for item in it:
+                if item.is_dir(follow_symlinks=False):
+                    folders.append(item.name)
+                    continue
+                st = item.stat(follow_symlinks=False)
+                if stat_module.S_ISREG(st.st_mode):
+                    files.append(Entry(item.name, st.st_size, st.st_mtime, None))
+        return files, folders
 
     def _stat(self, key: str) -> Entry:
         st = os.stat(self._path(key))

@@ -1,8 +1,9 @@
-"""The "onedrive" kind: OneDrive and SharePoint drives through msgraphfs (Microsoft Graph).
+"""The "onedrive" kind: OneDrive and SharePoint drives (Microsoft Graph).
 
-Traps of this kind: the app signs in with client credentials (drive_id, client_id, tenant_id
-and client_secret are all required), and msgraphfs takes its timeouts through the
-oauth2_client_params it passes on to httpx.AsyncClient.
+Two ways in: a connected user's account (a refresh token from the connect flow) runs on
+graph.py over httpx; the advanced option, app-only client credentials (drive_id, client_id,
+tenant_id and client_secret all required), runs on msgraphfs, which takes its timeouts
+through the oauth2_client_params it passes on to httpx.AsyncClient.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from webapp.fs.fsspec_store import FsspecStore
 
 
 def _onedrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    if secrets.get("refresh_token"):
+        return _connected(root, options, secrets)
     drive_id = options.get("drive_id") or None
     client_id = options.get("client_id") or None
     tenant_id = options.get("tenant_id") or None
     client_secret = secrets.get("client_secret") or None
     if not (drive_id and client_id and tenant_id and client_secret):
-        raise ValueError("OneDrive needs drive_id, client_id, tenant_id and client_secret")
+        raise ValueError(
+            "connect a Microsoft account, or give drive_id, client_id, tenant_id and "
+            "client_secret (app-only)"
+        )
     folder = _folder(root, options)
 
     def connect() -> Any:
@@ -47,3 +53,13 @@ def _onedrive(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any])
         )
 
     return FsspecStore(connect, folder, f"OneDrive folder {folder!r}", secrets=[str(client_secret)])
+
+
+def _connected(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> Store:
+    from webapp.fs.backends._oauth import refresh_token_session
+    from webapp.fs.backends.graph import GraphStore
+
+    session, hidden = refresh_token_session("microsoft", "Microsoft", options, secrets)
+    folder = _folder(root, options)
+    drive_id = str(options.get("drive_id") or "")
+    return GraphStore(session, drive_id, folder, f"OneDrive folder {folder!r}", secrets=hidden)

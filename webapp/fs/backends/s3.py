@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import shutil
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, cast
 
+from webapp.fs.archive import COLD_CLASSES, ArchiveTier, cold_classes
 from webapp.fs.backends._common import (
     ALLOW_PRIVATE,
     CONNECT_TIMEOUT,
@@ -42,11 +44,18 @@ def _whole_seconds(entry: Entry) -> Entry:
     that a listed fingerprint and a stat of the same file agree."""
     if entry.mtime is None:
         return entry
-    return Entry(entry.key, entry.size, float(int(entry.mtime)), entry.etag)
+    return dataclasses.replace(entry, mtime=float(int(entry.mtime)))
 
 
 class S3Store(_BucketStore):
     kind = "s3"
+    #: The storage classes that need a restore (fs/archive.py), from the storage's options.
+    cold: frozenset[str] = COLD_CLASSES
+
+    def archive(self) -> ArchiveTier:
+        from webapp.fs.backends.s3_archive import S3ArchiveTier
+
+        return S3ArchiveTier(self, self.cold)
 
     def _pages(self, prefix: str, page_size: int) -> Iterator[list[Entry]]:
         fs = self.fs
@@ -66,6 +75,27 @@ class S3Store(_BucketStore):
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return
+            params["ContinuationToken"] = token
+
+    def _top(self) -> tuple[list[Entry], list[str]] | None:
+        fs = self.fs
+        base = self._object_prefix("")
+        params: dict[str, Any] = {"Bucket": self.bucket_name, "Prefix": base, "Delimiter": "/"}
+        files: list[Entry] = []
+        folders: list[str] = []
+        while True:
+            page = _sync(fs, fs._call_s3, "list_objects_v2", **params)
+            for item in page.get("Contents", []):
+                key = self._key_of(item["Key"])
+                if key is not None:
+                    files.append(_whole_seconds(entry_from_info(key, item)))
+            for common in page.get("CommonPrefixes", []):
+                name = str(common.get("Prefix", ""))[len(base) :].rstrip("/")
+                if name and "/" not in name:
+                    folders.append(name)
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return files, folders
             params["ContinuationToken"] = token
 
     def _top_level(self, limit: int) -> tuple[int, int, bool]:
@@ -187,4 +217,6 @@ def _s3(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> St
 
     where = f"{endpoint} " if endpoint else ""
     label = f"S3 {where}bucket {bucket!r}" + (f" prefix {prefix!r}" if prefix else "")
-    return S3Store(connect, bucket, prefix, label, secrets=[str(secret or ""), str(token or "")])
+    store = S3Store(connect, bucket, prefix, label, secrets=[str(secret or ""), str(token or "")])
+    store.cold = cold_classes(options)
+    return store
