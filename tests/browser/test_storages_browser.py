@@ -36,8 +36,12 @@ async def test_add_s3_storage_test_sync_and_see_folder_tags(page, live_server, r
     await page.goto(f"{base}/admin/storages")
     await page.click('[data-test="storage-add"]')
     await page.fill('[data-test="storage-name"]', "Team bucket")
-    # Choosing the kind swaps in its fields (htmx).
+    # Choosing the kind swaps in its fields (htmx). S3 is the form's default, so its fields
+    # are there before the swap: typing into them before the swap lands loses what was typed
+    # (it did in CI under load). The old block is marked and the new one waited for.
+    await page.eval_on_selector("#storage-fields", "el => el.setAttribute('data-stale', '')")
     await page.select_option('[data-test="storage-kind"]', "s3")
+    await page.wait_for_selector("#storage-fields:not([data-stale])", state="attached")
     await page.wait_for_selector('[data-test="storage-endpoint_url"]')
     await page.fill('[data-test="storage-root"]', root)
     await page.fill('[data-test="storage-endpoint_url"]', rclone_s3.options["endpoint_url"])
