@@ -13,6 +13,7 @@ from tests.share_helpers import actor_of
 from webapp.actor import SYSTEM
 from webapp.asset import fields as field_defs
 from webapp.asset import metadata
+from webapp.asset import query as asset_query
 
 pytestmark = pytest.mark.browser
 
@@ -91,6 +92,8 @@ async def test_edit_on_the_asset_page_then_in_bulk_with_tag_suggestions(page, li
     notice = page.locator('[data-test="notice"]')
     await notice.wait_for()
     assert "Edited the metadata of 2 asset(s)." in await notice.inner_text()
+    # The values the views were read with (a page's rows): read them again after the edit.
+    one, two = [await asset_query.get_asset(actor_of(admin), a.id) for a in (one, two)]
     metas = await metadata.metadata_of(actor_of(admin), [one, two])
     assert [m.basic("creator").value for m in metas.values()] == ["Studio North"] * 2
     assert metas[one.id].basic("title").value == "Harbour at dusk"

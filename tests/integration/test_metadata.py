@@ -4,15 +4,19 @@ and field filters, and tags that keep their case."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.integration.test_assets import actor_for, upload
 from tests.jobs import run_jobs
+from tests.waiting import async_wait_until
 from webapp.actor import SYSTEM
 from webapp.asset import edits, metadata, tags
 from webapp.asset import fields as field_defs
 from webapp.asset import query as asset_query
-from webapp.asset.tables import Asset, AssetFieldValue, AssetTag
+from webapp.asset.tables import Asset, AssetFieldValue, AssetTag, MetadataField
+from webapp.core.versioned import Versioned
 from webapp.errors import Forbidden, Invalid
 from webapp.workflows import purge
 
@@ -108,6 +112,8 @@ async def test_bulk_edit_sets_the_given_fields_and_leaves_the_others():
         editor, [a.id, b.id], {"creator": "Studio"}, {project.id: "Apollo"}
     )
     assert changed == 2
+    # The values the views were read with (a page's rows): read them again after the edits.
+    a, b = [await asset_query.get_asset(editor, x.id) for x in (a, b)]
     metas = await metadata.metadata_of(editor, [a, b])
     assert metas[a.id].basic("title").value == "Own title"  # left as it was
     assert [m.basic("creator").value for m in metas.values()] == ["Studio", "Studio"]
@@ -120,6 +126,48 @@ async def test_bulk_edit_sets_the_given_fields_and_leaves_the_others():
     # The purge deletes the values with the asset.
     await purge.delete_rows([b.id])
     assert await AssetFieldValue.count().where(AssetFieldValue.asset == b.id) == 0
+
+
+async def test_a_page_read_with_its_rows_is_not_read_again_for_its_metadata(sql_statements):
+    """The JSON feed's metadata comes from the page's own rows: the user's values are in
+    them, so no statement reads the assets again (issue 15: the JSON feed's statements)."""
+    editor = await actor_for()
+    a = await _asset(editor, "a.jpg", 1)
+    await metadata.edit_metadata(editor, a.uuid, {"title": "Own title"}, {})
+    page = await asset_query.list_assets(editor, asset_query.AssetFilter())
+    sql_statements.clear()
+    metas = await metadata.metadata_of(editor, page.items)
+    assert metas[a.id].basic("title").value == "Own title"
+    assert not [s for s in sql_statements if 'FROM "asset"' in s], sql_statements
+    # The fields are kept by the process: with none defined, the next page's metadata runs
+    # no statement at all.
+    sql_statements.clear()
+    await metadata.metadata_of(editor, page.items)
+    assert sql_statements == []
+    # A view that does not carry them (built by hand) is read, and still right.
+    bare = dataclasses.replace(page.items[0], user_basics=None)
+    sql_statements.clear()
+    assert (await metadata.metadata_of(editor, [bare]))[a.id].basic("title").value == "Own title"
+    assert [s for s in sql_statements if 'FROM "asset"' in s], sql_statements
+
+
+async def test_a_field_another_process_made_shows_within_a_second():
+    """The fields are kept per process under a version token (core.versioned): a change in
+    this process shows at once, one in another process within the recheck second."""
+    admin = await actor_for("admin", "admin@example.com")
+    assert await field_defs.list_fields(admin) == []  # this process keeps the empty list
+    made = await field_defs.create_field(admin, "Project", "text")
+    assert [f.name for f in await field_defs.list_fields(admin)] == ["Project"]
+    # Another process renames it: the row, then a new token.
+    await MetadataField.update({MetadataField.name: "Campaign"}).where(MetadataField.id == made.id)
+    Versioned("metadata-fields").changed()
+
+    async def seen() -> bool:
+        return [f.name for f in await field_defs.list_fields(admin)] == ["Campaign"]
+
+    await async_wait_until(seen, timeout=5, describe="the other process's rename")
+    await metadata.delete_field(admin, made.id)
+    assert await field_defs.list_fields(admin) == []
 
 
 async def test_search_finds_edited_metadata_and_the_feed_filters_by_field():

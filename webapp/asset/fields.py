@@ -19,6 +19,7 @@ from webapp.actor import Actor, Perm
 from webapp.asset.tables import AssetFieldValue, MetadataField
 from webapp.asset.views import json_value
 from webapp.core.log import log_event
+from webapp.core.versioned import Versioned
 from webapp.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -141,10 +142,25 @@ def _field(row: dict[str, Any]) -> FieldDef:
     )
 
 
+# The fields as this process last read them: every feed page and JSON feed needs them, and
+# they change when an admin edits one (each change below calls fields_changed).
+_defs = Versioned[tuple[FieldDef, ...]]("metadata-fields", recheck=1.0)
+
+
+def fields_changed() -> None:
+    """Call once the database holds a change to the fields (every process reads them again,
+    this one at once, the others within a second)."""
+    _defs.changed()
+
+
+async def _read_fields() -> tuple[FieldDef, ...]:
+    return tuple(_field(r) for r in await MetadataField.select().order_by(MetadataField.id))
+
+
 async def list_fields(actor: Actor) -> list[FieldDef]:
     """Every field, in the order they were made (readers see them on the asset page)."""
     actor.require(Perm.read)
-    return [_field(r) for r in await MetadataField.select().order_by(MetadataField.id)]
+    return list(await _defs.get(_read_fields))
 
 
 async def get_field(actor: Actor, field_id: int) -> FieldDef:
@@ -180,6 +196,7 @@ async def create_field(actor: Actor, name: Any, kind: Any, options: Any = None) 
             MetadataField.id
         )
     )[0]
+    fields_changed()
     log_event(log, "metadata_field.created", field_id=row["id"], kind=kind)
     return await get_field(actor, row["id"])
 
@@ -219,6 +236,7 @@ async def update_field(actor: Actor, field_id: int, name: Any, options: Any = No
     await MetadataField.update({MetadataField.name: clean, MetadataField.options: opts}).where(
         MetadataField.id == field_id
     )
+    fields_changed()
     log_event(log, "metadata_field.updated", field_id=field_id)
     return await get_field(actor, field_id)
 

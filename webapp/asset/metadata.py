@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from webapp.actor import SYSTEM, Actor, Perm
@@ -20,7 +20,7 @@ from webapp.asset import fields as field_defs
 from webapp.asset.fields import FieldDef, clean_text, clean_value
 from webapp.asset.query import FieldMatch, get_asset
 from webapp.asset.tables import Asset, AssetFieldValue
-from webapp.asset.views import AssetView
+from webapp.asset.views import BASICS, AssetView
 from webapp.core.clock import now
 from webapp.core.log import log_event
 from webapp.core.names import search_text_of
@@ -28,7 +28,6 @@ from webapp.errors import Conflict, Forbidden, Invalid
 
 log = logging.getLogger(__name__)
 
-BASICS = ("title", "description", "creator", "copyright")
 BASIC_LABELS = {
     "title": "Title",
     "description": "Description",
@@ -95,18 +94,22 @@ def meta_text(own: Mapping[str, str], values: Sequence[tuple[FieldDef, str]]) ->
 
 
 async def metadata_of(actor: Actor, assets: Sequence[AssetView]) -> dict[int, AssetMetadata]:
-    """The metadata of a page of assets: three queries whatever the page's size."""
+    """The metadata of a page of assets: at most three queries whatever the page's size, one
+    when the views carry what users set (they do when read with their whole row) and no
+    field is defined."""
     actor.require(Perm.read)
     ids = [a.id for a in assets]
     if not ids:
         return {}
     defs = await field_defs.list_fields(actor)
-    own_rows = {
-        r["id"]: r
-        for r in await Asset.select(Asset.id, *[getattr(Asset, k) for k in BASICS]).where(
-            Asset.id.is_in(ids)
-        )
+    own_rows: dict[int, Mapping[str, Any]] = {
+        a.id: a.user_basics for a in assets if a.user_basics is not None
     }
+    unread = [i for i in ids if i not in own_rows]
+    if unread:
+        columns = [getattr(Asset, k) for k in BASICS]
+        for r in await Asset.select(Asset.id, *columns).where(Asset.id.is_in(unread)):
+            own_rows[r["id"]] = r
     values: dict[tuple[int, int], str] = {}
     if defs:
         for r in await AssetFieldValue.select(
@@ -124,7 +127,8 @@ async def metadata_of(actor: Actor, assets: Sequence[AssetView]) -> dict[int, As
 
 
 async def asset_metadata(actor: Actor, asset: AssetView) -> AssetMetadata:
-    return (await metadata_of(actor, [asset]))[asset.id]
+    """One asset's metadata as it is now, whenever its view was read (after an edit, say)."""
+    return (await metadata_of(actor, [replace(asset, user_basics=None)]))[asset.id]
 
 
 # ---- edits --------------------------------------------------------------------------------
@@ -321,6 +325,7 @@ async def delete_field(actor: Actor, field_id: int) -> int:
     async with Asset._meta.db.transaction():
         await field_defs.delete_field_rows(field_id)
         await refresh_meta_text(ids, stamp=True)
+    field_defs.fields_changed()
     log_event(log, "metadata_field.deleted", field_id=field_id, assets=len(ids))
     return len(ids)
 

@@ -67,6 +67,9 @@ class AssetView:
     # The date taken as the file states it (docs/metadata.md): wall clock, offset in minutes.
     taken_at_local: datetime | None = None
     taken_at_offset: int | None = None
+    # What users set of the built-in fields (asset/metadata.py), read with the row; None when
+    # the row did not carry them, and asset/metadata.py reads them itself.
+    user_basics: dict[str, str] | None = None
 
     @property
     def taken_at_offset_text(self) -> str | None:
@@ -178,6 +181,9 @@ def json_value(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+#: The built-in fields a user can set (asset/metadata.py), columns of the asset's row.
+BASICS = ("title", "description", "creator", "copyright")
+
 ASSET_COLUMNS = (
     *Asset.all_columns(),
     Asset.storage.name.as_alias("storage_name"),
@@ -219,6 +225,7 @@ def asset_view(row: dict[str, Any], proxies: dict[str, ProxyInfo] | None = None)
         missing_since=row.get("missing_since"),
         taken_at_local=row.get("taken_at_local"),
         taken_at_offset=row.get("taken_at_offset"),
+        user_basics={k: row[k] or "" for k in BASICS} if "title" in row else None,
     )
 
 
