@@ -8,7 +8,7 @@ import pytest
 
 from tests.factories import make_user
 from webapp.account import service as accounts
-from webapp.account.tables import ApiToken, LoginSession
+from webapp.account.tables import ApiToken, LoginSession, User
 from webapp.actor import SYSTEM, Perm
 from webapp.core.clock import parse_expiry
 from webapp.errors import Conflict, Forbidden, Invalid
@@ -51,6 +51,34 @@ async def test_deactivation_ends_sessions_and_tokens_at_once():
     assert await accounts.actor_from_token(key) is None
     with pytest.raises(Conflict):
         await accounts.create_token(SYSTEM, user.id)
+
+
+async def test_a_sessions_actor_is_one_statement_and_keeps_every_rule(sql_statements):
+    """The session's user in one plain statement (every page runs it): the role, the flags
+    and the time zone come through; an expired session or a deactivated user is no one; the
+    last-seen time is written only when it is old."""
+    user = await make_user("s@example.com", role="editor")
+    await User.update({User.time_zone: "Europe/Paris"}).where(User.id == user.id)
+    session = await accounts.start_session(user.id)
+    sql_statements.clear()
+    actor = await accounts.actor_from_session(session)
+    assert len(sql_statements) == 1, sql_statements
+    assert actor is not None and actor.kind == "user" and actor.user_id == user.id
+    assert actor.email == "s@example.com" and actor.time_zone == "Europe/Paris"
+    assert actor.can(Perm.update) and not actor.is_admin
+    row = await LoginSession.select().where(LoginSession.user == user.id).first()
+    assert actor.session_id == row["id"]
+    # An old last-seen time is brought up to date (one more statement), a fresh one is not.
+    old = datetime.now(UTC) - timedelta(hours=1)
+    await LoginSession.update({LoginSession.last_seen_at: old}).where(LoginSession.id == row["id"])
+    sql_statements.clear()
+    assert await accounts.actor_from_session(session) is not None
+    assert len(sql_statements) == 2, sql_statements
+    seen = await LoginSession.select().where(LoginSession.id == row["id"]).first()
+    assert seen["last_seen_at"] > old + timedelta(minutes=30)
+    assert await accounts.actor_from_session(session + "x") is None
+    await LoginSession.update({LoginSession.expires_at: old}).where(LoginSession.id == row["id"])
+    assert await accounts.actor_from_session(session) is None
 
 
 async def test_token_expiry_revocation_and_last_use():

@@ -300,22 +300,32 @@ async def end_session(token: str) -> None:
     await LoginSession.delete().where(LoginSession.token_hash == sec.key_hash(token, _secret()))
 
 
+# What an actor is made of (actor_for), from the user's row `u`: the session's and the
+# token's statements below read it with their own columns, in one plain statement each. Every
+# request runs one of them, and Piccolo's query building and nested output cost more than the
+# statement itself.
+_ACTOR_USER_SQL = "u.id, u.email, u.name, u.role, u.is_active, u.time_zone, " + ", ".join(
+    "u." + col for col in FLAG_COLUMNS.values()
+)
+
+_SESSION_ACTOR_SQL = (
+    f"SELECT s.id AS session_id, s.expires_at, s.last_seen_at, {_ACTOR_USER_SQL} "
+    'FROM account_session s JOIN account_user u ON u.id = s."user" WHERE s.token_hash = {}'
+)
+
+
 async def actor_from_session(token: str) -> Actor | None:
     if not token:
         return None
-    row = (
-        await LoginSession.select(*LoginSession.all_columns(), *LoginSession.user.all_columns())
-        .where(LoginSession.token_hash == sec.key_hash(token, _secret()))
-        .output(nested=True)
-        .first()
-    )
-    if row is None or not row["user"]["is_active"] or row["expires_at"] <= now():
+    rows = await LoginSession.raw(_SESSION_ACTOR_SQL, sec.key_hash(token, _secret()))
+    row = rows[0] if rows else None
+    if row is None or not row["is_active"] or row["expires_at"] <= now():
         return None
     if now() - row["last_seen_at"] > _TOUCH_EVERY:
         await LoginSession.update({LoginSession.last_seen_at: now()}).where(
-            LoginSession.id == row["id"]
+            LoginSession.id == row["session_id"]
         )
-    return actor_for(row["user"], kind="user", session_id=row["id"])
+    return actor_for(row, kind="user", session_id=row["session_id"])
 
 
 async def purge_expired_sessions() -> int:
@@ -440,12 +450,10 @@ async def token_problem(raw: str) -> str:
     return "unknown"
 
 
-# The token's state and its user's row in one plain statement: every API request runs it, and
-# Piccolo's query building and nested output cost more than the statement itself.
+# The token's state and its user's row in one plain statement (see _ACTOR_USER_SQL).
 _TOKEN_ACTOR_SQL = (
     "SELECT t.id AS token_id, t.expires_at, t.last_used_at, t.revoked_at, "
-    "u.id, u.email, u.name, u.role, u.is_active, u.time_zone, "
-    f"{', '.join('u.' + col for col in FLAG_COLUMNS.values())} "
+    f"{_ACTOR_USER_SQL} "
     'FROM account_token t JOIN account_user u ON u.id = t."user" WHERE t.key_hash = {}'
 )
 
