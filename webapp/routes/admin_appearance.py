@@ -1,7 +1,7 @@
 """Admin -> Appearance: the workspace's name, logos, favicon, sign-in background and colours,
 reset to default, and the saved brands links may wear (docs/appearance.md). Also the public
 side every page links: the generated stylesheet of the colours (`/appearance.css`, a brand's
-`/appearance/brands/<id>.css`), the pictures and the favicon."""
+`/appearance/brands/<id>/style.css`), the pictures and the favicon."""
 
 from __future__ import annotations
 
