@@ -61,6 +61,10 @@ os.environ.update(
         # the refusals use the `safe_defaults` fixture).
         "ALLOW_PRIVATE_NETWORKS": "1",
         "LOCAL_STORAGE_ROOTS": tempfile.gettempdir(),
+        # The live servers (module-scoped) keep the look, the address and the fields per
+        # process; each test empties Redis and the tables, so they ask Redis on every use
+        # rather than show the last test's for up to a second (a logo file already gone).
+        "SETTINGS_RECHECK_SECONDS": "0",
     }
 )
 if ENGINE == "postgres":

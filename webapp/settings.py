@@ -42,6 +42,10 @@ class Settings:
     # ALLOWED_HOSTS: Host headers answered besides the public address and BASE_URL's host
     # (system/domain.py); "*" answers any (development and tests only).
     allowed_hosts: tuple[str, ...] = ()
+    # SETTINGS_RECHECK_SECONDS: how long a process may show what it keeps of the look, the
+    # public address and the metadata fields before asking Redis whether another process
+    # changed them (core/versioned.py). 0 asks on every use (the tests' live servers).
+    settings_recheck_seconds: float = 1.0
 
     @property
     def allow_private_networks(self) -> bool:
@@ -98,6 +102,18 @@ def _workers(value: str | None) -> int:
     if count < 1:
         raise ValueError(f"WORKERS must be a whole number of at least 1, not {value!r}")
     return count
+
+
+def _seconds(name: str, value: str | None, default: float) -> float:
+    if not (value or "").strip():
+        return default
+    try:
+        seconds = float(value or "")
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise ValueError(f"{name} must be a number of seconds from 0 to 3600, not {value!r}")
+    return seconds
 
 
 def _networks(name: str, value: str | None) -> tuple[IPNetwork, ...]:
@@ -161,6 +177,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES")),
         local_storage_roots=_roots(env.get("LOCAL_STORAGE_ROOTS")),
         allowed_hosts=tuple((env.get("ALLOWED_HOSTS") or "").replace(",", " ").split()),
+        settings_recheck_seconds=_seconds(
+            "SETTINGS_RECHECK_SECONDS", env.get("SETTINGS_RECHECK_SECONDS"), 1.0
+        ),
     )
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 import re
 
+import httpx
 import pytest
 from PIL import Image
 
 from tests.factories import make_user
+from tests.share_helpers import actor_of
 from tests.waiting import async_wait_until
 from webapp.core.versioned import Versioned
 from webapp.fs.central import central_store
@@ -295,3 +297,14 @@ async def test_a_picture_can_be_removed(admin_browser) -> None:
     assert removed.status_code == 303
     look = (await appearance.current()).look
     assert look.logo is None and look.name == "Acme"
+
+
+async def test_a_live_server_shows_a_look_saved_elsewhere_at_its_next_page(live_server) -> None:
+    """The tests' live servers ask Redis on every use (SETTINGS_RECHECK_SECONDS=0): a look
+    saved by the test process shows on the live server's very next page, never the look of
+    the previous test (whose logo file the clean-up has removed: a 404 in a browser test)."""
+    admin = await make_user("looks-live@example.com", role="admin")
+    with httpx.Client(base_url=live_server.url) as web:
+        assert "· Pictorium</title>" in web.get("/login").text  # the live server keeps it
+        await appearance.save_look(actor_of(admin), name="Harbour Studio", colors={}, uploads={})
+        assert "· Harbour Studio</title>" in web.get("/login").text

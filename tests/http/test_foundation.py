@@ -80,6 +80,17 @@ def test_secure_cookie_when_base_url_is_https(monkeypatch):
     assert settings.secure_cookies
 
 
+def test_the_settings_recheck_is_a_second_by_default_and_checked():
+    from webapp.settings import load_settings
+
+    env = {"SECRET_KEY": "x", "DATA_DIR": "/tmp/pictorium-recheck-test"}
+    assert load_settings(env).settings_recheck_seconds == 1.0
+    assert load_settings({**env, "SETTINGS_RECHECK_SECONDS": "0"}).settings_recheck_seconds == 0
+    for wrong in ("soon", "-1", "7200"):
+        with pytest.raises(ValueError, match="SETTINGS_RECHECK_SECONDS"):
+            load_settings({**env, "SETTINGS_RECHECK_SECONDS": wrong})
+
+
 async def test_pages_redirect_to_sign_in_and_refuse_open_redirects(browser):
     redirected = await browser.client.get("/collections", follow_redirects=False)
     assert redirected.headers["location"] == "/login?next=/collections"

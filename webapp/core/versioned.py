@@ -9,7 +9,9 @@ check reads the database.
 
 `recheck` bounds how often a process asks Redis: 0 asks on every `get` (a job, which is
 rare), a second on the hot path of every request (a change then shows everywhere within
-that second, and a request costs no Redis round trip of its own).
+that second, and a request costs no Redis round trip of its own). SETTINGS_RECHECK_SECONDS
+caps it (webapp/settings.py): 0 there makes every `get` ask, as the tests' live servers do,
+whose tables and Redis are emptied between tests.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from webapp.core.kv import get_redis, key
+from webapp.settings import get_settings
 
 T = TypeVar("T")
 
@@ -56,11 +59,8 @@ class Versioned(Generic[T]):
 
     async def get(self, load: Callable[[], Awaitable[T]]) -> T:
         kept = self._kept
-        if (
-            kept is not None
-            and self._recheck
-            and time.monotonic() - self._checked_at < self._recheck
-        ):
+        recheck = min(self._recheck, get_settings().settings_recheck_seconds)
+        if kept is not None and recheck and time.monotonic() - self._checked_at < recheck:
             return kept[1]
         token = await asyncio.to_thread(self._token)  # before the read: a change meanwhile
         kept = self._kept  # gets a new token, so the next check reads again
