@@ -364,6 +364,8 @@ async def prepare_http(actor, ids_all: list[int], tmp: Path) -> tuple[str, str, 
 
 def bench_http(page_path: str, download_path: str, file_path: Path) -> None:
     app_port, bare_port = free_port(), free_port()
+    # The web process answers only its public address's Host (system/domain.py).
+    os.environ["BASE_URL"] = f"http://127.0.0.1:{app_port}"
     env_file = dict(os.environ, BENCH_FILE=str(file_path))
     os.environ.update(env_file)
     servers = [

@@ -222,6 +222,8 @@ def bench_http(paths: dict[str, Any]) -> None:
     import httpx
 
     app_port, bare_port = free_port(), free_port()
+    # The web process answers only its public address's Host (system/domain.py).
+    os.environ["BASE_URL"] = f"http://127.0.0.1:{app_port}"
     os.environ["BENCH_ITEMS"] = paths["items_file"]
     servers = [
         serve(
