@@ -1,6 +1,6 @@
 """The WebDAV and Azure Blob Storage kinds on the storage pages (issue 17): the form says the
 URL shape of each WebDAV service, adding a storage tests the connection against a real server
-on loopback (`rclone serve webdav`, Azurite) and writes the marker, a wrong password or key
+on loopback (WsgiDAV, Azurite) and writes the marker, a wrong password or key
 is refused in plain words without the secret in the page, and the address guard refuses a
 loopback URL under the production defaults."""
 

@@ -1,5 +1,5 @@
 """Sync scenarios (DESIGN.md section 3), each rule against real storages: a local folder, S3
-on `rclone serve s3`, FTP on pyftpdlib, WebDAV on `rclone serve webdav` and Azure Blob
+on `rclone serve s3`, FTP on pyftpdlib, WebDAV on WsgiDAV and Azure Blob
 Storage on Azurite, started on loopback by tests/storage_servers.py.
 Runs go through the service and a real RQ worker (SimpleWorker, burst) on the real Redis."""
 

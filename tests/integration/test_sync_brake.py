@@ -1,6 +1,6 @@
 """The brake over a window and the rescan during an ingest backlog (issue 11 items 9 and 15),
 against real storages: a local folder, S3 on `rclone serve s3`, FTP on pyftpdlib, SFTP on
-asyncssh, WebDAV on `rclone serve webdav` and Azure Blob Storage on Azurite
+asyncssh, WebDAV on WsgiDAV and Azure Blob Storage on Azurite
 (tests/storage_servers.py).
 
 Only the sync queue is worked here (a SimpleWorker in burst mode on the real Redis): the

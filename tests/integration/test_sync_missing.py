@@ -1,6 +1,6 @@
 """Two-phase unavailability (issue 11 item 5; docs/sync.md "Missing, then confirmed"), against
 real storages: a local folder, S3 on `rclone serve s3`, FTP on pyftpdlib, SFTP on asyncssh,
-WebDAV on `rclone serve webdav` and Azure Blob Storage on Azurite (as S3: through its API).
+WebDAV on WsgiDAV and Azure Blob Storage on Azurite (as S3: through its API).
 
 A folder that disappears for one run (replaced by a dangling symlink or a FIFO in a local
 folder; moved away on the FTP and SFTP servers' disks; on S3 its prefix absent from a 200
