@@ -98,6 +98,33 @@ async def test_the_domain_set_in_the_app_is_what_links_start_with(admin_browser,
     assert (await client.get(path, headers={"host": "dam.example.org"})).status_code == 400
 
 
+async def test_links_sent_with_a_domain_given_up_keep_working(admin_browser, admin) -> None:
+    """Links are paths with the address put in front when shown: a link mailed out as
+    https://old.example.com/s/... must still open after the domain moves on, so the old
+    domain stays an extra host until the admin removes it."""
+    editor = await make_user("editor@example.com", role="editor")
+    [asset] = await uploaded(actor_of(editor), 1)
+    auth = {"Authorization": f"Token {await make_token(editor.id)}"}
+    client = admin_browser.client
+    made = await client.post(
+        "/api/v1/links", json={"asset_ids": [asset.uuid], "kind": "public"}, headers=auth
+    )
+    path = "/s/" + made.json()["url"].split("/s/", 1)[1]
+    form = {"https": "1", "extra_hosts": ""}
+    await admin_browser.post("/admin/domain/", {**form, "domain": "old.example.com"})
+    saved = await admin_browser.post("/admin/domain/", {**form, "domain": "dam.example.com"})
+    assert saved.status_code in (200, 303), saved.text
+    assert "old.example.com stays an extra host" in saved.text  # the notice
+    kept = await public_address()
+    assert kept.domain == "dam.example.com" and kept.extra_hosts == ("old.example.com",)
+    for host in ("old.example.com", "dam.example.com"):
+        assert (await client.get(path, headers={"host": host})).status_code == 200, host
+    # Removed from the extra hosts by the admin, it is refused like any other name.
+    await admin_browser.post("/admin/domain/", {**form, "domain": "dam.example.com"})
+    assert (await public_address()).extra_hosts == ()
+    assert (await client.get(path, headers={"host": "old.example.com"})).status_code == 400
+
+
 async def test_a_wrong_domain_saves_nothing_and_says_why(admin_browser) -> None:
     await admin_browser.post("/admin/domain/", {"domain": "dam.example.com", "https": "1"})
     wrong = await admin_browser.post(

@@ -49,12 +49,19 @@ async def domain_page(request: Request, actor: CurrentActor) -> Response:
 @post("/", name="admin_domain_save")
 async def domain_save(request: Request, actor: CurrentActor) -> Response:
     form = _submitted(await request.form())
+    before = (await domains.public_address()).domain
     try:
-        await domains.set_public_address(actor, **form)
+        saved = await domains.set_public_address(actor, **form)
     except AppError as exc:
         ctx = await _page(form, error=exc.message, error_field=exc.field)
         return render(request, TEMPLATE, ctx, block="domain_form", status_code=exc.status)
-    return redirect(request, "/admin/domain", notice="Domain saved.")
+    notice = "Domain saved."
+    if before and before != saved.domain and before in saved.extra_hosts:
+        notice += (
+            f" {before} stays an extra host so that the links sent with it keep working;"
+            " remove it once they are no longer in use."
+        )
+    return redirect(request, "/admin/domain", notice=notice)
 
 
 @post("/check", name="admin_domain_check")

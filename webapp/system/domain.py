@@ -182,13 +182,21 @@ async def set_public_address(
     actor: Actor, *, domain: str, https: bool, extra_hosts: str | list[str]
 ) -> PublicAddress:
     """Saves the domain (empty: back to BASE_URL) after checking every value; nothing is
-    saved when one is wrong."""
+    saved when one is wrong. A domain given up stays answered as an extra host, so that
+    the links and embeds already sent with it keep working (the admin removes it from the
+    extra hosts once they are no longer in use)."""
     actor.require_admin()
-    value = {
-        "domain": clean_domain(domain),
-        "https": bool(https),
-        "extra_hosts": list(clean_extra_hosts(extra_hosts)),
-    }
+    new_domain = clean_domain(domain)
+    hosts = list(clean_extra_hosts(extra_hosts))
+    previous = (await public_address()).domain
+    if previous and previous != new_domain and previous not in hosts:
+        if len(hosts) < MAX_EXTRA_HOSTS:
+            hosts.append(previous)
+        else:
+            log_event(
+                logger, "domain.previous_not_kept", domain=previous, reason="extra hosts full"
+            )
+    value = {"domain": new_domain, "https": bool(https), "extra_hosts": hosts}
     await service.store(_KEY, value)
     await asyncio.to_thread(_kept.changed)
     log_event(
