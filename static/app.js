@@ -105,6 +105,7 @@
     if (!root || !root.querySelectorAll) return;
     root.querySelectorAll("time[data-time][datetime]").forEach(function (el) {
       var date = new Date(el.getAttribute("datetime"));
+      el.setAttribute("data-shown-in", zoneName);  // seen (the browser tests wait for it)
       if (isNaN(date.getTime())) return;
       if (!el.title) el.title = el.textContent;  // the server's UTC rendering, on hover
       el.textContent = instant(date);
@@ -112,6 +113,7 @@
     root.querySelectorAll("input[type=date][data-local-date]").forEach(function (el) {
       var date = new Date(el.getAttribute("data-local-date"));
       if (el.getAttribute("data-local-date") && !isNaN(date.getTime())) el.value = day(date);
+      el.setAttribute("data-shown-in", zoneName);
     });
     root.querySelectorAll("input[data-viewer-zone]").forEach(function (el) { el.value = zoneName; });
   }

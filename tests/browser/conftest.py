@@ -152,6 +152,17 @@ async def sign_in(page: Any, base: str, email: str, password: str) -> None:
     await page.wait_for_url(f"{base}/")
 
 
+async def times_shown(page: Any) -> None:
+    """Wait until static/app.js has written every time and date field on the page in the
+    viewer's zone: content htmx swaps in is rewritten only once it settles (CI read a
+    table's times before that, still in UTC)."""
+    await page.wait_for_function(
+        "() => !document.querySelector("
+        "'time[data-time][datetime]:not([data-shown-in]),"
+        " input[type=date][data-local-date]:not([data-shown-in])')"
+    )
+
+
 @pytest.fixture
 async def desktop(chromium: Any) -> AsyncIterator[Any]:
     context = await opened(chromium, DESKTOP)
