@@ -196,6 +196,10 @@ def _classify(exc: BaseException, bucket: str | None) -> StoreError | None:
         return StoreDenied("the server's host key is not the one configured")
     if isinstance(exc, denied):
         return StoreDenied(f"access denied: {_describe(exc)}")
+    deadline = _module_classes("fsspec.exceptions", "FSTimeoutError")
+    if deadline and isinstance(exc, deadline):
+        # FsspecStore._call's deadline: the server took the connection but not the call.
+        return StoreUnavailable("the storage did not answer in time")
     if isinstance(exc, unavailable):
         return StoreUnavailable(f"cannot reach the storage: {_describe(exc)}")
     ftp_perm = _module_classes("ftplib", "error_perm")

@@ -3,7 +3,8 @@
 The rules that live here: a path handed to fsspec is always the root joined with a checked
 key; the filesystem is built lazily and again after an outage (once per thread where the
 client is not thread-safe); listings walk one directory at a time and never keep fsspec's
-listing cache; a write never recreates a root that vanished.
+listing cache; a write never recreates a root that vanished; every call to an asynchronous
+filesystem (s3fs, gcsfs, adlfs, sshfs) ends by a deadline.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from webapp.fs.errors import StoreNotFound
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
+#: The slowest transfer a call's deadline allows for its payload, in bytes per second.
+MIN_RATE = 256 * 1024
+
 
 class FsspecStore(Store):
     """A store on any fsspec filesystem, confined to `root` by joining checked keys to it.
@@ -30,6 +34,12 @@ class FsspecStore(Store):
     """
 
     kind = "fsspec"
+    #: Seconds a call to an asynchronous filesystem may take before it fails as unreachable,
+    #: plus its payload's size at `min_rate`; None leaves calls unbounded. Their clients'
+    #: own timeouts are per read and not per call: a server that stops reading a request
+    #: body, or answers a byte a minute, would hold a worker for ever.
+    call_timeout: float | None = None
+    min_rate: float = MIN_RATE
 
     def __init__(
         self,
@@ -76,6 +86,29 @@ class FsspecStore(Store):
             if fs is not None:
                 _close_quietly(fs)
 
+    def deadline(self, size: int = 0) -> float | None:
+        """The seconds a call moving `size` bytes may take, or None when unbounded."""
+        if self.call_timeout is None:
+            return None
+        return self.call_timeout + size / self.min_rate
+
+    def _call(self, name: str, *args: Any, size: int = 0, **kwargs: Any) -> Any:
+        """`fs.<name>(*args, **kwargs)`, ended by the deadline when the filesystem is
+        asynchronous and implements the call itself (fsspec then cancels the coroutine and
+        raises FSTimeoutError, which fs/errors.py reads as unreachable)."""
+        fs = self.fs
+        coroutine = _own_coroutine(fs, name)
+        if coroutine is None or self.call_timeout is None:
+            return getattr(fs, name)(*args, **kwargs)
+        return self._run(coroutine, *args, size=size, **kwargs)
+
+    def _run(self, coroutine_function: Any, *args: Any, size: int = 0, **kwargs: Any) -> Any:
+        """Run one of the asynchronous filesystem's coroutines on its loop, by the deadline."""
+        from fsspec.asyn import sync
+
+        loop = self.fs.loop  # type: ignore[attr-defined]
+        return sync(loop, coroutine_function, *args, timeout=self.deadline(size), **kwargs)
+
     # ---------------------------------------------------------------- paths
 
     def _path(self, key: str) -> str:
@@ -100,7 +133,7 @@ class FsspecStore(Store):
     def _ls(self, path: str) -> list[dict[str, Any]]:
         fs = self.fs
         try:
-            return cast("list[dict[str, Any]]", fs.ls(path, detail=True))
+            return cast("list[dict[str, Any]]", self._call("ls", path, detail=True))
         finally:
             # Listings are read once per walk; a cache would only grow with the tree.
             fs.invalidate_cache()
@@ -134,7 +167,7 @@ class FsspecStore(Store):
     def _stat(self, key: str) -> Entry:
         fs = self.fs
         fs.invalidate_cache()
-        info = fs.info(self._path(key))
+        info = self._call("info", self._path(key))
         if info.get("type") != "file":
             raise StoreNotFound(f"{self.label} {key!r}: not a file")
         return entry_from_info(key, info)
@@ -158,14 +191,14 @@ class FsspecStore(Store):
         """Create the folders between the root and the file, never the root itself: a root
         that vanished is an error to report, not something to quietly recreate."""
         # Some backends (sshfs) create every missing parent on write: check the root first.
-        if self.root not in {"", "/"} and not self.fs.isdir(self.root):
+        if self.root not in {"", "/"} and not self._call("isdir", self.root):
             raise StoreNotFound(f"{self.label}: the root folder does not exist")
         if "/" in key:
-            self.fs.makedirs(self._path(posixpath.dirname(key)), exist_ok=True)
+            self._call("makedirs", self._path(posixpath.dirname(key)), exist_ok=True)
 
     def _write_bytes(self, key: str, data: bytes) -> None:
         self._make_parent(key)
-        self.fs.pipe_file(self._path(key), data)
+        self._call("pipe_file", self._path(key), data, size=len(data))
 
     def _write_stream(self, key: str, data: IO[bytes]) -> None:
         self._make_parent(key)
@@ -176,10 +209,10 @@ class FsspecStore(Store):
         fs = self.fs
         fs.invalidate_cache()
         path = self._path(key)
-        info = fs.info(path)
+        info = self._call("info", path)
         if info.get("type") != "file":
             raise StoreNotFound(f"{self.label} {key!r}: not a file")
-        fs.rm_file(path)
+        self._call("rm_file", path)
 
     def _ping(self) -> None:
         fs = self.fs
@@ -218,6 +251,19 @@ class FsspecStore(Store):
             else:
                 files += 1
         return files, folders, False
+
+
+def _own_coroutine(fs: Any, name: str) -> Callable[..., Any] | None:
+    """The bound coroutine behind `fs.<name>` when `fs` is asynchronous and implements
+    `_<name>` itself (fsspec's generic fallbacks would call unbounded sync methods)."""
+    from fsspec.asyn import AsyncFileSystem
+
+    if not isinstance(fs, AsyncFileSystem) or getattr(fs, "asynchronous", False):
+        return None
+    own = getattr(type(fs), f"_{name}", None)
+    if own is None or own is getattr(AsyncFileSystem, f"_{name}", None):
+        return None
+    return cast("Callable[..., Any]", getattr(fs, f"_{name}"))
 
 
 def _close_quietly(fs: Any) -> None:

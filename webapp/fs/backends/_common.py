@@ -11,12 +11,14 @@ from __future__ import annotations
 import io
 import posixpath
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, cast
+from typing import IO, Any, TypeVar, cast
 
 from webapp.core.addresses import AddressRefused, checked_addresses
 from webapp.fs.base import Entry
 from webapp.fs.errors import StoreRefused
-from webapp.fs.fsspec_store import FsspecStore
+from webapp.fs.fsspec_store import MIN_RATE, FsspecStore
+
+_S = TypeVar("_S", bound=FsspecStore)
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
@@ -60,6 +62,17 @@ def _sync(fs: Any, coroutine_function: Any, *args: Any, **kwargs: Any) -> Any:
     return sync(fs.loop, coroutine_function, *args, **kwargs)
 
 
+def bounded(store: _S, options: Mapping[str, Any]) -> _S:
+    """Give an asynchronous filesystem's store its per-call deadline (FsspecStore._call):
+    by default the connect timeout plus two read timeouts (the client's own retries
+    included), plus the payload at `min_transfer_rate` bytes per second."""
+    connect = _timeout(options, "connect_timeout", CONNECT_TIMEOUT)
+    read = _timeout(options, "read_timeout", READ_TIMEOUT)
+    store.call_timeout = _timeout(options, "call_timeout", connect + 2 * read)
+    store.min_rate = _timeout(options, "min_transfer_rate", MIN_RATE)
+    return store
+
+
 def _split_bucket(root: str) -> tuple[str, str]:
     root = root.strip().strip("/")
     if root.startswith(("s3://", "gs://", "gcs://")):
@@ -97,11 +110,25 @@ class _BucketStore(FsspecStore):
     def _make_parent(self, key: str) -> None:
         """Object stores have no folders to create."""
 
+    def _open_read(self, key: str) -> IO[bytes]:
+        """Blocks of READ_BLOCK fetched as ranges, each by the call deadline: s3fs's, gcsfs's
+        and adlfs's own file objects fetch without one."""
+        size = self._stat(key).size
+        path = self._path(key)
+
+        def fetch(start: int, end: int) -> bytes:
+            data = self._call("cat_file", path, start=start, end=end, size=end - start)
+            return cast(bytes, data)
+
+        return cast(IO[bytes], RangedFile(fetch, size))
+
     def _read_range(self, key: str, start: int, end: int) -> bytes:
         size = self._stat(key).size
         if start >= size:
             return b""
-        return cast(bytes, self.fs.cat_file(self._path(key), start=start, end=min(end, size)))
+        end = min(end, size)
+        data = self._call("cat_file", self._path(key), start=start, end=end, size=end - start)
+        return cast(bytes, data)
 
     def _ping(self) -> None:
         for _ in self._pages("", page_size=1):

@@ -36,6 +36,7 @@ from webapp.fs.backends._common import (
     _split_bucket,
     _sync,
     _timeout,
+    bounded,
     check_endpoint,
 )
 from webapp.fs.base import MARKER, Entry, Store
@@ -92,7 +93,6 @@ class AzureBlobStore(_BucketStore):
         return self.fs.service_client.get_container_client(self.bucket_name)
 
     def _pages(self, prefix: str, page_size: int) -> Iterator[list[Entry]]:
-        fs = self.fs
         pager = (
             self._container()
             .list_blobs(
@@ -103,7 +103,7 @@ class AzureBlobStore(_BucketStore):
             .by_page()
         )
         while True:
-            blobs = _sync(fs, _next_page, pager)
+            blobs = self._run(_next_page, pager)
             if blobs is None:
                 return
             entries = []
@@ -114,7 +114,6 @@ class AzureBlobStore(_BucketStore):
             yield entries
 
     def _top_level(self, limit: int) -> tuple[int, int, bool]:
-        fs = self.fs
         pager = self._container().walk_blobs(
             name_starts_with=self._object_prefix(""), include=["metadata"], delimiter="/"
         )
@@ -130,12 +129,12 @@ class AzureBlobStore(_BucketStore):
                     files += 1
             return files, folders, False
 
-        result: tuple[int, int, bool] = _sync(fs, first, limit)
+        result: tuple[int, int, bool] = self._run(first, limit)
         return result
 
     def _stat(self, key: str) -> Entry:
         blob = self._container().get_blob_client(self._object_prefix("") + key)
-        props = _sync(self.fs, blob.get_blob_properties)
+        props = self._run(blob.get_blob_properties)
         if _is_placeholder(props):
             raise StoreNotFound(f"{self.label} {key!r}: not a file")
         return _entry(key, props)
@@ -265,7 +264,7 @@ def _azure_blob(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any
     label = f"Azure Blob {where} container {container!r}" + (
         f" prefix {prefix!r}" if prefix else ""
     )
-    return AzureBlobStore(
+    store = AzureBlobStore(
         connect,
         container,
         prefix,
@@ -273,3 +272,4 @@ def _azure_blob(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any
         account_key=account_key,
         secrets=[s for s in (account_key, sas_token, connection_string) if s],
     )
+    return bounded(store, options)

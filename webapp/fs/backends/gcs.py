@@ -24,8 +24,8 @@ from webapp.fs.backends._common import (
     READ_TIMEOUT,
     _BucketStore,
     _split_bucket,
-    _sync,
     _timeout,
+    bounded,
     check_endpoint,
 )
 from webapp.fs.base import MARKER, Entry, Store, entry_from_info
@@ -51,7 +51,7 @@ class GCSStore(_BucketStore):
         }
         while True:
             try:
-                page = _sync(fs, fs._call_list_objects, self.bucket_name, **params)
+                page = self._run(fs._call_list_objects, self.bucket_name, **params)
             except FileNotFoundError as exc:  # listing answers 404 only for the bucket
                 raise StoreNotFound(f"{self.label}: no such bucket {self.bucket_name!r}") from exc
             entries = []
@@ -68,7 +68,7 @@ class GCSStore(_BucketStore):
             params["pageToken"] = token
 
     def _stat(self, key: str) -> Entry:
-        info = dict(self.fs.info(self._path(key)))
+        info = dict(self._call("info", self._path(key)))
         if info.get("type") != "file":
             raise StoreNotFound(f"{self.label} {key!r}: not a file")
         # The same fingerprint as the listing gives (content hash first).
@@ -77,8 +77,7 @@ class GCSStore(_BucketStore):
 
     def _top_level(self, limit: int) -> tuple[int, int, bool]:
         fs = self.fs
-        page = _sync(
-            fs,
+        page = self._run(
             fs._call_list_objects,
             self.bucket_name,
             prefix=self._object_prefix(""),
@@ -144,7 +143,7 @@ def _gcs(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> S
     where = f"{endpoint} " if endpoint else ""
     label = f"GCS {where}bucket {bucket!r}" + (f" prefix {prefix!r}" if prefix else "")
     private_key = token.get("private_key", "") if isinstance(token, dict) else ""
-    return GCSStore(
+    store = GCSStore(
         connect,
         bucket,
         prefix,
@@ -152,3 +151,4 @@ def _gcs(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> S
         can_sign=isinstance(token, dict),
         secrets=[private_key],
     )
+    return bounded(store, options)

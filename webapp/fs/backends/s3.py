@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import shutil
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, cast
 
@@ -30,8 +29,8 @@ from webapp.fs.backends._common import (
     READ_TIMEOUT,
     _BucketStore,
     _split_bucket,
-    _sync,
     _timeout,
+    bounded,
     check_endpoint,
 )
 from webapp.fs.base import CHUNK, MARKER, Entry, Store, entry_from_info
@@ -65,7 +64,7 @@ class S3Store(_BucketStore):
             "MaxKeys": page_size,
         }
         while True:
-            page = _sync(fs, fs._call_s3, "list_objects_v2", **params)
+            page = self._run(fs._call_s3, "list_objects_v2", **params)
             entries = []
             for item in page.get("Contents", []):
                 key = self._key_of(item["Key"])
@@ -84,7 +83,7 @@ class S3Store(_BucketStore):
         files: list[Entry] = []
         folders: list[str] = []
         while True:
-            page = _sync(fs, fs._call_s3, "list_objects_v2", **params)
+            page = self._run(fs._call_s3, "list_objects_v2", **params)
             for item in page.get("Contents", []):
                 key = self._key_of(item["Key"])
                 if key is not None:
@@ -100,8 +99,7 @@ class S3Store(_BucketStore):
 
     def _top_level(self, limit: int) -> tuple[int, int, bool]:
         fs = self.fs
-        page = _sync(
-            fs,
+        page = self._run(
             fs._call_s3,
             "list_objects_v2",
             Bucket=self.bucket_name,
@@ -121,16 +119,52 @@ class S3Store(_BucketStore):
         return _whole_seconds(super()._stat(key))
 
     def _write_stream(self, key: str, data: IO[bytes]) -> None:
-        with self.fs.open(self._path(key), "wb", block_size=S3_PART_SIZE) as out:
-            shutil.copyfileobj(data, out, CHUNK)
+        """One PUT for a file under a part, else a multipart upload of S3_PART_SIZE parts,
+        each request by its own deadline (s3fs's file object sends its parts unbounded: a
+        server that stops reading the body held the worker for ever). A failed upload is
+        aborted, so no parts are left behind to pay for."""
+        fs = self.fs
+        where: dict[str, Any] = {"Bucket": self.bucket_name, "Key": self._object_prefix("") + key}
+        part = _read_part(data)
+        if len(part) < S3_PART_SIZE:
+            self._run(fs._call_s3, "put_object", size=len(part), Body=part, **where)
+            return
+        upload = self._run(fs._call_s3, "create_multipart_upload", **where)["UploadId"]
+        try:
+            parts: list[dict[str, Any]] = []
+            while part:
+                number = len(parts) + 1
+                answer = self._run(
+                    fs._call_s3,
+                    "upload_part",
+                    size=len(part),
+                    Body=part,
+                    PartNumber=number,
+                    UploadId=upload,
+                    **where,
+                )
+                parts.append({"ETag": answer["ETag"], "PartNumber": number})
+                part = _read_part(data)
+            self._run(
+                fs._call_s3,
+                "complete_multipart_upload",
+                UploadId=upload,
+                MultipartUpload={"Parts": parts},
+                **where,
+            )
+        except BaseException:
+            try:
+                self._run(fs._call_s3, "abort_multipart_upload", UploadId=upload, **where)
+            except Exception:  # the upload's own failure is the one to report
+                pass
+            raise
 
     def _url(self, key: str, expires: int) -> str | None:
         return cast(str, self.fs.sign(self._path(key), expiration=expires))
 
     def _stated_sha256(self, key: str) -> str | None:
         fs = self.fs
-        head = _sync(
-            fs,
+        head = self._run(
             fs._call_s3,
             "head_object",
             Bucket=self.bucket_name,
@@ -138,6 +172,18 @@ class S3Store(_BucketStore):
             ChecksumMode="ENABLED",
         )
         return _whole_object_sha256(head)
+
+
+def _read_part(data: IO[bytes]) -> bytes:
+    """The next S3_PART_SIZE bytes of a stream (fewer only at its end: every part but the
+    last must be at least 5 MiB, and a stream may answer a read with less than asked)."""
+    part = bytearray()
+    while len(part) < S3_PART_SIZE:
+        piece = data.read(min(CHUNK, S3_PART_SIZE - len(part)))
+        if not piece:
+            break
+        part += piece
+    return bytes(part)
 
 
 def _whole_object_sha256(head: Mapping[str, Any]) -> str | None:
@@ -219,4 +265,4 @@ def _s3(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> St
     label = f"S3 {where}bucket {bucket!r}" + (f" prefix {prefix!r}" if prefix else "")
     store = S3Store(connect, bucket, prefix, label, secrets=[str(secret or ""), str(token or "")])
     store.cold = cold_classes(options)
-    return store
+    return bounded(store, options)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from webapp.fs.archive import ArchiveFailed, ArchiveState, is_cold, parse_restore
-from webapp.fs.backends._common import _sync
 from webapp.fs.errors import error_code
 from webapp.fs.key import clean_key
 
@@ -38,8 +37,7 @@ class S3ArchiveTier:
         store = self.store
         fs = store.fs
         with store._errors(key):
-            return _sync(
-                fs,
+            return store._run(
                 fs._call_s3,
                 method,
                 Bucket=store.bucket_name,

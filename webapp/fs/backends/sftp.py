@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from webapp.fs.backends._common import CONNECT_TIMEOUT, _folder, _timeout, dial_address
+from webapp.fs.backends._common import CONNECT_TIMEOUT, _folder, _timeout, bounded, dial_address
 from webapp.fs.base import Store
 from webapp.fs.fsspec_store import FsspecStore
 
@@ -63,9 +63,10 @@ def _sftp(root: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> 
             **kwargs,
         )
 
-    return FsspecStore(
+    store = FsspecStore(
         connect,
         folder,
         f"SFTP {host}:{port}{folder}",
         secrets=[str(password or ""), str(passphrase or "")],
     )
+    return bounded(store, options)
