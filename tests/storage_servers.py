@@ -350,7 +350,9 @@ def rclone_s3(storage_tmp: Path) -> Iterator[StorageServer]:
     server = StorageServer(
         name="s3-rclone",
         kind="s3",
-        options={"endpoint_url": f"http://127.0.0.1:{port}", "max_attempts": 1},
+        # A request it leaves unanswered under load (CI, once) is tried again after 40 s
+        # (FsspecStore._run), not after the production default of 130 s.
+        options={"endpoint_url": f"http://127.0.0.1:{port}", "max_attempts": 1, "read_timeout": 15},
         secrets={"key": S3_KEY, "secret": S3_SECRET},
         wrong_secrets={"key": S3_KEY, "secret": "not-the-secret-at-all"},
         make_root=make_root,

@@ -62,15 +62,29 @@ def black_hole() -> Iterator[str]:
         conn.close()
 
 
-@pytest.fixture
-def answers_head_only() -> Iterator[str]:
-    """An S3 endpoint that states every object (HEAD) and never sends one (GET hangs)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
+class HeadOnly:
+    """An S3 endpoint that states every object (HEAD) and never sends one (GET hangs);
+    the first `hang_heads` HEAD requests go unanswered too."""
 
-    def serve(conn: socket.socket) -> None:
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.hang_heads = 0
+        self.heads = 0
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while True:
                 request = b""
@@ -79,8 +93,10 @@ def answers_head_only() -> Iterator[str]:
                     if not piece:
                         return
                     request += piece
-                if not request.startswith(b"HEAD "):
-                    held.append(conn)
+                is_head = request.startswith(b"HEAD ")
+                self.heads += is_head
+                if not is_head or self.heads <= self.hang_heads:
+                    self.held.append(conn)
                     return  # never answered
                 conn.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n"
@@ -88,19 +104,17 @@ def answers_head_only() -> Iterator[str]:
                     b"Last-Modified: Tue, 01 Dec 2026 10:00:00 GMT\r\n\r\n"
                 )
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.held:
+            conn.close()
 
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
-    for conn in held:
-        conn.close()
+
+@pytest.fixture
+def head_only() -> Iterator[HeadOnly]:
+    server = HeadOnly()
+    yield server
+    server.close()
 
 
 def _outcome(call: Callable[[], object]) -> tuple[BaseException | None, float]:
@@ -162,15 +176,24 @@ def test_a_server_that_never_answers_is_unavailable_by_the_deadline(
 
 @pytest.mark.parametrize("call", ["read", "read a range"])
 def test_a_download_that_never_starts_is_unavailable_by_the_deadline(
-    answers_head_only: str, call: str
+    head_only: HeadOnly, call: str
 ) -> None:
-    store = _s3_on(answers_head_only)
+    store = _s3_on(head_only.url)
     assert store.stat("a.bin").size == 100000
     if call == "read":
         raised, _seconds = _outcome(lambda: store.read("a.bin"))
     else:
         raised, _seconds = _outcome(lambda: store.read_range("a.bin", 10, 20))
     assert isinstance(raised, StoreUnavailable), raised
+
+
+def test_a_call_left_unanswered_once_is_tried_again_on_a_new_connection(
+    head_only: HeadOnly,
+) -> None:
+    head_only.hang_heads = 1
+    store = _s3_on(head_only.url)
+    assert store.stat("a.bin").size == 100000
+    assert head_only.heads == 2
 
 
 def test_the_deadline_grows_with_the_payload_and_is_read_from_the_options() -> None:

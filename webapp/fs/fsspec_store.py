@@ -9,6 +9,7 @@ filesystem (s3fs, gcsfs, adlfs, sshfs) ends by a deadline.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import shutil
 import threading
@@ -20,6 +21,8 @@ from webapp.fs.errors import StoreNotFound
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
+
+log = logging.getLogger(__name__)
 
 #: The slowest transfer a call's deadline allows for its payload, in bytes per second.
 MIN_RATE = 256 * 1024
@@ -102,12 +105,27 @@ class FsspecStore(Store):
             return getattr(fs, name)(*args, **kwargs)
         return self._run(coroutine, *args, size=size, **kwargs)
 
-    def _run(self, coroutine_function: Any, *args: Any, size: int = 0, **kwargs: Any) -> Any:
-        """Run one of the asynchronous filesystem's coroutines on its loop, by the deadline."""
+    def _run(
+        self, coroutine_function: Any, *args: Any, size: int = 0, once: bool = False, **kwargs: Any
+    ) -> Any:
+        """Run one of the asynchronous filesystem's coroutines on its loop, by the deadline.
+
+        A call that passes its deadline is cancelled (its connection is closed, not reused)
+        and tried once more on a new connection: one request left unanswered on one
+        connection (seen from `rclone serve s3` under load) is not an outage. `once` is for
+        the calls that must not happen twice (starting a multipart upload)."""
         from fsspec.asyn import sync
+        from fsspec.exceptions import FSTimeoutError
 
         loop = self.fs.loop  # type: ignore[attr-defined]
-        return sync(loop, coroutine_function, *args, timeout=self.deadline(size), **kwargs)
+        timeout = self.deadline(size)
+        try:
+            return sync(loop, coroutine_function, *args, timeout=timeout, **kwargs)
+        except FSTimeoutError:
+            if once or timeout is None:
+                raise
+            log.warning("%s: no answer within %.0f s, trying once more", self.label, timeout)
+        return sync(loop, coroutine_function, *args, timeout=timeout, **kwargs)
 
     # ---------------------------------------------------------------- paths
 

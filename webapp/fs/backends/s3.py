@@ -129,7 +129,8 @@ class S3Store(_BucketStore):
         if len(part) < S3_PART_SIZE:
             self._run(fs._call_s3, "put_object", size=len(part), Body=part, **where)
             return
-        upload = self._run(fs._call_s3, "create_multipart_upload", **where)["UploadId"]
+        started = self._run(fs._call_s3, "create_multipart_upload", once=True, **where)
+        upload = started["UploadId"]
         try:
             parts: list[dict[str, Any]] = []
             while part:
