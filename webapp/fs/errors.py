@@ -166,7 +166,6 @@ def _classify(exc: BaseException, bucket: str | None) -> StoreError | None:
         ConnectionError,
         EOFError,
         *_module_classes("socket", "gaierror"),
-        *_module_classes("fsspec.exceptions", "FSTimeoutError"),
         *_module_classes(
             "botocore.exceptions",
             "EndpointConnectionError",

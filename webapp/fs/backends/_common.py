@@ -115,20 +115,18 @@ class _BucketStore(FsspecStore):
         and adlfs's own file objects fetch without one."""
         size = self._stat(key).size
         path = self._path(key)
+        return cast(IO[bytes], RangedFile(lambda start, end: self._fetch(path, start, end), size))
 
-        def fetch(start: int, end: int) -> bytes:
-            data = self._call("cat_file", path, start=start, end=end, size=end - start)
-            return cast(bytes, data)
-
-        return cast(IO[bytes], RangedFile(fetch, size))
+    def _fetch(self, path: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the object at `path`, by the call deadline."""
+        data = self._call("cat_file", path, start=start, end=end, size=end - start)
+        return cast(bytes, data)
 
     def _read_range(self, key: str, start: int, end: int) -> bytes:
         size = self._stat(key).size
         if start >= size:
             return b""
-        end = min(end, size)
-        data = self._call("cat_file", self._path(key), start=start, end=end, size=end - start)
-        return cast(bytes, data)
+        return self._fetch(self._path(key), start, min(end, size))
 
     def _ping(self) -> None:
         for _ in self._pages("", page_size=1):
